@@ -1,0 +1,46 @@
+# Reservas: every target sets itself up. On a fresh machine with Python 3.11, `make dev` and `make test` are enough.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: install dev test test-unit lint format build clean seed migrate
+
+$(STAMP): pyproject.toml layers/common/requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r layers/common/requirements.txt -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+dev: $(STAMP)
+	$(BIN)/python scripts/local_api.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/sam validate --lint --template-file template.yaml
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+build: $(STAMP)
+	$(BIN)/sam build --template-file template.yaml
+
+migrate: $(STAMP)
+	$(BIN)/python -m reservas.migrations upgrade
+
+clean:
+	rm -rf .aws-sam .pytest_cache .ruff_cache

@@ -1,0 +1,117 @@
+"""The one way every function builds its FastAPI app and its Lambda handler."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from reservas.errors import PROBLEM_JSON, install_error_handlers
+from reservas.health import Health, health
+from reservas.observability import logger, metrics, tracer
+from reservas.settings import get_settings
+
+CORRELATION_HEADER = "x-correlation-id"
+_SAFE_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:=-]{1,128}$")
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": description, "content": {PROBLEM_JSON: {}}}
+    for status, description in {
+        400: "Malformed request",
+        422: "Invalid input",
+        503: "The database is unavailable",
+    }.items()
+}
+
+
+class CorrelationIdMiddleware:
+    """Gives every request a correlation id (API Gateway's request id, else a safe incoming
+    `X-Correlation-Id`, else a new one), puts it in the logs and echoes it in the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        correlation_id = _correlation_id(scope)
+        logger.set_correlation_id(correlation_id)
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-correlation-id", correlation_id.encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
+
+
+def _correlation_id(scope: Scope) -> str:
+    request_id = (scope.get("aws.event") or {}).get("requestContext", {}).get("requestId")
+    if request_id:
+        return request_id
+    for name, value in scope.get("headers", []):
+        if name == CORRELATION_HEADER.encode():
+            candidate = value.decode("latin-1")
+            if _SAFE_CORRELATION_ID.match(candidate):
+                return candidate
+    return uuid.uuid4().hex
+
+
+def create_app(service: str, *routers: APIRouter) -> FastAPI:
+    app = FastAPI(
+        title=f"Reservas {service}",
+        version="0.1.0",
+        responses=PROBLEM_RESPONSES,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=f"/{service}/openapi.json",
+    )
+    install_error_handlers(app)
+
+    @app.get(f"/{service}/health", tags=["health"], response_model=Health, responses={503: {"model": Health}})
+    def health_check() -> Any:
+        result = health(service)
+        if result.status == "unhealthy":
+            return JSONResponse(result.model_dump(mode="json"), status_code=503)
+        return result
+
+    for router in routers:
+        app.include_router(router)
+
+    origins = get_settings().cors_origins
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Correlation-Id"],
+            expose_headers=["X-Correlation-Id", "Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(CorrelationIdMiddleware)
+    return app
+
+
+def lambda_handler(app: FastAPI) -> Callable[[dict, Any], dict]:
+    """The Lambda entry point: Mangum (no lifespan: the app's resources live at module scope) wrapped
+    in Powertools' logging context, metrics flush and tracing."""
+    from aws_lambda_powertools.logging import correlation_paths
+    from mangum import Mangum
+
+    asgi_handler = Mangum(app, lifespan="off")
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    def handler(event: dict, context: Any) -> dict:
+        return asgi_handler(event, context)
+
+    return handler

@@ -1,0 +1,81 @@
+"""PostgreSQL through SQLAlchemy 2 and pg8000: one engine per container, one session per request."""
+
+from __future__ import annotations
+
+import functools
+import ssl
+from collections.abc import Iterator
+
+from sqlalchemy import Engine, create_engine, exc
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session
+
+from reservas.settings import get_database_url, get_settings
+
+EXCLUSION_VIOLATION = "23P01"
+UNIQUE_VIOLATION = "23505"
+DEADLOCK_DETECTED = "40P01"
+SERIALIZATION_FAILURE = "40001"
+
+_SSL_MODES = {"require", "verify-ca", "verify-full"}
+
+
+def pg8000_url(url: str) -> tuple[URL, dict]:
+    """Turn the URLs users have (`postgresql://user:pw@host:5432/db`, `?host=/socket/dir`,
+    `?sslmode=require`) into a pg8000 URL and its connect arguments."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        raise ValueError(f"not a PostgreSQL URL: {parsed.drivername}")
+    query = dict(parsed.query)
+    connect_args: dict = {}
+    sslmode = query.pop("sslmode", None)
+    if sslmode in _SSL_MODES:
+        context = ssl.create_default_context()
+        if sslmode == "require":  # encrypted, certificate not verified (libpq's meaning)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        connect_args["ssl_context"] = context
+    socket_dir = query.pop("host", None)
+    if socket_dir and str(socket_dir).startswith("/"):
+        query["unix_sock"] = f"{socket_dir}/.s.PGSQL.{parsed.port or 5432}"
+        parsed = parsed.set(host=None, port=None)
+    return parsed.set(drivername="postgresql+pg8000", query=query), connect_args
+
+
+def build_engine(url: str, *, pool_size: int = 1, timeout_seconds: float | None = None) -> Engine:
+    sa_url, connect_args = pg8000_url(url)
+    if timeout_seconds:
+        connect_args["timeout"] = timeout_seconds
+    return create_engine(
+        sa_url,
+        connect_args=connect_args,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=timeout_seconds or 30,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+@functools.cache
+def get_engine() -> Engine:
+    """Built on first use and kept for the life of the container (Lambda runs one request at a time,
+    so the pool holds one connection; the local API raises `RESERVAS_DB_POOL_SIZE`)."""
+    settings = get_settings()
+    return build_engine(
+        get_database_url(), pool_size=settings.db_pool_size, timeout_seconds=settings.db_timeout_seconds
+    )
+
+
+def get_session() -> Iterator[Session]:
+    """FastAPI dependency: a session per request. Nothing is committed unless a service commits."""
+    with Session(get_engine(), expire_on_commit=False) as session:
+        yield session
+
+
+def sqlstate(error: exc.DBAPIError) -> str | None:
+    """The SQLSTATE of a database error raised through pg8000."""
+    args = getattr(error.orig, "args", ())
+    if args and isinstance(args[0], dict):
+        return args[0].get("C")
+    return None

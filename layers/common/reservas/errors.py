@@ -1,0 +1,145 @@
+"""RFC 9457 problem details: the one shape of every error the API returns."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from reservas.observability import logger
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(Exception):
+    """An error a client can act on. Raise it anywhere below the routes; the app turns it into a response."""
+
+    status: int = 400
+    title: str | None = None
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        status: int | None = None,
+        title: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status or self.status
+        self.title = title or self.title or HTTPStatus(self.status).phrase
+        self.headers = headers or {}
+        self.extra = extra
+
+
+class BadRequest(Problem):
+    status = 400
+
+
+class Unauthorized(Problem):
+    status = 401
+
+    def __init__(self, detail: str = "Authentication is required.", **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        super().__init__(detail, **kwargs)
+
+
+class Forbidden(Problem):
+    status = 403
+
+
+class NotFound(Problem):
+    status = 404
+
+
+class Conflict(Problem):
+    status = 409
+
+
+class Unprocessable(Problem):
+    status = 422
+
+
+class ServiceUnavailable(Problem):
+    status = 503
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body = {
+        "type": "about:blank",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def _location(loc: tuple | list) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def validation_problem(errors: list[dict]) -> JSONResponse:
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return problem_response(400, "The request body is not valid JSON.", title="Malformed JSON")
+    items = [{"loc": list(error["loc"]), "msg": _message(error)} for error in errors]
+    first = items[0]
+    detail = f"{_location(first['loc'])}: {first['msg']}" if first["loc"] else first["msg"]
+    if len(items) > 1:
+        detail += f" (and {len(items) - 1} more)"
+    return problem_response(422, detail, title="Invalid request", errors=items)
+
+
+def _message(error: dict) -> str:
+    message = error.get("msg", "invalid value")
+    # Pydantic prefixes messages of custom validators with "Value error, "; people do not need it.
+    return message.removeprefix("Value error, ")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(_: Request, error: Problem) -> JSONResponse:
+        return problem_response(
+            error.status, error.detail, title=error.title, headers=error.headers, **error.extra
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        return validation_problem(list(error.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        detail = error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
+        if error.status_code == 404 and detail == "Not Found":
+            detail = "No such route."
+        elif error.status_code == 405:
+            detail = "This route does not accept that method."
+        return problem_response(error.status_code, detail, headers=getattr(error, "headers", None))
+
+    @app.exception_handler(sa_exc.OperationalError)
+    @app.exception_handler(sa_exc.InterfaceError)
+    @app.exception_handler(sa_exc.TimeoutError)
+    async def _database_down(_: Request, error: Exception) -> JSONResponse:
+        logger.error("database unavailable", extra={"error": str(error).splitlines()[0]})
+        return problem_response(
+            503, "The database is unavailable; try again shortly.", headers={"Retry-After": "5"}
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, error: Exception) -> JSONResponse:
+        logger.exception("unhandled error")
+        return problem_response(500, "An unexpected error occurred; it has been logged.")

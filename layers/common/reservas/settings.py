@@ -1,0 +1,144 @@
+"""Settings, read once per container from the environment; in AWS, secrets come from Secrets Manager."""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Stage = Literal["local", "test", "dev", "staging", "prod"]
+LOCAL_STAGES = ("local", "test")
+
+# Used only when a local or test run sets no key of its own; refused everywhere else.
+LOCAL_DEVELOPMENT_JWT_KEY = "reservas-local-development-key-do-not-deploy"
+MIN_JWT_KEY_BYTES = 32
+KNOWN_WEAK_KEYS = frozenset(
+    {
+        LOCAL_DEVELOPMENT_JWT_KEY,
+        "secret",
+        "changeme",
+        "change-me",
+        "jwt-secret",
+        "your-secret-key",
+        "password",
+    }
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RESERVAS_", extra="ignore", frozen=True)
+
+    stage: Stage = "local"
+
+    # PostgreSQL: a URL (local runs, tests) or the ARN of an RDS-shaped secret (AWS).
+    database_url: SecretStr | None = Field(default=None, validation_alias="DATABASE_URL")
+    database_secret_arn: str | None = None
+    db_pool_size: int = Field(default=1, ge=1, le=50)
+    db_timeout_seconds: float = Field(default=10, gt=0)
+
+    # Redis: caching and rate limits. Empty means no Redis (features that need it degrade gracefully).
+    redis_url: SecretStr | None = Field(default=None, validation_alias="REDIS_URL")
+
+    # JSON Web Tokens: the key itself (local runs, tests) or the ARN of a secret holding it (AWS).
+    jwt_secret: SecretStr | None = None
+    jwt_secret_arn: str | None = None
+    jwt_issuer: str = "reservas"
+    jwt_audience: str = "reservas-api"
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
+
+    bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+    secrets_max_age_seconds: int = Field(default=300, ge=0)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_cors_origins(cls, values: dict) -> dict:
+        origins = values.get("cors_origins")
+        if isinstance(origins, str):
+            values["cors_origins"] = [o.strip() for o in origins.split(",") if o.strip()]
+        return values
+
+    @model_validator(mode="after")
+    def _refuse_weak_keys_outside_local_runs(self) -> Settings:
+        if self.is_local:
+            return self
+        if self.jwt_secret is None and not self.jwt_secret_arn:
+            raise ValueError(
+                "RESERVAS_JWT_SECRET_ARN (or RESERVAS_JWT_SECRET) is required outside local runs"
+            )
+        if self.jwt_secret is not None:
+            check_jwt_key_strength(self.jwt_secret.get_secret_value())
+        if self.database_url is None and not self.database_secret_arn:
+            raise ValueError("RESERVAS_DATABASE_SECRET_ARN (or DATABASE_URL) is required outside local runs")
+        return self
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage in LOCAL_STAGES
+
+
+def check_jwt_key_strength(key: str) -> None:
+    """Refuse keys that are known defaults or shorter than 256 bits."""
+    if key in KNOWN_WEAK_KEYS:
+        raise ValueError("the JWT key is a known default; generate one with `openssl rand -base64 48`")
+    if len(key.encode()) < MIN_JWT_KEY_BYTES:
+        raise ValueError(f"the JWT key must be at least {MIN_JWT_KEY_BYTES} bytes (256 bits)")
+
+
+@functools.cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def get_jwt_key() -> str:
+    """The current signing key; in AWS, read from Secrets Manager and cached for `secrets_max_age_seconds`."""
+    settings = get_settings()
+    if settings.jwt_secret is not None:
+        return settings.jwt_secret.get_secret_value()
+    if settings.jwt_secret_arn:
+        key = _read_secret(settings.jwt_secret_arn)
+        if isinstance(key, dict):  # a JSON secret: {"key": "..."}
+            key = key["key"]
+        if not settings.is_local:
+            check_jwt_key_strength(key)
+        return key
+    return LOCAL_DEVELOPMENT_JWT_KEY
+
+
+def get_database_url() -> str:
+    settings = get_settings()
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    if settings.database_secret_arn:
+        return database_url_from_secret(_read_secret(settings.database_secret_arn))
+    raise RuntimeError("no database configured: set DATABASE_URL or RESERVAS_DATABASE_SECRET_ARN")
+
+
+def database_url_from_secret(secret: dict) -> str:
+    """An RDS-shaped secret ({username, password, host, port, dbname}) as a connection URL."""
+    from sqlalchemy.engine import URL
+
+    url = URL.create(
+        "postgresql",
+        username=secret["username"],
+        password=secret["password"],
+        host=secret["host"],
+        port=int(secret.get("port", 5432)),
+        database=secret.get("dbname", "postgres"),
+        query={"sslmode": secret.get("sslmode", "require")},
+    )
+    return url.render_as_string(hide_password=False)
+
+
+def _read_secret(arn: str) -> str | dict:
+    # Imported here: Powertools parameters pulls in boto3, which only AWS runs need.
+    from aws_lambda_powertools.utilities import parameters
+
+    value = parameters.get_secret(arn, max_age=get_settings().secrets_max_age_seconds)
+    if isinstance(value, bytes):
+        value = value.decode()
+    return json.loads(value) if value.lstrip().startswith("{") else value

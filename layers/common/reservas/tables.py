@@ -1,0 +1,93 @@
+"""SQLAlchemy Core tables for queries. The migrations own the DDL; a test keeps the two alike."""
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    Uuid,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+_uuid_pk = {"primary_key": True, "server_default": text("gen_random_uuid()")}
+
+
+def _timestamps() -> list[Column]:
+    return [
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    ]
+
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Uuid, **_uuid_pk),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("role", String(20), nullable=False, server_default="user"),
+    Column("preferences", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    *_timestamps(),
+)
+
+spaces = Table(
+    "spaces",
+    metadata,
+    Column("id", Uuid, **_uuid_pk),
+    Column("name", String(255), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("capacity", Integer, nullable=False),
+    Column("location", String(255), nullable=False, server_default=""),
+    Column("amenities", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("timezone", String(64), nullable=False, server_default="UTC"),
+    Column("opening_hours", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("price_per_hour", Numeric(12, 2), nullable=False, server_default="0"),
+    Column("currency", String(3), nullable=False, server_default="EUR"),
+    Column("min_duration_minutes", Integer, nullable=False, server_default="30"),
+    Column("max_duration_minutes", Integer, nullable=False, server_default="480"),
+    Column("slot_minutes", Integer, nullable=False, server_default="30"),
+    Column("max_advance_days", Integer, nullable=False, server_default="90"),
+    Column("is_active", Boolean, nullable=False, server_default=text("true")),
+    *_timestamps(),
+)
+
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("id", Uuid, **_uuid_pk),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("space_id", Uuid, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
+    Column("start_time", DateTime(timezone=True), nullable=False),
+    Column("end_time", DateTime(timezone=True), nullable=False),
+    Column("status", String(20), nullable=False, server_default="active"),
+    Column("attendees", Integer, nullable=False, server_default="1"),
+    Column("notes", Text, nullable=False, server_default=""),
+    Column("cost", Numeric(12, 2), nullable=False, server_default="0"),
+    Column("currency", String(3), nullable=False, server_default="EUR"),
+    Column("cancelled_at", DateTime(timezone=True)),
+    *_timestamps(),
+)
+
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("id", Uuid, **_uuid_pk),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("family_id", Uuid, nullable=False),
+    Column("token_hash", LargeBinary, nullable=False, unique=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)

@@ -1,0 +1,192 @@
+"""Register, log in, read the profile: the slice that proves the stack, and every way to get it wrong."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+
+from reservas.errors import PROBLEM_JSON
+from tests.conftest import TEST_JWT_KEY
+from tests.support import STRONG_PASSWORD
+
+
+def assert_problem(response, status: int, detail_contains: str = "") -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    body = response.json()
+    assert body["status"] == status
+    assert body["title"] and body["type"]
+    assert detail_contains.lower() in body["detail"].lower(), body
+    return body
+
+
+def test_register_login_and_read_profile(client_for):
+    auth, users = client_for("auth"), client_for("users")
+
+    registered = auth.post(
+        "/auth/register", json={"email": "  Ana@Example.COM ", "password": STRONG_PASSWORD, "name": "Ana"}
+    )
+    assert registered.status_code == 201
+    body = registered.json()
+    assert body["user"]["email"] == "ana@example.com"
+    assert body["user"]["role"] == "user"
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] == 15 * 60
+    assert "password_hash" not in body["user"] and "password" not in body["user"]
+    assert registered.headers["cache-control"] == "no-store"
+
+    login = auth.post("/auth/login", json={"email": "ANA@example.com", "password": STRONG_PASSWORD})
+    assert login.status_code == 200
+    assert login.json()["user"]["id"] == body["user"]["id"]
+    assert login.json()["refresh_token"] != body["refresh_token"]
+
+    me = users.get("/users/me", headers={"Authorization": f"Bearer {login.json()['access_token']}"})
+    assert me.status_code == 200
+    assert me.json() == body["user"]
+
+
+def test_passwords_are_stored_as_bcrypt_hashes(client_for, register, engine):
+    from sqlalchemy import select
+
+    from reservas.tables import users
+
+    register()
+    with engine.connect() as connection:
+        stored = connection.execute(select(users.c.password_hash)).scalar_one()
+    assert stored.startswith("$2b$") and STRONG_PASSWORD not in stored
+
+
+def test_malformed_json_is_a_400(client_for):
+    response = client_for("auth").post(
+        "/auth/register", content='{"email": "a@b.com",', headers={"content-type": "application/json"}
+    )
+    assert_problem(response, 400, "not valid JSON")
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"password": STRONG_PASSWORD, "name": "Ana"}, "email", "Field required"),
+        ({"email": "ana@example.com", "name": "Ana"}, "password", "Field required"),
+        ({"email": "ana@example.com", "password": STRONG_PASSWORD}, "name", "Field required"),
+        ({"email": "not-an-email", "password": STRONG_PASSWORD, "name": "Ana"}, "email", "not a valid email"),
+        ({"email": "ana@example.com", "password": "short1A", "name": "Ana"}, "password", "at least 8"),
+        ({"email": "ana@example.com", "password": "alllowercase1", "name": "Ana"}, "password", "uppercase"),
+        ({"email": "ana@example.com", "password": "NoDigitsHere", "name": "Ana"}, "password", "digit"),
+        ({"email": "ana@example.com", "password": "Aa1" + "é" * 40, "name": "Ana"}, "password", "72 bytes"),
+        ({"email": "ana@example.com", "password": STRONG_PASSWORD, "name": "A"}, "name", "at least 2"),
+        (
+            {"email": "ana@example.com", "password": STRONG_PASSWORD, "name": "Ana", "role": "admin"},
+            "role",
+            "Extra inputs",
+        ),
+    ],
+)
+def test_register_rejects_bad_input_with_a_422_naming_the_field(client_for, engine, body, field, message):
+    response = client_for("auth").post("/auth/register", json=body)
+    problem = assert_problem(response, 422)
+    assert any(
+        error["loc"][-1] == field and message.lower() in error["msg"].lower() for error in problem["errors"]
+    )
+    from sqlalchemy import func, select
+
+    from reservas.tables import users
+
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(users)).scalar() == 0
+
+
+def test_register_with_a_body_that_is_not_an_object(client_for):
+    assert_problem(client_for("auth").post("/auth/register", json=["a", "b"]), 422)
+
+
+def test_duplicate_email_is_a_409_whatever_its_case(client_for, register):
+    register()
+    response = client_for("auth").post(
+        "/auth/register", json={"email": "ANA@example.com", "password": STRONG_PASSWORD, "name": "Other"}
+    )
+    assert_problem(response, 409, "already exists")
+
+
+def test_wrong_password_and_unknown_email_look_the_same(client_for, register):
+    register()
+    auth = client_for("auth")
+    wrong = auth.post("/auth/login", json={"email": "ana@example.com", "password": "Wrong-password-1"})
+    unknown = auth.post("/auth/login", json={"email": "nobody@example.com", "password": "Wrong-password-1"})
+    assert_problem(wrong, 401, "incorrect")
+    assert_problem(unknown, 401, "incorrect")
+    assert wrong.json() == unknown.json()
+
+
+def test_login_with_missing_fields_is_a_422(client_for):
+    assert_problem(client_for("auth").post("/auth/login", json={"email": "ana@example.com"}), 422, "password")
+
+
+def _token(claims_override: dict, key: str = TEST_JWT_KEY, algorithm: str = "HS256") -> str:
+    now = datetime.now(UTC)
+    claims = {
+        "sub": "00000000-0000-0000-0000-000000000000",
+        "email": "ana@example.com",
+        "role": "user",
+        "iat": now,
+        "nbf": now,
+        "exp": now + timedelta(minutes=5),
+        "iss": "reservas",
+        "aud": "reservas-api",
+        "jti": "x",
+        "typ": "access",
+        **claims_override,
+    }
+    return jwt.encode(claims, key, algorithm=algorithm)
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (None, "Authentication is required"),
+        ("Bearer", "Authentication is required"),
+        ("Basic YW5hOnB3", "Authentication is required"),
+        ("Bearer garbage", "invalid or has expired"),
+        ("Bearer " + "a.b.c", "invalid or has expired"),
+    ],
+)
+def test_profile_without_a_usable_token_is_a_401(client_for, engine, header, message):
+    headers = {"Authorization": header} if header else {}
+    response = client_for("users").get("/users/me", headers=headers)
+    assert_problem(response, 401, message)
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_expired_and_forged_tokens_are_refused(client_for, register):
+    user_id = register()["user"]["id"]
+    past = datetime.now(UTC) - timedelta(hours=1)
+    for token in (
+        _token({"sub": user_id, "iat": past, "nbf": past, "exp": past + timedelta(minutes=15)}),
+        _token({"sub": user_id}, key="another-key-that-is-long-enough-0123456789"),
+        _token({"sub": user_id}, algorithm="HS512"),
+        _token({"sub": user_id, "aud": "someone-else"}),
+        _token({"sub": user_id, "typ": "refresh"}),
+    ):
+        response = client_for("users").get("/users/me", headers={"Authorization": f"Bearer {token}"})
+        assert_problem(response, 401, "invalid or has expired")
+    valid = _token({"sub": user_id})
+    assert (
+        client_for("users").get("/users/me", headers={"Authorization": f"Bearer {valid}"}).status_code == 200
+    )
+
+
+def test_token_of_a_deleted_account_is_refused(client_for, register, engine):
+    from reservas.tables import users
+
+    token = register()["access_token"]
+    with engine.begin() as connection:
+        connection.execute(users.delete())
+    response = client_for("users").get("/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert_problem(response, 401, "no longer exists")
+
+
+def test_unknown_route_and_wrong_method_are_problems(client_for, engine):
+    assert_problem(client_for("auth").get("/auth/nowhere"), 404)
+    assert_problem(client_for("auth").get("/auth/register"), 405)

@@ -1,0 +1,134 @@
+"""The schema the migrations build: constraints, triggers, cascades, and the tables the code queries."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import exc, insert, select, update
+
+from reservas.database import sqlstate
+from reservas.migrations import current_revision, upgrade
+from reservas.tables import metadata, reservations, spaces, users
+
+CHECK_VIOLATION = "23514"
+START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+
+
+def _user(connection, email="ana@example.com"):
+    return connection.execute(
+        insert(users).values(email=email, password_hash="x", name="Ana").returning(users.c.id)
+    ).scalar_one()
+
+
+def _space(connection, **values):
+    return connection.execute(
+        insert(spaces).values(**{"name": "Room", "capacity": 4, **values}).returning(spaces.c.id)
+    ).scalar_one()
+
+
+def test_migrations_are_idempotent_even_when_run_concurrently(engine):
+    errors = []
+
+    def migrate():
+        try:
+            upgrade(engine)
+        except Exception as error:  # collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=migrate) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert current_revision(engine) == "0001"
+
+
+def test_tables_in_code_match_the_migrated_database(engine):
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), metadata)
+    kinds = {"add_table", "remove_table", "add_column", "remove_column", "modify_type", "modify_nullable"}
+    table_or_column_changes = [
+        change for change in diff if (change[0] if isinstance(change, tuple) else change[0][0]) in kinds
+    ]
+    assert table_or_column_changes == []
+
+
+@pytest.mark.parametrize(
+    ("values", "constraint"),
+    [
+        ({"start_time": START, "end_time": START}, "valid_time_range"),
+        ({"start_time": START, "end_time": START - timedelta(hours=1)}, "valid_time_range"),
+        ({"status": "pending"}, "valid_status"),
+        ({"status": "cancelled"}, "cancelled_iff_cancelled_at"),
+        ({"attendees": 0}, "valid_attendees"),
+    ],
+)
+def test_reservation_checks(engine, values, constraint):
+    with engine.begin() as connection:
+        user_id, space_id = _user(connection), _space(connection)
+    row = {
+        "user_id": user_id,
+        "space_id": space_id,
+        "start_time": START,
+        "end_time": START + timedelta(hours=1),
+    }
+    with pytest.raises(exc.DBAPIError) as raised, engine.begin() as connection:
+        connection.execute(insert(reservations).values(**{**row, **values}))
+    assert sqlstate(raised.value) == CHECK_VIOLATION
+    assert constraint in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("values", "constraint"),
+    [
+        ({"capacity": 0}, "spaces_valid_capacity"),
+        ({"price_per_hour": -1}, "spaces_valid_price"),
+        ({"currency": "eur"}, "spaces_valid_currency"),
+        ({"min_duration_minutes": 60, "max_duration_minutes": 30}, "spaces_valid_durations"),
+    ],
+)
+def test_space_checks(engine, values, constraint):
+    with pytest.raises(exc.DBAPIError) as raised, engine.begin() as connection:
+        _space(connection, **values)
+    assert constraint in str(raised.value)
+
+
+def test_emails_are_stored_normalised_and_unique(engine):
+    with pytest.raises(exc.DBAPIError, match="users_email_normalised"), engine.begin() as connection:
+        _user(connection, email="Ana@Example.com")
+    with engine.begin() as connection:
+        _user(connection)
+    with pytest.raises(exc.DBAPIError, match="users_email_key"), engine.begin() as connection:
+        _user(connection)
+
+
+def test_updated_at_follows_every_update(engine):
+    with engine.begin() as connection:
+        user_id = _user(connection)
+        created = connection.execute(select(users.c.updated_at).where(users.c.id == user_id)).scalar_one()
+    time.sleep(0.01)
+    with engine.begin() as connection:
+        connection.execute(update(users).where(users.c.id == user_id).values(name="Ana María"))
+        row = connection.execute(
+            select(users.c.created_at, users.c.updated_at).where(users.c.id == user_id)
+        ).one()
+    assert row.updated_at > created
+    assert row.created_at == created
+
+
+def test_deleting_a_user_deletes_their_reservations(engine):
+    with engine.begin() as connection:
+        user_id, space_id = _user(connection), _space(connection)
+        connection.execute(
+            insert(reservations).values(
+                user_id=user_id, space_id=space_id, start_time=START, end_time=START + timedelta(hours=1)
+            )
+        )
+        connection.execute(users.delete().where(users.c.id == user_id))
+        assert connection.execute(select(reservations.c.id)).all() == []
