@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml layers/common/requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11" >&2; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r layers/common/requirements.txt -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -r layers/common/requirements.txt --group dev
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -30,7 +30,7 @@ def local_jwt_key() -> str:
     return JWT_KEY_FILE.read_text().strip()
 
 
-def configure_environment(database_url: str, redis_url: str) -> None:
+def configure_environment(database_url: str, redis_url: str, jwt_key: str) -> None:
     """The settings every in-process function reads, as template.yaml would give them in AWS."""
     os.environ.update(
         {
@@ -44,7 +44,7 @@ def configure_environment(database_url: str, redis_url: str) -> None:
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
         }
     )
-    os.environ.setdefault("RESERVAS_JWT_SECRET", local_jwt_key())
+    os.environ.setdefault("RESERVAS_JWT_SECRET", jwt_key)
 
 
 def main() -> int:
@@ -53,14 +53,22 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
     parser.add_argument("--no-seed", action="store_true", help="do not create demo accounts and spaces")
     parser.add_argument(
-        "--ephemeral", action="store_true", help="keep PostgreSQL's data in a temporary folder (tests)"
+        "--ephemeral",
+        action="store_true",
+        help="keep nothing: PostgreSQL's data in a temporary folder, nothing written to .local/",
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.INFO)  # one line per request, as `sam local` prints
 
-    STATE_DIR.mkdir(exist_ok=True)
-    services = devservices.start(data_dir=None if args.ephemeral else STATE_DIR / "pgdata")
-    configure_environment(services.database_url, services.redis_url)
+    if args.ephemeral:
+        services = devservices.start(data_dir=None)
+        jwt_key = secrets.token_urlsafe(48)
+    else:
+        STATE_DIR.mkdir(exist_ok=True)
+        services = devservices.start(data_dir=STATE_DIR / "pgdata")
+        jwt_key = local_jwt_key()
+    configure_environment(services.database_url, services.redis_url, jwt_key)
 
     from reservas.database import build_engine
     from reservas.migrations import upgrade
@@ -71,8 +79,8 @@ def main() -> int:
     created = [] if args.no_seed else seed.seed(engine)
     engine.dispose()
 
-    if created:
-        lines = [f"{role:5}  {email}  {password}" for email, password, role in created]
+    lines = [f"{role:5}  {email}  {password}" for email, password, role in created]
+    if created and not args.ephemeral:
         CREDENTIALS_FILE.write_text("\n".join(lines) + "\n")
         CREDENTIALS_FILE.chmod(0o600)
 
@@ -80,7 +88,8 @@ def main() -> int:
     print(f"PostgreSQL: {services.database_origin}")
     print(f"Redis:      {services.redis_origin}")
     if created:
-        print("Demo accounts created (shown once; also in .local/demo-credentials.txt):")
+        kept = "" if args.ephemeral else "; also in .local/demo-credentials.txt"
+        print(f"Demo accounts created (shown once{kept}):")
         print("".join("  " + line + "\n" for line in lines), end="")
     elif not args.no_seed:
         print(f"Demo accounts: see {CREDENTIALS_FILE.relative_to(ROOT)}")
@@ -88,9 +97,11 @@ def main() -> int:
         f"{len(api.routes)} routes from template.yaml. Try: curl http://{args.host}:{args.port}/auth/health"
     )
     print(f"Reservas local API on http://{args.host}:{args.port}  (Ctrl-C stops everything)", flush=True)
+    from samcli.local.docker.exceptions import ProcessSigTermException
+
     try:
         service.run()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, ProcessSigTermException):
         pass
     finally:
         services.stop()

@@ -15,8 +15,8 @@ from reservas.passwords import hash_password
 from reservas.tables import spaces
 
 DEMO_ACCOUNTS = [
-    ("admin@reservas.local", "Demo Admin", "admin"),
-    ("user@reservas.local", "Demo User", "user"),
+    ("admin@reservas.example", "Demo Admin", "admin"),
+    ("user@reservas.example", "Demo User", "user"),
 ]
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]

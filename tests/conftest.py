@@ -1,6 +1,15 @@
-"""Settings every test shares. Set before anything imports `reservas`, whose settings are read once."""
+"""What every test shares: settings (set before anything imports `reservas`, which reads them once) and
+real services. PostgreSQL and Redis come from `DATABASE_URL` / `REDIS_URL` when given (tests empty their
+tables), else from an embedded PostgreSQL and a `redis-server` started once for the session."""
+
+from __future__ import annotations
 
 import os
+
+import pytest
+from sqlalchemy import Engine, text
+
+from scripts import devservices
 
 TEST_JWT_KEY = "test-signing-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 
@@ -22,3 +31,71 @@ os.environ.update(
 )
 for name in ("RESERVAS_JWT_SECRET_ARN", "RESERVAS_DATABASE_SECRET_ARN", "RESERVAS_CORS_ORIGINS"):
     os.environ.pop(name, None)
+
+
+TABLES = ("reservations", "refresh_tokens", "spaces", "users")
+
+
+@pytest.fixture(scope="session")
+def services():
+    # On CI a missing redis-server is an error, not a reason to fall back to an in-process stand-in.
+    started = devservices.start(allow_fake_redis=os.environ.get("CI") != "true")
+    os.environ["DATABASE_URL"] = started.database_url
+    os.environ["REDIS_URL"] = started.redis_url
+    reset_caches()
+    yield started
+    reset_caches()
+    started.stop()
+
+
+def reset_caches() -> None:
+    """Forget the settings, engine and Redis client built from earlier environment variables."""
+    from reservas.cache import get_redis
+    from reservas.database import get_engine
+    from reservas.settings import get_settings
+
+    if get_engine.cache_info().currsize:
+        get_engine().dispose()
+    for cached in (get_settings, get_engine, get_redis):
+        cached.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def engine(services) -> Engine:
+    from reservas.database import get_engine
+    from reservas.migrations import upgrade
+
+    engine = get_engine()
+    upgrade(engine)
+    return engine
+
+
+@pytest.fixture(autouse=True)
+def clean_database(request):
+    """Every integration test starts from empty tables and an empty Redis."""
+    if "engine" not in request.fixturenames:
+        yield
+        return
+    engine = request.getfixturevalue("engine")
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
+    from reservas.cache import get_redis
+
+    client = get_redis()
+    if client is not None:
+        client.flushdb()
+    yield
+
+
+@pytest.fixture
+def broken_service(engine, monkeypatch):
+    """`broken_service("DATABASE_URL")`: from now on that service answers nothing (a closed port)."""
+
+    def break_it(variable: str) -> None:
+        dead = {"DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none", "REDIS_URL": "redis://127.0.0.1:9/0"}
+        monkeypatch.setenv(variable, dead[variable])
+        reset_caches()
+
+    yield break_it
+    monkeypatch.undo()
+    reset_caches()

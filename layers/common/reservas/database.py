@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import ssl
 from collections.abc import Iterator
 
@@ -23,7 +24,7 @@ _SSL_MODES = {"require", "verify-ca", "verify-full"}
 def pg8000_url(url: str) -> tuple[URL, dict]:
     """Turn the URLs users have (`postgresql://user:pw@host:5432/db`, `?host=/socket/dir`,
     `?sslmode=require`) into a pg8000 URL and its connect arguments."""
-    parsed = make_url(url)
+    parsed = make_url(re.sub(r"^postgres://", "postgresql://", url))
     if parsed.get_backend_name() != "postgresql":
         raise ValueError(f"not a PostgreSQL URL: {parsed.drivername}")
     query = dict(parsed.query)

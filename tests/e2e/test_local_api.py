@@ -1,0 +1,98 @@
+"""`make dev` from a user's side: curl-like calls to the local API, which routes by template.yaml."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from reservas.errors import PROBLEM_JSON
+from tests.e2e.conftest import start_local_api, stop_local_api
+from tests.support import GROUPS, STRONG_PASSWORD
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_each_group_answers_health(http, group):
+    response = http.get(f"/{group}/health")
+    assert response.status_code == 200
+    assert response.json()["service"] == group
+    assert response.json()["checks"] == {"database": "ok", "cache": "ok"}
+
+
+def test_register_login_profile_round_trip(http):
+    registered = http.post(
+        "/auth/register", json={"email": "Kim@Example.com", "password": STRONG_PASSWORD, "name": "Kim"}
+    )
+    assert registered.status_code == 201, registered.text
+
+    login = http.post("/auth/login", json={"email": "kim@example.com", "password": STRONG_PASSWORD})
+    assert login.status_code == 200
+    token = login.json()["access_token"]
+
+    me = http.get("/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200
+    assert me.json()["email"] == "kim@example.com"
+    assert me.json()["id"] == registered.json()["user"]["id"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status"),
+    [
+        (
+            "post",
+            "/auth/register",
+            {"content": "{not json", "headers": {"content-type": "application/json"}},
+            400,
+        ),
+        ("post", "/auth/register", {"json": {"email": "kim@example.com"}}, 422),
+        ("post", "/auth/login", {"json": {"email": "nobody@example.com", "password": "Whatever-123"}}, 401),
+        ("get", "/users/me", {}, 401),
+        ("get", "/users/me", {"headers": {"Authorization": "Bearer not-a-jwt"}}, 401),
+    ],
+)
+def test_bad_requests_get_problem_details_through_the_gateway(http, method, path, kwargs, status):
+    response = getattr(http, method)(path, **kwargs)
+    assert response.status_code == status
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert response.json()["status"] == status
+
+
+def test_every_request_gets_its_own_correlation_id(http):
+    ids = {http.get("/auth/health").headers["x-correlation-id"] for _ in range(3)}
+    assert len(ids) == 3
+
+
+def test_concurrent_registrations_of_one_email_create_one_account(http, local_api):
+    body = {"email": "race@example.com", "password": STRONG_PASSWORD, "name": "Racer"}
+
+    def register(_):
+        with local_api.client() as client:
+            return client.post("/auth/register", json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = list(pool.map(register, range(24)))
+
+    assert statuses.count(201) == 1
+    assert statuses.count(409) == 23
+
+
+def test_a_fresh_start_brings_its_own_database_and_redis_and_seeds_demo_accounts():
+    """What `make dev` does on a fresh machine: no DATABASE_URL, no REDIS_URL."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "RESERVAS_JWT_SECRET"}
+    }
+    api = start_local_api(env, "--ephemeral")
+    try:
+        banner = "\n".join(api.output)
+        assert "embedded PostgreSQL" in banner
+        admin_line = next(line for line in api.output if "admin@reservas.example" in line)
+        password = admin_line.split()[-1]
+        with api.client() as client:
+            assert client.get("/reservations/health").json()["checks"]["database"] == "ok"
+            login = client.post("/auth/login", json={"email": "admin@reservas.example", "password": password})
+            assert login.status_code == 200
+            me = client.get("/users/me", headers={"Authorization": f"Bearer {login.json()['access_token']}"})
+            assert me.json()["role"] == "admin"
+    finally:
+        assert stop_local_api(api) == 0

@@ -1,0 +1,94 @@
+"""Each function as Lambda runs it: API Gateway v2 events through Mangum, Powertools and the app."""
+
+from __future__ import annotations
+
+import pytest
+
+from reservas.errors import PROBLEM_JSON
+from tests.support import GROUPS, STRONG_PASSWORD, http_event, invoke, load_event
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_every_function_answers_its_health_check(engine, group):
+    status, headers, body = invoke(group, http_event("GET", f"/{group}/health"))
+    assert status == 200
+    assert body["status"] == "healthy"
+    assert body["service"] == group
+    assert body["checks"] == {"database": "ok", "cache": "ok"}
+    assert headers["x-correlation-id"]
+
+
+def test_the_correlation_id_is_api_gateways_request_id(engine):
+    event = http_event("GET", "/auth/health")
+    _, headers, _ = invoke("auth", event)
+    assert headers["x-correlation-id"] == event["requestContext"]["requestId"]
+
+
+def test_health_is_503_when_the_database_is_down(broken_service):
+    broken_service("DATABASE_URL")
+    status, _, body = invoke("spaces", http_event("GET", "/spaces/health"))
+    assert status == 503
+    assert body["status"] == "unhealthy"
+    assert body["checks"]["database"] == "unavailable"
+
+
+def test_routes_answer_503_not_500_when_the_database_is_down(broken_service, register):
+    token = register()["access_token"]
+    broken_service("DATABASE_URL")
+    status, headers, body = invoke(
+        "users", http_event("GET", "/users/me", headers={"authorization": f"Bearer {token}"})
+    )
+    assert status == 503
+    assert headers["content-type"] == PROBLEM_JSON
+    assert headers["retry-after"]
+    assert "database is unavailable" in body["detail"]
+
+
+def test_a_redis_outage_degrades_health_but_fails_nothing(broken_service, register):
+    broken_service("REDIS_URL")
+    status, _, body = invoke("auth", http_event("GET", "/auth/health"))
+    assert status == 200
+    assert body["status"] == "degraded"
+    assert body["checks"] == {"database": "ok", "cache": "unavailable"}
+    register()
+
+
+def test_the_sample_events_work_as_sam_local_invoke_would_use_them(engine):
+    expected = {
+        ("auth", "auth-register.json"): 201,
+        ("auth", "auth-login.json"): 200,
+        ("auth", "auth-health.json"): 200,
+        ("users", "users-me.json"): 401,  # it carries a placeholder token to be replaced
+        ("users", "users-health.json"): 200,
+        ("spaces", "spaces-health.json"): 200,
+        ("reservations", "reservations-health.json"): 200,
+    }
+    for (group, name), status in expected.items():
+        assert invoke(group, load_event(name))[0] == status, name
+
+
+def test_register_then_profile_through_the_handlers(engine):
+    body = {"email": "lee@example.com", "password": STRONG_PASSWORD, "name": "Lee"}
+    status, headers, registered = invoke("auth", http_event("POST", "/auth/register", body=body))
+    assert status == 201
+    assert headers["cache-control"] == "no-store"
+    status, _, me = invoke(
+        "users",
+        http_event("GET", "/users/me", headers={"authorization": f"Bearer {registered['access_token']}"}),
+    )
+    assert status == 200
+    assert me["email"] == "lee@example.com"
+
+
+def test_a_base64_body_is_decoded_like_api_gateway_sends_it(engine):
+    import base64
+    import json
+
+    event = http_event("POST", "/auth/login")
+    event["body"] = base64.b64encode(
+        json.dumps({"email": "x@example.com", "password": "Nope-1234"}).encode()
+    ).decode()
+    event["isBase64Encoded"] = True
+    status, _, body = invoke("auth", event)
+    assert status == 401
+    assert body["detail"] == "The email or password is incorrect."

@@ -1,0 +1,11 @@
+"""The README's configuration table names every setting there is."""
+
+from reservas.settings import Settings
+from scripts.apigw import ROOT
+
+
+def test_every_setting_is_documented():
+    readme = (ROOT / "README.md").read_text()
+    for name, field in Settings.model_fields.items():
+        variable = field.validation_alias or f"RESERVAS_{name.upper()}"
+        assert f"`{variable}`" in readme, variable

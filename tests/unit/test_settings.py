@@ -1,0 +1,93 @@
+"""Settings: what a deployment must provide, and the keys it refuses."""
+
+import pytest
+from pydantic import ValidationError
+
+from reservas.settings import LOCAL_DEVELOPMENT_JWT_KEY, Settings, database_url_from_secret
+
+ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:reservas-jwt-AbCdEf"
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in (
+        "RESERVAS_JWT_SECRET",
+        "RESERVAS_STAGE",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "RESERVAS_BCRYPT_ROUNDS",
+        "RESERVAS_DB_POOL_SIZE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_defaults_follow_the_design(clean_env):
+    settings = Settings()
+    assert settings.stage == "local"
+    assert settings.bcrypt_rounds == 12
+    assert settings.access_token_minutes == 15
+    assert settings.refresh_token_days == 30
+    assert settings.db_pool_size == 1
+
+
+@pytest.mark.parametrize(
+    "key", [LOCAL_DEVELOPMENT_JWT_KEY, "secret", "changeme", "short-key-of-31-bytes-xxxxxxxxx"]
+)
+def test_weak_or_default_jwt_keys_are_refused_outside_local_runs(clean_env, key):
+    clean_env.setenv("RESERVAS_STAGE", "prod")
+    clean_env.setenv("RESERVAS_JWT_SECRET", key)
+    clean_env.setenv("DATABASE_URL", "postgresql://u:p@db/reservas")
+    with pytest.raises(ValidationError, match="JWT key"):
+        Settings()
+
+
+def test_a_strong_key_is_accepted_in_production(clean_env):
+    clean_env.setenv("RESERVAS_STAGE", "prod")
+    clean_env.setenv("RESERVAS_JWT_SECRET", "k" * 32)
+    clean_env.setenv("DATABASE_URL", "postgresql://u:p@db/reservas")
+    assert Settings().stage == "prod"
+
+
+def test_production_needs_a_jwt_key_and_a_database(clean_env):
+    clean_env.setenv("RESERVAS_STAGE", "prod")
+    with pytest.raises(ValidationError, match="JWT_SECRET_ARN"):
+        Settings()
+    clean_env.setenv("RESERVAS_JWT_SECRET_ARN", ARN)
+    with pytest.raises(ValidationError, match="DATABASE_SECRET_ARN"):
+        Settings()
+    clean_env.setenv("RESERVAS_DATABASE_SECRET_ARN", ARN)
+    assert Settings().jwt_secret_arn == ARN
+
+
+def test_local_runs_may_use_the_development_key(clean_env):
+    clean_env.setenv("RESERVAS_STAGE", "local")
+    clean_env.setenv("RESERVAS_JWT_SECRET", LOCAL_DEVELOPMENT_JWT_KEY)
+    assert Settings().is_local
+
+
+def test_cors_origins_are_a_comma_separated_list(clean_env):
+    clean_env.setenv("RESERVAS_CORS_ORIGINS", "https://a.example.com, https://b.example.com,")
+    assert Settings().cors_origins == ["https://a.example.com", "https://b.example.com"]
+    clean_env.setenv("RESERVAS_CORS_ORIGINS", "")
+    assert Settings().cors_origins == []
+
+
+def test_secrets_are_not_shown_in_reprs(clean_env):
+    clean_env.setenv("RESERVAS_JWT_SECRET", "k" * 40)
+    clean_env.setenv("DATABASE_URL", "postgresql://u:hunter2@db/reservas")
+    text = repr(Settings())
+    assert "k" * 40 not in text and "hunter2" not in text
+
+
+def test_an_rds_secret_becomes_a_url_with_tls():
+    url = database_url_from_secret(
+        {
+            "username": "app",
+            "password": "p@ss:word",
+            "host": "db.example.com",
+            "port": 5432,
+            "dbname": "reservas",
+        }
+    )
+    assert url == "postgresql://app:p%40ss%3Aword@db.example.com:5432/reservas?sslmode=require"
