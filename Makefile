@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install dev test test-unit lint format build clean seed migrate
+.PHONY: install dev test test-unit lint format build clean migrate admin
 
 $(STAMP): pyproject.toml layers/common/requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11" >&2; exit 1; }
@@ -41,6 +41,11 @@ build: $(STAMP)
 
 migrate: $(STAMP)
 	$(BIN)/python -m reservas.migrations upgrade
+
+# make admin EMAIL=ops@example.com  (against DATABASE_URL; for `make dev`'s database see the README)
+admin: $(STAMP)
+	@test -n "$(EMAIL)" || { echo "usage: make admin EMAIL=someone@example.com" >&2; exit 2; }
+	$(BIN)/python scripts/create_admin.py "$(EMAIL)"
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache

@@ -20,6 +20,8 @@ os.environ.update(
         # Cost 4 keeps the suite fast; a test checks that the default stays 12.
         "RESERVAS_BCRYPT_ROUNDS": "4",
         "RESERVAS_DB_POOL_SIZE": "20",
+        # Tests send many requests from one address; the rate-limit tests turn them on for themselves.
+        "RESERVAS_RATE_LIMITS_ENABLED": "false",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
@@ -33,7 +35,7 @@ for name in ("RESERVAS_JWT_SECRET_ARN", "RESERVAS_DATABASE_SECRET_ARN", "RESERVA
     os.environ.pop(name, None)
 
 
-TABLES = ("reservations", "refresh_tokens", "spaces", "users")
+TABLES = ("reservations", "refresh_tokens", "sessions", "spaces", "users")
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +58,9 @@ def reset_caches() -> None:
 
     if get_engine.cache_info().currsize:
         get_engine().dispose()
-    for cached in (get_settings, get_engine, get_redis):
+    from reservas.rate_limits import get_rate_limiter
+
+    for cached in (get_settings, get_engine, get_redis, get_rate_limiter):
         cached.cache_clear()
 
 

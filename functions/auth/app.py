@@ -1,27 +1,58 @@
-"""/auth: register and log in."""
+"""/auth: register, log in, refresh, log out, validate."""
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
 from reservas.accounts import service
-from reservas.accounts.schemas import LoginRequest, RegisterRequest, TokenPair
+from reservas.accounts.schemas import (
+    LoginRequest,
+    LogoutRequest,
+    RefreshRequest,
+    RegisterRequest,
+    TokenPair,
+    TokenValidation,
+    ValidateRequest,
+)
 from reservas.app_factory import create_app, lambda_handler
-from reservas.dependencies import SessionDep
+from reservas.dependencies import CallerDep, SessionDep
 from reservas.errors import PROBLEM_JSON
 
-router = APIRouter(prefix="/auth", tags=["auth"])
-_problem = {"content": {PROBLEM_JSON: {}}}
 
-
-@router.post("/register", status_code=201, responses={409: {"description": "Email taken", **_problem}})
-def register(body: RegisterRequest, session: SessionDep, response: Response) -> TokenPair:
+def _no_store(response: Response) -> None:
+    """Answers carrying tokens must never be cached (RFC 6749, section 5.1)."""
     response.headers["Cache-Control"] = "no-store"
+
+
+router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(_no_store)])
+
+
+def _problem(description: str) -> dict:
+    return {"description": description, "content": {PROBLEM_JSON: {}}}
+
+
+@router.post("/register", status_code=201, responses={409: _problem("Email taken")})
+def register(body: RegisterRequest, session: SessionDep) -> TokenPair:
     return service.register(session, body)
 
 
-@router.post("/login", responses={401: {"description": "Wrong email or password", **_problem}})
-def login(body: LoginRequest, session: SessionDep, response: Response) -> TokenPair:
-    response.headers["Cache-Control"] = "no-store"
+@router.post("/login", responses={401: _problem("Wrong email or password")})
+def login(body: LoginRequest, session: SessionDep) -> TokenPair:
     return service.login(session, body)
+
+
+@router.post("/refresh", responses={401: _problem("Invalid, expired or reused refresh token")})
+def refresh(body: RefreshRequest, session: SessionDep) -> TokenPair:
+    return service.refresh(session, body.refresh_token)
+
+
+@router.post("/logout", status_code=204, responses={401: _problem("Not authenticated")})
+def logout(body: LogoutRequest, session: SessionDep, who: CallerDep) -> Response:
+    service.logout(session, who.user, who.claims.session_id, body.refresh_token)
+    return Response(status_code=204)
+
+
+@router.post("/validate", responses={401: _problem("Invalid token")})
+def validate(body: ValidateRequest, session: SessionDep) -> TokenValidation:
+    return service.validate(session, body.token)
 
 
 app = create_app("auth", router)

@@ -1,18 +1,63 @@
-"""/users: the signed-in user's profile."""
+"""/users: one's own profile; admins look users up."""
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated
 
-from reservas.accounts.schemas import User
+from fastapi import APIRouter, Query, Response
+
+from reservas.accounts import profile
+from reservas.accounts.schemas import UpdateMeRequest, User
 from reservas.app_factory import create_app, lambda_handler
-from reservas.dependencies import CurrentUser
+from reservas.dependencies import AdminUser, CurrentUser, SessionDep
 from reservas.errors import PROBLEM_JSON
+from reservas.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+
+
+def _problem(description: str) -> dict:
+    return {"description": description, "content": {PROBLEM_JSON: {}}}
+
+
+AUTHENTICATED = {401: _problem("Not authenticated")}
+ADMIN_ONLY = {**AUTHENTICATED, 403: _problem("Not an administrator")}
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 
-@router.get("/me", responses={401: {"description": "Not authenticated", "content": {PROBLEM_JSON: {}}}})
-def me(user: CurrentUser) -> User:
+@router.get("/me", responses=AUTHENTICATED)
+def read_me(user: CurrentUser) -> User:
     return user
+
+
+@router.put(
+    "/me",
+    responses={**AUTHENTICATED, 403: _problem("Wrong current password"), 409: _problem("Email taken")},
+)
+def update_me(body: UpdateMeRequest, user: CurrentUser, session: SessionDep) -> User:
+    return profile.update_me(session, user, body)
+
+
+@router.delete("/me", status_code=204, responses=AUTHENTICATED)
+def delete_me(user: CurrentUser, session: SessionDep) -> Response:
+    profile.delete_me(session, user)
+    return Response(status_code=204)
+
+
+@router.get("/{user_id}", responses={**ADMIN_ONLY, 404: _problem("No such user")})
+def read_user(user_id: uuid.UUID, _: AdminUser, session: SessionDep) -> User:
+    return profile.get_user(session, user_id)
+
+
+@router.get("", responses=ADMIN_ONLY)
+def list_users(
+    _: AdminUser,
+    session: SessionDep,
+    email: Annotated[str | None, Query(max_length=254, description="Part of the email, any case.")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[User]:
+    return profile.list_users(
+        session, email=email.strip().lower() if email else None, limit=limit, cursor=cursor
+    )
 
 
 app = create_app("users", router)

@@ -58,6 +58,20 @@ def test_bad_requests_get_problem_details_through_the_gateway(http, method, path
     assert response.json()["status"] == status
 
 
+def test_every_route_in_the_template_reaches_its_function(http):
+    from tests.unit.test_template import template_routes, yaml_template
+
+    template = yaml_template()
+    for function in ("AuthFunction", "UsersFunction", "SpacesFunction", "ReservationsFunction"):
+        for method, path in template_routes(template, function):
+            concrete = path.replace("{user_id}", "00000000-0000-0000-0000-000000000000")
+            response = http.request(method, concrete, json={})
+            # The gateway's own "no such route" is a 403/404 with `message`; every function answers problem+json.
+            assert response.headers["content-type"] in (PROBLEM_JSON, "application/json"), (method, path)
+            assert "message" not in response.json(), (method, path, response.text)
+            assert response.status_code < 500, (method, path, response.text)
+
+
 def test_every_request_gets_its_own_correlation_id(http):
     ids = {http.get("/auth/health").headers["x-correlation-id"] for _ in range(3)}
     assert len(ids) == 3

@@ -33,3 +33,33 @@ def register(client_for):
         return response.json()
 
     return make
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def make_admin(engine):
+    """Promote a registered user, as `scripts/create_admin.py` does."""
+    from sqlalchemy import update
+
+    from reservas.tables import users
+
+    def promote(email: str) -> None:
+        with engine.begin() as connection:
+            connection.execute(update(users).where(users.c.email == email).values(role="admin"))
+
+    return promote
+
+
+@pytest.fixture
+def admin(register, make_admin, client_for) -> dict:
+    """A signed-in admin: the login body (tokens issued after the promotion)."""
+    register("root@example.com", name="Root")
+    make_admin("root@example.com")
+    response = client_for("auth").post(
+        "/auth/login", json={"email": "root@example.com", "password": STRONG_PASSWORD}
+    )
+    assert response.status_code == 200
+    return response.json()

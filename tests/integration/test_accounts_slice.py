@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-import jwt
 import pytest
 
 from reservas.errors import PROBLEM_JSON
-from tests.conftest import TEST_JWT_KEY
 from tests.support import STRONG_PASSWORD
 
 
@@ -124,24 +120,6 @@ def test_login_with_missing_fields_is_a_422(client_for):
     assert_problem(client_for("auth").post("/auth/login", json={"email": "ana@example.com"}), 422, "password")
 
 
-def _token(claims_override: dict, key: str = TEST_JWT_KEY, algorithm: str = "HS256") -> str:
-    now = datetime.now(UTC)
-    claims = {
-        "sub": "00000000-0000-0000-0000-000000000000",
-        "email": "ana@example.com",
-        "role": "user",
-        "iat": now,
-        "nbf": now,
-        "exp": now + timedelta(minutes=5),
-        "iss": "reservas",
-        "aud": "reservas-api",
-        "jti": "x",
-        "typ": "access",
-        **claims_override,
-    }
-    return jwt.encode(claims, key, algorithm=algorithm)
-
-
 @pytest.mark.parametrize(
     ("header", "message"),
     [
@@ -157,24 +135,6 @@ def test_profile_without_a_usable_token_is_a_401(client_for, engine, header, mes
     response = client_for("users").get("/users/me", headers=headers)
     assert_problem(response, 401, message)
     assert response.headers["www-authenticate"].startswith("Bearer")
-
-
-def test_expired_and_forged_tokens_are_refused(client_for, register):
-    user_id = register()["user"]["id"]
-    past = datetime.now(UTC) - timedelta(hours=1)
-    for token in (
-        _token({"sub": user_id, "iat": past, "nbf": past, "exp": past + timedelta(minutes=15)}),
-        _token({"sub": user_id}, key="another-key-that-is-long-enough-0123456789"),
-        _token({"sub": user_id}, algorithm="HS512"),
-        _token({"sub": user_id, "aud": "someone-else"}),
-        _token({"sub": user_id, "typ": "refresh"}),
-    ):
-        response = client_for("users").get("/users/me", headers={"Authorization": f"Bearer {token}"})
-        assert_problem(response, 401, "invalid or has expired")
-    valid = _token({"sub": user_id})
-    assert (
-        client_for("users").get("/users/me", headers={"Authorization": f"Bearer {valid}"}).status_code == 200
-    )
 
 
 def test_token_of_a_deleted_account_is_refused(client_for, register, engine):

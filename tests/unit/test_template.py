@@ -16,9 +16,13 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 
+def yaml_template() -> dict:
+    return yaml.load((ROOT / "template.yaml").read_text(), Loader=_Loader)  # noqa: S506 (a SafeLoader)
+
+
 @pytest.fixture(scope="module")
 def template() -> dict:
-    return yaml.load((ROOT / "template.yaml").read_text(), Loader=_Loader)  # noqa: S506 (a SafeLoader)
+    return yaml_template()
 
 
 def template_routes(template: dict, function: str) -> set[tuple[str, str]]:

@@ -18,6 +18,7 @@ from reservas.tokens import (
 from tests.conftest import TEST_JWT_KEY
 
 USER = uuid.UUID("6e28c2d1-56fa-4541-ac47-31027d56cbe1")
+SESSION = uuid.UUID("0b7a3c56-4b53-4c0e-9a55-3d9c1a2b7e10")
 
 
 def _b64(data: dict) -> str:
@@ -25,31 +26,34 @@ def _b64(data: dict) -> str:
 
 
 def test_claims_round_trip():
-    token = issue_access_token(USER, "ana@example.com", "admin")
+    token = issue_access_token(USER, "ana@example.com", "admin", SESSION)
     claims = jwt.decode(token, options={"verify_signature": False})
-    assert set(claims) >= {"sub", "email", "role", "iat", "exp", "iss", "aud", "jti", "typ"}
+    assert set(claims) >= {"sub", "email", "role", "iat", "nbf", "exp", "iss", "aud", "jti", "typ", "sid"}
     assert jwt.get_unverified_header(token)["alg"] == "HS256"
     verified = verify_access_token(token)
     assert (verified.user_id, verified.email, verified.role) == (USER, "ana@example.com", "admin")
+    assert verified.session_id == SESSION
     assert timedelta(minutes=14) < verified.expires_at - datetime.now(UTC) <= timedelta(minutes=15)
 
 
 def test_every_token_has_its_own_id():
     assert (
-        verify_access_token(issue_access_token(USER, "a@b.c", "user")).jti
-        != verify_access_token(issue_access_token(USER, "a@b.c", "user")).jti
+        verify_access_token(issue_access_token(USER, "a@b.c", "user", SESSION)).jti
+        != verify_access_token(issue_access_token(USER, "a@b.c", "user", SESSION)).jti
     )
 
 
 def test_alg_none_is_refused():
-    claims = jwt.decode(issue_access_token(USER, "a@b.c", "user"), options={"verify_signature": False})
+    claims = jwt.decode(
+        issue_access_token(USER, "a@b.c", "user", SESSION), options={"verify_signature": False}
+    )
     unsigned = f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
     with pytest.raises(InvalidToken):
         verify_access_token(unsigned)
 
 
 def test_a_tampered_payload_is_refused():
-    header, payload, signature = issue_access_token(USER, "a@b.c", "user").split(".")
+    header, payload, signature = issue_access_token(USER, "a@b.c", "user", SESSION).split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
     claims["role"] = "admin"
     with pytest.raises(InvalidToken):
@@ -57,13 +61,13 @@ def test_a_tampered_payload_is_refused():
 
 
 def test_a_token_from_the_past_has_expired():
-    token = issue_access_token(USER, "a@b.c", "user", now=datetime.now(UTC) - timedelta(hours=1))
+    token = issue_access_token(USER, "a@b.c", "user", SESSION, now=datetime.now(UTC) - timedelta(hours=1))
     with pytest.raises(InvalidToken, match="expired"):
         verify_access_token(token)
 
 
 def test_a_token_not_yet_valid_is_refused():
-    token = issue_access_token(USER, "a@b.c", "user", now=datetime.now(UTC) + timedelta(minutes=5))
+    token = issue_access_token(USER, "a@b.c", "user", SESSION, now=datetime.now(UTC) + timedelta(minutes=5))
     with pytest.raises(InvalidToken):
         verify_access_token(token)
 

@@ -10,11 +10,13 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from reservas.errors import PROBLEM_JSON, install_error_handlers
+from reservas.errors import PROBLEM_JSON, install_error_handlers, problem_response
 from reservas.health import Health, health
 from reservas.observability import logger, metrics, tracer
+from reservas.rate_limits import get_rate_limiter, parse_limits
 from reservas.settings import get_settings
 
 CORRELATION_HEADER = "x-correlation-id"
@@ -25,6 +27,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, description in {
         400: "Malformed request",
         422: "Invalid input",
+        429: "Too many requests (see Retry-After)",
         503: "The database is unavailable",
     }.items()
 }
@@ -51,6 +54,34 @@ class CorrelationIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_header)
+
+
+class RateLimitMiddleware:
+    """Per client IP, counted in Redis: the auth group has its own, stricter limits; every other group
+    shares one budget. Health checks are not counted."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.bucket = "auth" if service == "auth" else "api"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limiter = get_rate_limiter()
+        if scope["type"] != "http" or limiter is None or scope["path"].endswith("/health"):
+            await self.app(scope, receive, send)
+            return
+        settings = get_settings()
+        notation = settings.rate_limit_auth if self.bucket == "auth" else settings.rate_limit_default
+        client_ip = (scope.get("client") or ("unknown", 0))[0]
+        retry_after = await run_in_threadpool(limiter.hit, parse_limits(notation), self.bucket, client_ip)
+        if retry_after is None:
+            await self.app(scope, receive, send)
+            return
+        response = problem_response(
+            429,
+            f"Too many requests from your address; try again in {retry_after} seconds.",
+            headers={"Retry-After": str(retry_after)},
+        )
+        await response(scope, receive, send)
 
 
 def _correlation_id(scope: Scope) -> str:
@@ -96,6 +127,7 @@ def create_app(service: str, *routers: APIRouter) -> FastAPI:
             expose_headers=["X-Correlation-Id", "Retry-After"],
             max_age=600,
         )
+    app.add_middleware(RateLimitMiddleware, service=service)
     app.add_middleware(CorrelationIdMiddleware)
     return app
 

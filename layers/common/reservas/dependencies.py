@@ -1,7 +1,8 @@
-"""What routes ask FastAPI for: a database session and the authenticated user."""
+"""What routes ask FastAPI for: a database session, and who is calling."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
@@ -12,27 +13,41 @@ from reservas.accounts import repository
 from reservas.accounts.schemas import User
 from reservas.database import get_session
 from reservas.errors import Forbidden, Unauthorized
-from reservas.tokens import InvalidToken, verify_access_token
+from reservas.tokens import AccessClaims, InvalidToken, verify_access_token
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from /auth/login or /auth/register.")
 
 
-def current_user(
+@dataclass(frozen=True)
+class Caller:
+    user: User
+    claims: AccessClaims
+
+
+def caller(
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> User:
+) -> Caller:
+    """The user of a genuine access token whose session still stands (not signed out, not revoked by a
+    password change or a refresh-token reuse, account not deleted)."""
     if credentials is None:
         raise Unauthorized("Authentication is required: send `Authorization: Bearer <access token>`.")
     try:
         claims = verify_access_token(credentials.credentials)
     except InvalidToken:
         raise Unauthorized("The access token is invalid or has expired.") from None
-    row = repository.find_user_by_id(session, claims.user_id)
+    row = repository.find_user_in_live_session(session, claims.user_id, claims.session_id)
     if row is None:
         raise Unauthorized("The account of this access token no longer exists.")
-    return User.model_validate(dict(row))
+    if not row["session_live"]:
+        raise Unauthorized("This session has ended (signed out or revoked); sign in again.")
+    return Caller(User.model_validate({k: v for k, v in row.items() if k != "session_live"}), claims)
+
+
+def current_user(who: Annotated[Caller, Depends(caller)]) -> User:
+    return who.user
 
 
 def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
@@ -41,5 +56,6 @@ def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
     return user
 
 
+CallerDep = Annotated[Caller, Depends(caller)]
 CurrentUser = Annotated[User, Depends(current_user)]
 AdminUser = Annotated[User, Depends(admin_user)]

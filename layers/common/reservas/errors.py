@@ -67,6 +67,16 @@ class Unprocessable(Problem):
     status = 422
 
 
+class TooManyRequests(Problem):
+    status = 429
+
+    def __init__(self, retry_after: int, detail: str | None = None) -> None:
+        super().__init__(
+            detail or f"Too many requests; try again in {retry_after} seconds.",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
 class ServiceUnavailable(Problem):
     status = 503
 

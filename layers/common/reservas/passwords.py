@@ -29,6 +29,8 @@ def password_problems(password: str) -> list[str]:
         problems.append("must contain an uppercase letter")
     if not any(c.isdigit() for c in password):
         problems.append("must contain a digit")
+    if not problems and is_common_password(password):
+        problems.append("is one of the most common passwords; choose another")
     return problems
 
 
@@ -45,10 +47,22 @@ def verify_password(password: str, password_hash: str) -> bool:
 
 
 @functools.cache
-def _dummy_hash() -> str:
-    return hash_password("Dummy-password-for-timing-0")
+def _dummy_hash(rounds: int) -> str:
+    return bcrypt.hashpw(b"Dummy-password-for-timing-0", bcrypt.gensalt(rounds=rounds)).decode()
 
 
 def burn_verification_time(password: str) -> None:
     """Spend what a real verification costs, so an unknown account answers as slowly as a known one."""
-    verify_password(password, _dummy_hash())
+    verify_password(password, _dummy_hash(get_settings().bcrypt_rounds))
+
+
+def is_common_password(password: str) -> bool:
+    """Among the 30,000 most common passwords (zxcvbn's list), whatever the case."""
+    return password.lower() in _common_passwords()
+
+
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS  # loaded on first use, not at cold start
+
+    return frozenset(FREQUENCY_LISTS["passwords"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, model_validator
@@ -44,6 +43,7 @@ class Settings(BaseSettings):
 
     # JSON Web Tokens: the key itself (local runs, tests) or the ARN of a secret holding it (AWS).
     jwt_secret: SecretStr | None = None
+    jwt_previous_secret: SecretStr | None = None  # still accepted while a rotation settles
     jwt_secret_arn: str | None = None
     jwt_issuer: str = "reservas"
     jwt_audience: str = "reservas-api"
@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     refresh_token_days: int = Field(default=30, ge=1, le=365)
 
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+
+    # Rate limits per client IP, in the `limits` notation; the second figure caps bursts.
+    rate_limits_enabled: bool = True
+    rate_limit_auth: str = "10/minute;5/second"
+    rate_limit_default: str = "100/minute;20/second"
+    login_failure_limit: str = "5 per 15 minutes"  # per account, failed logins only
     secrets_max_age_seconds: int = Field(default=300, ge=0)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
@@ -94,19 +100,35 @@ def get_settings() -> Settings:
     return Settings()
 
 
-def get_jwt_key() -> str:
-    """The current signing key; in AWS, read from Secrets Manager and cached for `secrets_max_age_seconds`."""
+def get_jwt_keys() -> list[str]:
+    """The signing key first, then the previous one while a rotation settles. In AWS both come from
+    Secrets Manager (the AWSCURRENT and AWSPREVIOUS versions), cached for `secrets_max_age_seconds`."""
     settings = get_settings()
     if settings.jwt_secret is not None:
-        return settings.jwt_secret.get_secret_value()
+        keys = [settings.jwt_secret.get_secret_value()]
+        if settings.jwt_previous_secret is not None:
+            keys.append(settings.jwt_previous_secret.get_secret_value())
+        return keys
     if settings.jwt_secret_arn:
-        key = _read_secret(settings.jwt_secret_arn)
-        if isinstance(key, dict):  # a JSON secret: {"key": "..."}
-            key = key["key"]
+        from reservas import aws_secrets
+
+        keys = [_key_from_secret(aws_secrets.read_secret(settings.jwt_secret_arn))]
+        previous = aws_secrets.read_previous_secret(settings.jwt_secret_arn)
+        if previous is not None:
+            keys.append(_key_from_secret(previous))
         if not settings.is_local:
-            check_jwt_key_strength(key)
-        return key
-    return LOCAL_DEVELOPMENT_JWT_KEY
+            check_jwt_key_strength(keys[0])
+        return keys
+    return [LOCAL_DEVELOPMENT_JWT_KEY]
+
+
+def get_jwt_key() -> str:
+    """The key new tokens are signed with."""
+    return get_jwt_keys()[0]
+
+
+def _key_from_secret(secret: str | dict) -> str:
+    return secret["key"] if isinstance(secret, dict) else secret
 
 
 def get_database_url() -> str:
@@ -114,7 +136,9 @@ def get_database_url() -> str:
     if settings.database_url is not None:
         return settings.database_url.get_secret_value()
     if settings.database_secret_arn:
-        return database_url_from_secret(_read_secret(settings.database_secret_arn))
+        from reservas import aws_secrets
+
+        return database_url_from_secret(aws_secrets.read_secret(settings.database_secret_arn))
     raise RuntimeError("no database configured: set DATABASE_URL or RESERVAS_DATABASE_SECRET_ARN")
 
 
@@ -132,13 +156,3 @@ def database_url_from_secret(secret: dict) -> str:
         query={"sslmode": secret.get("sslmode", "require")},
     )
     return url.render_as_string(hide_password=False)
-
-
-def _read_secret(arn: str) -> str | dict:
-    # Imported here: Powertools parameters pulls in boto3, which only AWS runs need.
-    from aws_lambda_powertools.utilities import parameters
-
-    value = parameters.get_secret(arn, max_age=get_settings().secrets_max_age_seconds)
-    if isinstance(value, bytes):
-        value = value.decode()
-    return json.loads(value) if value.lstrip().startswith("{") else value

@@ -79,15 +79,23 @@ reservations = Table(
     *_timestamps(),
 )
 
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Uuid, **_uuid_pk),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("revoked_reason", String(40)),
+)
+
 refresh_tokens = Table(
     "refresh_tokens",
     metadata,
     Column("id", Uuid, **_uuid_pk),
-    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("family_id", Uuid, nullable=False),
+    Column("session_id", Uuid, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
     Column("token_hash", LargeBinary, nullable=False, unique=True),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-    Column("used_at", DateTime(timezone=True)),
-    Column("revoked_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("used_at", DateTime(timezone=True)),
 )

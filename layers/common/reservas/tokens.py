@@ -7,14 +7,15 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 
-from reservas.settings import get_jwt_key, get_settings
+from reservas.settings import get_jwt_key, get_jwt_keys, get_settings
 
 ALGORITHM = "HS256"
 ACCESS = "access"
-REQUIRED_CLAIMS = ["sub", "email", "role", "iat", "exp", "iss", "aud", "jti", "typ"]
+REQUIRED_CLAIMS = ["sub", "email", "role", "iat", "nbf", "exp", "iss", "aud", "jti", "typ", "sid"]
 
 
 class InvalidToken(Exception):
@@ -24,13 +25,17 @@ class InvalidToken(Exception):
 @dataclass(frozen=True)
 class AccessClaims:
     user_id: uuid.UUID
+    session_id: uuid.UUID
     email: str
     role: str
     jti: str
     expires_at: datetime
+    raw: dict[str, Any]
 
 
-def issue_access_token(user_id: uuid.UUID, email: str, role: str, *, now: datetime | None = None) -> str:
+def issue_access_token(
+    user_id: uuid.UUID, email: str, role: str, session_id: uuid.UUID, *, now: datetime | None = None
+) -> str:
     settings = get_settings()
     now = now or datetime.now(UTC)
     claims = {
@@ -44,32 +49,50 @@ def issue_access_token(user_id: uuid.UUID, email: str, role: str, *, now: dateti
         "aud": settings.jwt_audience,
         "jti": uuid.uuid4().hex,
         "typ": ACCESS,
+        "sid": str(session_id),
     }
     return jwt.encode(claims, get_jwt_key(), algorithm=ALGORITHM, headers={"typ": "JWT"})
 
 
 def verify_access_token(token: str) -> AccessClaims:
+    """The claims of a genuine, current access token; InvalidToken for anything else. Tokens signed
+    with the previous key still pass while a key rotation settles."""
     settings = get_settings()
+    error: Exception = InvalidToken("no key")
+    for key in get_jwt_keys():
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=settings.jwt_audience,
+                issuer=settings.jwt_issuer,
+                options={"require": REQUIRED_CLAIMS},
+            )
+        except jwt.InvalidSignatureError as wrong_key:
+            error = wrong_key
+            continue
+        except jwt.PyJWTError as invalid:
+            raise InvalidToken(str(invalid)) from invalid
+        return _access_claims(claims)
+    raise InvalidToken(str(error)) from error
+
+
+def _access_claims(claims: dict[str, Any]) -> AccessClaims:
+    if claims["typ"] != ACCESS:
+        raise InvalidToken("not an access token")
     try:
-        claims = jwt.decode(
-            token,
-            get_jwt_key(),
-            algorithms=[ALGORITHM],
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
-            options={"require": REQUIRED_CLAIMS},
-        )
-        if claims["typ"] != ACCESS:
-            raise InvalidToken("not an access token")
         return AccessClaims(
             user_id=uuid.UUID(claims["sub"]),
+            session_id=uuid.UUID(claims["sid"]),
             email=claims["email"],
             role=claims["role"],
             jti=claims["jti"],
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+            raw=claims,
         )
-    except (jwt.PyJWTError, ValueError, TypeError) as error:
-        raise InvalidToken(str(error)) from error
+    except (ValueError, TypeError, AttributeError) as malformed:
+        raise InvalidToken("malformed claims") from malformed
 
 
 def new_refresh_token() -> tuple[str, bytes]:

@@ -1,18 +1,22 @@
-"""SQL for users and their refresh tokens."""
+"""SQL for users, their sessions and refresh tokens."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
-from reservas.tables import refresh_tokens, users
+from reservas.tables import refresh_tokens, sessions, users
 
 USER_COLUMNS = [c for c in users.c if c.name != "password_hash"]
+
+
+# ---------------------------------------------------------------- users
 
 
 def insert_user(
@@ -32,15 +36,103 @@ def find_user_by_id(session: Session, user_id: uuid.UUID) -> RowMapping | None:
     return session.execute(select(*USER_COLUMNS).where(users.c.id == user_id)).mappings().first()
 
 
-def find_user_with_hash_by_email(session: Session, email: str) -> RowMapping | None:
-    return session.execute(select(users).where(users.c.email == email)).mappings().first()
+def find_user_with_hash(session: Session, *, email: str | None = None, user_id: uuid.UUID | None = None):
+    condition = users.c.email == email if email is not None else users.c.id == user_id
+    return session.execute(select(users).where(condition)).mappings().first()
 
 
-def insert_refresh_token(
-    session: Session, *, user_id: uuid.UUID, family_id: uuid.UUID, token_hash: bytes, expires_at: datetime
-) -> None:
-    session.execute(
-        insert(refresh_tokens).values(
-            user_id=user_id, family_id=family_id, token_hash=token_hash, expires_at=expires_at
-        )
+def find_user_in_live_session(
+    session: Session, user_id: uuid.UUID, session_id: uuid.UUID
+) -> RowMapping | None:
+    """The user, with `session_live`: whether that session of theirs still stands. None: no such user."""
+    live = exists().where(
+        sessions.c.id == session_id,
+        sessions.c.user_id == user_id,
+        sessions.c.revoked_at.is_(None),
+        sessions.c.expires_at > func.now(),
     )
+    statement = select(*USER_COLUMNS, live.label("session_live")).where(users.c.id == user_id)
+    return session.execute(statement).mappings().first()
+
+
+def update_user(session: Session, user_id: uuid.UUID, values: dict[str, Any]) -> RowMapping | None:
+    statement = update(users).where(users.c.id == user_id).values(**values).returning(*USER_COLUMNS)
+    return session.execute(statement).mappings().first()
+
+
+def delete_user(session: Session, user_id: uuid.UUID) -> None:
+    session.execute(delete(users).where(users.c.id == user_id))
+
+
+def list_users(
+    session: Session, *, email_contains: str | None, after: tuple[datetime, uuid.UUID] | None, limit: int
+) -> list[RowMapping]:
+    statement = select(*USER_COLUMNS).order_by(users.c.created_at, users.c.id).limit(limit)
+    if email_contains:
+        pattern = email_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = statement.where(users.c.email.ilike(f"%{pattern}%", escape="\\"))
+    if after is not None:
+        created_at, last_id = after
+        statement = statement.where(
+            or_(users.c.created_at > created_at, and_(users.c.created_at == created_at, users.c.id > last_id))
+        )
+    return list(session.execute(statement).mappings())
+
+
+# ---------------------------------------------------------------- sessions and refresh tokens
+
+
+def insert_session(session: Session, *, user_id: uuid.UUID, expires_at: datetime) -> uuid.UUID:
+    return session.execute(
+        insert(sessions).values(user_id=user_id, expires_at=expires_at).returning(sessions.c.id)
+    ).scalar_one()
+
+
+def insert_refresh_token(session: Session, *, session_id: uuid.UUID, token_hash: bytes) -> None:
+    session.execute(insert(refresh_tokens).values(session_id=session_id, token_hash=token_hash))
+
+
+def lock_refresh_token(session: Session, token_hash: bytes) -> RowMapping | None:
+    """The token with its session, locked until the transaction ends, so that two refreshes of one
+    token take turns and the second sees the first's rotation."""
+    statement = (
+        select(
+            refresh_tokens.c.id,
+            refresh_tokens.c.used_at,
+            sessions.c.id.label("session_id"),
+            sessions.c.user_id,
+            sessions.c.expires_at,
+            sessions.c.revoked_at,
+        )
+        .join(sessions, sessions.c.id == refresh_tokens.c.session_id)
+        .where(refresh_tokens.c.token_hash == token_hash)
+        .with_for_update(of=refresh_tokens)
+    )
+    return session.execute(statement).mappings().first()
+
+
+def mark_refresh_token_used(session: Session, token_id: uuid.UUID) -> None:
+    session.execute(update(refresh_tokens).where(refresh_tokens.c.id == token_id).values(used_at=func.now()))
+
+
+def find_session_of_refresh_token(session: Session, token_hash: bytes) -> RowMapping | None:
+    statement = (
+        select(sessions.c.id, sessions.c.user_id)
+        .join(refresh_tokens, refresh_tokens.c.session_id == sessions.c.id)
+        .where(refresh_tokens.c.token_hash == token_hash)
+    )
+    return session.execute(statement).mappings().first()
+
+
+def revoke_sessions(session: Session, *, reason: str, session_ids=None, user_id=None) -> None:
+    """End sessions (by id, or all of a user's); ended sessions stay ended with their first reason."""
+    statement = (
+        update(sessions)
+        .where(sessions.c.revoked_at.is_(None))
+        .values(revoked_at=func.now(), revoked_reason=reason)
+    )
+    if session_ids is not None:
+        statement = statement.where(sessions.c.id.in_(list(session_ids)))
+    if user_id is not None:
+        statement = statement.where(sessions.c.user_id == user_id)
+    session.execute(statement)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, model_validator
 
 from reservas.passwords import MAX_LENGTH, password_problems
+
+PREFERENCES_MAX_BYTES = 4096
 
 
 def normalise_email(value: Any) -> Any:
@@ -22,9 +25,22 @@ def _acceptable_password(password: str) -> str:
     return password
 
 
+def _small_preferences(preferences: dict[str, Any]) -> dict[str, Any]:
+    if len(json.dumps(preferences, separators=(",", ":")).encode()) > PREFERENCES_MAX_BYTES:
+        raise ValueError(f"preferences must be at most {PREFERENCES_MAX_BYTES} bytes of JSON")
+    return preferences
+
+
 Email = Annotated[EmailStr, BeforeValidator(normalise_email), Field(max_length=254)]
 NewPassword = Annotated[str, AfterValidator(_acceptable_password)]
-Name = Annotated[str, BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v)]
+AnyPassword = Annotated[str, Field(min_length=1, max_length=MAX_LENGTH * 4)]
+Name = Annotated[
+    str,
+    BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v),
+    Field(min_length=2, max_length=100),
+]
+Preferences = Annotated[dict[str, Any], AfterValidator(_small_preferences)]
+RefreshToken = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class RequestModel(BaseModel):
@@ -35,12 +51,38 @@ class RequestModel(BaseModel):
 class RegisterRequest(RequestModel):
     email: Email
     password: NewPassword
-    name: Annotated[Name, Field(min_length=2, max_length=100)]
+    name: Name
 
 
 class LoginRequest(RequestModel):
     email: Email
-    password: Annotated[str, Field(min_length=1, max_length=MAX_LENGTH * 4)]
+    password: AnyPassword
+
+
+class RefreshRequest(RequestModel):
+    refresh_token: RefreshToken
+
+
+class LogoutRequest(RequestModel):
+    refresh_token: RefreshToken
+
+
+class ValidateRequest(RequestModel):
+    token: Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+class UpdateMeRequest(RequestModel):
+    name: Name | None = None
+    preferences: Preferences | None = None
+    email: Email | None = None
+    password: NewPassword | None = None
+    current_password: AnyPassword | None = None
+
+    @model_validator(mode="after")
+    def _sensitive_changes_need_the_current_password(self) -> UpdateMeRequest:
+        if (self.email is not None or self.password is not None) and self.current_password is None:
+            raise ValueError("current_password is required to change the email or the password")
+        return self
 
 
 class User(BaseModel):
@@ -59,3 +101,8 @@ class TokenPair(BaseModel):
     refresh_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the OAuth token type, not a secret)
     expires_in: int = Field(description="Seconds until the access token expires.")
+
+
+class TokenValidation(BaseModel):
+    valid: Literal[True]
+    claims: dict[str, Any]

@@ -1,4 +1,4 @@
-"""The rules of accounts: who may register, log in, and what a session hands out."""
+"""The rules of signing in: registration, login, sessions and their refresh tokens, token validation."""
 
 from __future__ import annotations
 
@@ -9,13 +9,28 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
 from reservas.accounts import repository
-from reservas.accounts.schemas import LoginRequest, RegisterRequest, TokenPair, User
-from reservas.errors import Conflict, NotFound, Unauthorized
+from reservas.accounts.schemas import (
+    LoginRequest,
+    RegisterRequest,
+    TokenPair,
+    TokenValidation,
+    User,
+)
+from reservas.errors import Conflict, TooManyRequests, Unauthorized
+from reservas.observability import logger
 from reservas.passwords import burn_verification_time, hash_password, verify_password
+from reservas.rate_limits import get_rate_limiter, parse_limits
 from reservas.settings import get_settings
-from reservas.tokens import issue_access_token, new_refresh_token
+from reservas.tokens import (
+    InvalidToken,
+    hash_refresh_token,
+    issue_access_token,
+    new_refresh_token,
+    verify_access_token,
+)
 
 LOGIN_FAILED = "The email or password is incorrect."
+REFRESH_FAILED = "The refresh token is invalid, expired or already used; sign in again."
 
 
 def register(session: Session, request: RegisterRequest) -> TokenPair:
@@ -30,38 +45,93 @@ def register(session: Session, request: RegisterRequest) -> TokenPair:
 
 
 def login(session: Session, request: LoginRequest) -> TokenPair:
-    row = repository.find_user_with_hash_by_email(session, request.email)
+    row = authenticate(session, request.email, request.password)
     if row is None:
-        burn_verification_time(request.password)
-        raise Unauthorized(LOGIN_FAILED, title="Login failed")
-    if not verify_password(request.password, row["password_hash"]):
         raise Unauthorized(LOGIN_FAILED, title="Login failed")
     pair = _start_session(session, row)
     session.commit()
     return pair
 
 
-def get_user(session: Session, user_id: uuid.UUID) -> User:
-    row = repository.find_user_by_id(session, user_id)
+def authenticate(session: Session, email: str, password: str) -> RowMapping | None:
+    """The user whose password this is, or None. Takes as long whether the account exists or not, and
+    stops answering an account after too many failures (429), whether it exists or not."""
+    failure_limits = parse_limits(get_settings().login_failure_limit)
+    limiter = get_rate_limiter()
+    if limiter is not None and (retry_after := limiter.exceeded(failure_limits, "login-failures", email)):
+        raise TooManyRequests(retry_after, "Too many failed sign-ins for this account; try again later.")
+    row = repository.find_user_with_hash(session, email=email)
     if row is None:
-        raise NotFound("No such user.")
-    return User.model_validate(dict(row))
+        burn_verification_time(password)
+    elif verify_password(password, row["password_hash"]):
+        if limiter is not None:
+            limiter.clear(failure_limits, "login-failures", email)
+        return row
+    if limiter is not None:
+        limiter.hit(failure_limits, "login-failures", email)
+    return None
 
 
-def _start_session(session: Session, row: RowMapping) -> TokenPair:
-    """A new access token and a refresh token that starts a new family."""
-    settings = get_settings()
+def refresh(session: Session, refresh_token: str) -> TokenPair:
+    """Rotate: the presented token is spent and a new pair issued in the same session. A token that was
+    already spent means it leaked (or a client replayed it), so its whole session ends."""
+    token = repository.lock_refresh_token(session, hash_refresh_token(refresh_token))
+    if token is None or token["revoked_at"] is not None or token["expires_at"] <= datetime.now(UTC):
+        raise Unauthorized(REFRESH_FAILED, title="Refresh failed")
+    if token["used_at"] is not None:
+        repository.revoke_sessions(session, session_ids=[token["session_id"]], reason="refresh-token-reuse")
+        session.commit()
+        logger.warning(
+            "refresh token reused: session revoked", extra={"session_id": str(token["session_id"])}
+        )
+        raise Unauthorized(REFRESH_FAILED, title="Refresh failed")
+    user = repository.find_user_by_id(session, token["user_id"])
+    if user is None:
+        raise Unauthorized(REFRESH_FAILED, title="Refresh failed")
+    repository.mark_refresh_token_used(session, token["id"])
+    pair = _token_pair(session, user, token["session_id"])
+    session.commit()
+    return pair
+
+
+def logout(session: Session, user: User, access_session_id: uuid.UUID, refresh_token: str) -> None:
+    """End the session of the access token and that of the refresh token (if it is the user's)."""
+    ended = {access_session_id}
+    other = repository.find_session_of_refresh_token(session, hash_refresh_token(refresh_token))
+    if other is not None and other["user_id"] == user.id:
+        ended.add(other["id"])
+    repository.revoke_sessions(session, session_ids=ended, reason="logout")
+    session.commit()
+
+
+def end_all_sessions(session: Session, user_id: uuid.UUID, reason: str) -> None:
+    repository.revoke_sessions(session, user_id=user_id, reason=reason)
+
+
+def validate(session: Session, token: str) -> TokenValidation:
+    """For other services: is this a current access token of a live session? Its claims if so."""
+    try:
+        claims = verify_access_token(token)
+    except InvalidToken:
+        raise Unauthorized("The token is invalid or has expired.") from None
+    row = repository.find_user_in_live_session(session, claims.user_id, claims.session_id)
+    if row is None or not row["session_live"]:
+        raise Unauthorized("The token is invalid or has expired.")
+    return TokenValidation(valid=True, claims=claims.raw)
+
+
+def _start_session(session: Session, user: RowMapping) -> TokenPair:
+    expires_at = datetime.now(UTC) + timedelta(days=get_settings().refresh_token_days)
+    session_id = repository.insert_session(session, user_id=user["id"], expires_at=expires_at)
+    return _token_pair(session, user, session_id)
+
+
+def _token_pair(session: Session, user: RowMapping, session_id: uuid.UUID) -> TokenPair:
     refresh_token, token_hash = new_refresh_token()
-    repository.insert_refresh_token(
-        session,
-        user_id=row["id"],
-        family_id=uuid.uuid4(),
-        token_hash=token_hash,
-        expires_at=datetime.now(UTC) + timedelta(days=settings.refresh_token_days),
-    )
+    repository.insert_refresh_token(session, session_id=session_id, token_hash=token_hash)
     return TokenPair(
-        user=User.model_validate({k: v for k, v in row.items() if k != "password_hash"}),
-        access_token=issue_access_token(row["id"], row["email"], row["role"]),
+        user=User.model_validate({k: v for k, v in user.items() if k != "password_hash"}),
+        access_token=issue_access_token(user["id"], user["email"], user["role"], session_id),
         refresh_token=refresh_token,
-        expires_in=settings.access_token_minutes * 60,
+        expires_in=get_settings().access_token_minutes * 60,
     )

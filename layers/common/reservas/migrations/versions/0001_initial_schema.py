@@ -1,4 +1,4 @@
-"""The initial schema: users, spaces, reservations (with the no-double-booking guarantee), refresh tokens.
+"""The initial schema: users, spaces, reservations (with the no-double-booking guarantee), sessions.
 
 Revision ID: 0001
 Revises:
@@ -115,25 +115,37 @@ def upgrade() -> None:
             f"CREATE TRIGGER update_{table}_updated_at BEFORE UPDATE ON {table} "
             "FOR EACH ROW EXECUTE FUNCTION update_updated_at_column()"
         )
+    # A session is what one login starts: its refresh tokens rotate inside it, and revoking it ends
+    # every token of it, access tokens included (they carry the session id and are checked per request).
+    op.execute(
+        """
+        CREATE TABLE sessions (
+            id             uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+            user_id        uuid        NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            created_at     timestamptz NOT NULL DEFAULT now(),
+            expires_at     timestamptz NOT NULL,
+            revoked_at     timestamptz,
+            revoked_reason varchar(40),
+            CONSTRAINT sessions_revoked_with_reason CHECK ((revoked_at IS NULL) = (revoked_reason IS NULL))
+        )
+        """
+    )
+    op.execute("CREATE INDEX idx_sessions_user ON sessions (user_id)")
     op.execute(
         """
         CREATE TABLE refresh_tokens (
             id         uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-            user_id    uuid        NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-            family_id  uuid        NOT NULL,
+            session_id uuid        NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
             token_hash bytea       NOT NULL UNIQUE,
-            expires_at timestamptz NOT NULL,
-            used_at    timestamptz,
-            revoked_at timestamptz,
-            created_at timestamptz NOT NULL DEFAULT now()
+            created_at timestamptz NOT NULL DEFAULT now(),
+            used_at    timestamptz
         )
         """
     )
-    op.execute("CREATE INDEX idx_refresh_tokens_family ON refresh_tokens (family_id)")
-    op.execute("CREATE INDEX idx_refresh_tokens_user ON refresh_tokens (user_id)")
+    op.execute("CREATE INDEX idx_refresh_tokens_session ON refresh_tokens (session_id)")
 
 
 def downgrade() -> None:
-    for table in ("refresh_tokens", "reservations", "spaces", "users"):
+    for table in ("refresh_tokens", "sessions", "reservations", "spaces", "users"):
         op.execute(f"DROP TABLE IF EXISTS {table}")
     op.execute("DROP FUNCTION IF EXISTS update_updated_at_column()")

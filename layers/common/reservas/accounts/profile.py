@@ -1,0 +1,64 @@
+"""The rules of a user's own profile, and of admins looking users up."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import exc
+from sqlalchemy.orm import Session
+
+from reservas.accounts import repository, service
+from reservas.accounts.schemas import UpdateMeRequest, User
+from reservas.database import UNIQUE_VIOLATION, sqlstate
+from reservas.errors import Conflict, Forbidden, NotFound
+from reservas.pagination import Page, decode_cursor, encode_cursor, invalid_cursor
+from reservas.passwords import hash_password
+
+
+def update_me(session: Session, user: User, request: UpdateMeRequest) -> User:
+    changes = request.model_dump(exclude_none=True, exclude={"current_password"})  # null: no change
+    sensitive = request.email is not None or request.password is not None
+    if sensitive and service.authenticate(session, user.email, request.current_password) is None:
+        raise Forbidden("The current password is incorrect.", title="Wrong password")
+    if "password" in changes:
+        changes["password_hash"] = hash_password(changes.pop("password"))
+        service.end_all_sessions(session, user.id, reason="password-changed")
+    if not changes:
+        return user
+    try:
+        row = repository.update_user(session, user.id, changes)
+        session.commit()
+    except exc.DBAPIError as error:
+        session.rollback()
+        if sqlstate(error) == UNIQUE_VIOLATION:
+            raise Conflict("An account with this email already exists.", title="Email taken") from None
+        raise
+    return User.model_validate(dict(row))
+
+
+def delete_me(session: Session, user: User) -> None:
+    """The account goes, and with it (by cascade) its sessions and reservations."""
+    repository.delete_user(session, user.id)
+    session.commit()
+
+
+def get_user(session: Session, user_id: uuid.UUID) -> User:
+    row = repository.find_user_by_id(session, user_id)
+    if row is None:
+        raise NotFound("No user has this id.")
+    return User.model_validate(dict(row))
+
+
+def list_users(session: Session, *, email: str | None, limit: int, cursor: str | None) -> Page[User]:
+    after = None
+    if cursor:
+        created_at, last_id = decode_cursor(cursor, 2)
+        try:
+            after = (datetime.fromisoformat(created_at), uuid.UUID(last_id))
+        except ValueError:
+            raise invalid_cursor() from None
+    rows = repository.list_users(session, email_contains=email, after=after, limit=limit + 1)
+    items = [User.model_validate(dict(row)) for row in rows[:limit]]
+    next_cursor = encode_cursor(items[-1].created_at.isoformat(), items[-1].id) if len(rows) > limit else None
+    return Page[User](items=items, next_cursor=next_cursor)

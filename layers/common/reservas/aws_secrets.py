@@ -1,0 +1,39 @@
+"""Secrets Manager through Powertools parameters, cached per container. Imported only where a secret
+is read: it pulls in boto3, which local runs and most requests never need."""
+
+from __future__ import annotations
+
+import functools
+import json
+
+from aws_lambda_powertools.utilities import parameters
+
+from reservas.settings import get_settings
+
+
+def read_secret(arn: str) -> str | dict:
+    """The current version; JSON secrets come back as dicts."""
+    return _decode(parameters.get_secret(arn, max_age=get_settings().secrets_max_age_seconds))
+
+
+def read_previous_secret(arn: str) -> str | dict | None:
+    """The version rotation replaced (AWSPREVIOUS), or None when the secret was never rotated."""
+    try:
+        value = _previous_provider().get(
+            arn, max_age=get_settings().secrets_max_age_seconds, VersionStage="AWSPREVIOUS"
+        )
+    except parameters.exceptions.GetParameterError:
+        return None
+    return _decode(value)
+
+
+@functools.cache
+def _previous_provider() -> parameters.SecretsProvider:
+    # Its own provider, so its cache never hands out the current version (the cache key ignores stages).
+    return parameters.SecretsProvider()
+
+
+def _decode(value: str | bytes) -> str | dict:
+    if isinstance(value, bytes):
+        value = value.decode()
+    return json.loads(value) if value.lstrip().startswith("{") else value

@@ -1,0 +1,46 @@
+"""Cursor pagination: `limit` (1..100, default 20) and an opaque `cursor`; answers `{items, next_cursor}`."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+
+from reservas.errors import Unprocessable
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")]
+Cursor = Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous page.")]
+
+
+Item = TypeVar("Item")
+
+
+class Page(BaseModel, Generic[Item]):
+    items: list[Item]
+    next_cursor: str | None
+
+
+def encode_cursor(*values: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps([str(v) for v in values]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, size: int) -> list[str]:
+    """The values a cursor carries, or a 422 for a cursor this API did not hand out."""
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        values = None
+    if not isinstance(values, list) or len(values) != size or not all(isinstance(v, str) for v in values):
+        raise invalid_cursor()
+    return values
+
+
+def invalid_cursor() -> Unprocessable:
+    return Unprocessable("The cursor is not valid: pass the `next_cursor` of a previous page.")

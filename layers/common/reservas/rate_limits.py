@@ -1,0 +1,112 @@
+"""Rate limits counted in Redis, so every instance of every function shares them (the `limits` library,
+moving windows). Redis is never required: when it fails, requests pass, a warning is logged, and Redis
+is left alone for a while so that nobody waits on it."""
+
+from __future__ import annotations
+
+import functools
+import math
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from reservas.observability import logger
+from reservas.settings import get_settings
+
+if TYPE_CHECKING:
+    from limits import RateLimitItem
+    from limits.strategies import MovingWindowRateLimiter
+
+REDIS_TIMEOUT_SECONDS = 0.5
+PAUSE_AFTER_FAILURE_SECONDS = 30
+
+
+class RateLimiter:
+    def __init__(self, redis_url: str) -> None:
+        self._redis_url = redis_url
+        self._strategy: MovingWindowRateLimiter | None = None
+        self._paused_until = 0.0
+        self._lock = threading.Lock()
+
+    def hit(self, limits: list[RateLimitItem], *identifiers: str) -> int | None:
+        """Count one request against every limit; the seconds to wait when one is exceeded, else None."""
+        strategy = self._available_strategy()
+        if strategy is None:
+            return None
+        try:
+            for limit in limits:
+                if not strategy.hit(limit, *identifiers):
+                    return self._retry_after(strategy, limit, identifiers)
+        except Exception as error:  # any Redis failure: let the request through
+            self._pause(error)
+        return None
+
+    def exceeded(self, limits: list[RateLimitItem], *identifiers: str) -> int | None:
+        """Like `hit`, without counting: the seconds to wait if a limit is already used up."""
+        strategy = self._available_strategy()
+        if strategy is None:
+            return None
+        try:
+            for limit in limits:
+                if not strategy.test(limit, *identifiers):
+                    return self._retry_after(strategy, limit, identifiers)
+        except Exception as error:  # any Redis failure: let the request through
+            self._pause(error)
+        return None
+
+    def clear(self, limits: list[RateLimitItem], *identifiers: str) -> None:
+        strategy = self._available_strategy()
+        if strategy is None:
+            return
+        try:
+            for limit in limits:
+                strategy.clear(limit, *identifiers)
+        except Exception as error:  # any Redis failure: nothing to clear then
+            self._pause(error)
+
+    @staticmethod
+    def _retry_after(strategy: MovingWindowRateLimiter, limit: RateLimitItem, identifiers: tuple) -> int:
+        reset_at, _ = strategy.get_window_stats(limit, *identifiers)
+        return max(1, math.ceil(reset_at - time.time()))
+
+    def _available_strategy(self) -> MovingWindowRateLimiter | None:
+        if time.monotonic() < self._paused_until:
+            return None
+        with self._lock:
+            if self._strategy is None:
+                from limits.storage import RedisStorage
+                from limits.strategies import MovingWindowRateLimiter
+
+                storage = RedisStorage(
+                    self._redis_url,
+                    socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                    socket_timeout=REDIS_TIMEOUT_SECONDS,
+                )
+                self._strategy = MovingWindowRateLimiter(storage)
+            return self._strategy
+
+    def _pause(self, error: Exception) -> None:
+        self._paused_until = time.monotonic() + PAUSE_AFTER_FAILURE_SECONDS
+        logger.warning(
+            "rate limits off for a while: Redis failed",
+            extra={"error": f"{type(error).__name__}: {error}", "pause_seconds": PAUSE_AFTER_FAILURE_SECONDS},
+        )
+
+
+@functools.cache
+def get_rate_limiter() -> RateLimiter | None:
+    settings = get_settings()
+    if (
+        not settings.rate_limits_enabled
+        or settings.redis_url is None
+        or not settings.redis_url.get_secret_value()
+    ):
+        return None
+    return RateLimiter(settings.redis_url.get_secret_value())
+
+
+@functools.cache
+def parse_limits(notation: str) -> list[RateLimitItem]:
+    from limits import parse_many
+
+    return parse_many(notation)

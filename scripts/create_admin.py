@@ -1,0 +1,73 @@
+"""Make an administrator: `make admin EMAIL=ops@example.com` (or run this file).
+
+Promotes an existing account, or creates one with the password from RESERVAS_ADMIN_PASSWORD or, when
+that is not set, asked for at the prompt. Admins are made only this way, never through the API."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common")]
+
+from sqlalchemy import update  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from reservas.accounts import repository  # noqa: E402
+from reservas.accounts.schemas import RegisterRequest  # noqa: E402
+from reservas.database import build_engine  # noqa: E402
+from reservas.passwords import hash_password  # noqa: E402
+from reservas.settings import get_database_url  # noqa: E402
+from reservas.tables import users  # noqa: E402
+
+
+def make_admin(session: Session, email: str, name: str, password: str | None) -> str:
+    """'promoted' or 'created'. Raises ValueError when a new account's details break the rules."""
+    email = email.strip().lower()
+    existing = repository.find_user_with_hash(session, email=email)
+    if existing is not None:
+        session.execute(update(users).where(users.c.id == existing["id"]).values(role="admin"))
+        session.commit()
+        return "promoted"
+    if password is None:
+        raise ValueError("no such account: a password is needed to create it")
+    request = RegisterRequest(email=email, password=password, name=name)  # the same rules as /auth/register
+    repository.insert_user(
+        session,
+        email=request.email,
+        password_hash=hash_password(request.password),
+        name=request.name,
+        role="admin",
+    )
+    session.commit()
+    return "created"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("email")
+    parser.add_argument("--name", default="Administrator")
+    args = parser.parse_args()
+    engine = build_engine(get_database_url())
+    with Session(engine) as session:
+        exists = repository.find_user_with_hash(session, email=args.email.strip().lower()) is not None
+        password = None
+        if not exists:
+            password = os.environ.get("RESERVAS_ADMIN_PASSWORD") or getpass.getpass(
+                "Password for the new admin: "
+            )
+        try:
+            outcome = make_admin(session, args.email, args.name, password)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+    print(f"{args.email}: {outcome} as admin")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

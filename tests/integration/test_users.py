@@ -1,0 +1,178 @@
+"""/users: one's own profile, admin look-ups, and who may see what."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from reservas.tables import users
+from scripts.create_admin import make_admin as create_admin
+from tests.integration.conftest import bearer
+from tests.support import STRONG_PASSWORD
+
+
+@pytest.fixture
+def ana(register):
+    return register()
+
+
+def put_me(client_for, token, body):
+    return client_for("users").put("/users/me", json=body, headers=bearer(token))
+
+
+def test_name_and_preferences_can_be_changed(client_for, ana):
+    response = put_me(
+        client_for,
+        ana["access_token"],
+        {"name": "Ana María", "preferences": {"lang": "es", "tz": "Europe/Madrid"}},
+    )
+    assert response.status_code == 200
+    assert response.json()["name"] == "Ana María"
+    assert response.json()["preferences"] == {"lang": "es", "tz": "Europe/Madrid"}
+    assert response.json()["updated_at"] > ana["user"]["updated_at"]
+    again = client_for("users").get("/users/me", headers=bearer(ana["access_token"])).json()
+    assert again["preferences"] == {"lang": "es", "tz": "Europe/Madrid"}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"preferences": ["not", "an", "object"]}, "valid dictionary"),
+        ({"preferences": {"blob": "x" * 5000}}, "at most 4096 bytes"),
+        ({"name": " "}, "at least 2"),
+        ({"role": "admin"}, "Extra inputs"),
+        ({"id": str(uuid.uuid4())}, "Extra inputs"),
+        ({"created_at": "2020-01-01T00:00:00Z"}, "Extra inputs"),
+        ({"email": "new@example.com"}, "current_password is required"),
+        ({"password": "Brand-new-Pass-42"}, "current_password is required"),
+        ({"password": "Password1", "current_password": STRONG_PASSWORD}, "most common passwords"),
+        ({"password": "A1" + "ü" * 40, "current_password": STRONG_PASSWORD}, "72 bytes"),
+    ],
+)
+def test_profile_changes_that_break_a_rule_are_422_and_change_nothing(client_for, ana, engine, body, message):
+    response = put_me(client_for, ana["access_token"], body)
+    assert response.status_code == 422
+    assert message.lower() in response.text.lower()
+    with engine.connect() as connection:
+        row = connection.execute(select(users.c.role, users.c.email, users.c.name)).one()
+    assert tuple(row) == ("user", "ana@example.com", "Ana")
+
+
+def test_null_fields_change_nothing(client_for, ana):
+    response = put_me(client_for, ana["access_token"], {"name": None, "preferences": None, "email": None})
+    assert response.status_code == 200
+    assert response.json()["name"] == "Ana"
+
+
+def test_changing_the_email_needs_the_right_current_password(client_for, ana):
+    wrong = put_me(
+        client_for, ana["access_token"], {"email": "new@example.com", "current_password": "Wrong-pass-1"}
+    )
+    assert wrong.status_code == 403
+    right = put_me(
+        client_for, ana["access_token"], {"email": " New@Example.com ", "current_password": STRONG_PASSWORD}
+    )
+    assert right.status_code == 200
+    assert right.json()["email"] == "new@example.com"
+    login = client_for("auth").post(
+        "/auth/login", json={"email": "new@example.com", "password": STRONG_PASSWORD}
+    )
+    assert login.status_code == 200
+
+
+def test_an_email_that_is_taken_is_a_409(client_for, ana, register):
+    register("bob@example.com", name="Bob")
+    response = put_me(
+        client_for, ana["access_token"], {"email": "BOB@example.com", "current_password": STRONG_PASSWORD}
+    )
+    assert response.status_code == 409
+
+
+def test_deleting_the_account_removes_it(client_for, ana, engine):
+    assert client_for("users").delete("/users/me", headers=bearer(ana["access_token"])).status_code == 204
+    with engine.connect() as connection:
+        assert connection.execute(select(users.c.id)).all() == []
+    login = client_for("auth").post(
+        "/auth/login", json={"email": "ana@example.com", "password": STRONG_PASSWORD}
+    )
+    assert login.status_code == 401
+
+
+def test_admins_look_users_up(client_for, admin, ana):
+    response = client_for("users").get(f"/users/{ana['user']['id']}", headers=bearer(admin["access_token"]))
+    assert response.status_code == 200
+    assert response.json() == {**ana["user"], "updated_at": response.json()["updated_at"]}
+    assert "password_hash" not in response.json()
+    missing = client_for("users").get(f"/users/{uuid.uuid4()}", headers=bearer(admin["access_token"]))
+    assert missing.status_code == 404
+    malformed = client_for("users").get("/users/not-a-uuid", headers=bearer(admin["access_token"]))
+    assert malformed.status_code == 422
+
+
+def test_admins_list_users_by_email_in_pages(client_for, admin, register):
+    for i in range(5):
+        register(f"member{i}@club.example.com", name=f"Member {i}")
+    register("outsider@example.com", name="Outsider")
+    seen, cursor = [], None
+    for _ in range(5):
+        params = {"email": "CLUB.example", "limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = client_for("users").get("/users", params=params, headers=bearer(admin["access_token"])).json()
+        seen += [user["email"] for user in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == [f"member{i}@club.example.com" for i in range(5)]
+    everyone = (
+        client_for("users").get("/users", params={"limit": 100}, headers=bearer(admin["access_token"])).json()
+    )
+    assert len(everyone["items"]) == 7 and everyone["next_cursor"] is None
+
+
+@pytest.mark.parametrize("params", [{"cursor": "garbage"}, {"limit": 0}, {"limit": 101}])
+def test_bad_paging_is_a_422(client_for, admin, params):
+    response = client_for("users").get("/users", params=params, headers=bearer(admin["access_token"]))
+    assert response.status_code == 422
+
+
+@pytest.mark.parametrize(("method", "path"), [("get", "/users"), ("get", "/users/{id}")])
+def test_users_are_403_on_admin_routes_and_strangers_401(client_for, ana, method, path):
+    path = path.format(id=ana["user"]["id"])
+    as_user = getattr(client_for("users"), method)(path, headers=bearer(ana["access_token"]))
+    assert as_user.status_code == 403
+    assert as_user.json()["detail"] == "This route is for administrators."
+    assert getattr(client_for("users"), method)(path).status_code == 401
+
+
+def test_no_route_shows_or_changes_another_users_data(client_for, register):
+    ana, bob = register(), register("bob@example.com", name="Bob")
+    assert (
+        client_for("users").get("/users/me", headers=bearer(bob["access_token"])).json()["email"]
+        == "bob@example.com"
+    )
+    put_me(client_for, bob["access_token"], {"name": "Bobby"})
+    assert client_for("users").get("/users/me", headers=bearer(ana["access_token"])).json()["name"] == "Ana"
+    assert (
+        client_for("users")
+        .get(f"/users/{ana['user']['id']}", headers=bearer(bob["access_token"]))
+        .status_code
+        == 403
+    )
+
+
+def test_the_admin_command_promotes_or_creates(engine, register, client_for):
+    register()
+    with Session(engine) as session:
+        assert create_admin(session, "Ana@example.com", "Ana", None) == "promoted"
+        assert create_admin(session, "ops@example.com", "Ops", "Ops-password-77") == "created"
+        with pytest.raises(ValueError, match="password"):
+            create_admin(session, "weak@example.com", "Weak", "weak")
+    with engine.connect() as connection:
+        roles = dict(connection.execute(select(users.c.email, users.c.role)).all())
+    assert roles == {"ana@example.com": "admin", "ops@example.com": "admin"}
+    login = client_for("auth").post(
+        "/auth/login", json={"email": "ops@example.com", "password": "Ops-password-77"}
+    )
+    assert login.json()["user"]["role"] == "admin"
