@@ -5,9 +5,12 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from reservas.spaces.calendar import day_window
 from scripts.apigw import ROOT, LambdaContext, load_function_module
 
 GROUPS = ("auth", "users", "spaces", "reservations")
@@ -69,3 +72,39 @@ def invoke(group: str, event: dict) -> tuple[int, dict[str, str], Any]:
 
 def load_event(name: str) -> dict:
     return json.loads((Path(ROOT) / "events" / name).read_text())
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
+
+
+def space_body(**overrides) -> dict:
+    return {
+        "name": "Sala Retiro",
+        "description": "Meeting room with a projector",
+        "capacity": 8,
+        "location": "Madrid, floor 3",
+        "amenities": ["projector", "whiteboard"],
+        "timezone": "Europe/Madrid",
+        "opening_hours": {day: [["08:00", "20:00"]] for day in WEEKDAYS},
+        "price_per_hour": "25.00",
+        "currency": "EUR",
+        "max_advance_days": 730,
+        **overrides,
+    }
+
+
+def next_day(zone_name: str, *, hours: int = 24, weekday: int | None = None) -> date:
+    """The first local day at least two days ahead that lasts `hours` (23 or 25 on DST days)."""
+    zone = ZoneInfo(zone_name)
+    day = date.today() + timedelta(days=2)
+    for _ in range(800):
+        window = day_window(day, day, zone)
+        if window.minutes == hours * 60 and (weekday is None or day.weekday() == weekday):
+            return day
+        day += timedelta(days=1)
+    raise AssertionError("no such day in the coming two years")
+
+
+def local(zone_name: str, day: date, hhmm: str) -> datetime:
+    hour, minute = map(int, hhmm.split(":"))
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(zone_name))

@@ -1,6 +1,121 @@
-"""/spaces: only the health check so far."""
+"""/spaces: the catalogue, free time in each space, and which spaces are free for an interval."""
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from pydantic import AwareDatetime
 
 from reservas.app_factory import create_app, lambda_handler
+from reservas.dependencies import AdminUser, OptionalUser, SessionDep
+from reservas.errors import PROBLEM_JSON
+from reservas.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from reservas.spaces import service
+from reservas.spaces.schemas import Availability, AvailableSpace, Space, SpaceSettings, SpaceUpdate
 
-app = create_app("spaces")
+
+def _problem(description: str) -> dict:
+    return {"description": description, "content": {PROBLEM_JSON: {}}}
+
+
+NOT_FOUND = {404: _problem("No such space (or deactivated)")}
+ADMIN_ONLY = {401: _problem("Not authenticated"), 403: _problem("Not an administrator")}
+
+AmenitiesQuery = Annotated[
+    str | None, Query(max_length=1000, description="Comma-separated; a space must have all of them.")
+]
+
+
+def _amenities(value: str | None) -> list[str]:
+    return [a.strip() for a in value.split(",") if a.strip()] if value else []
+
+
+router = APIRouter(prefix="/spaces", tags=["spaces"])
+
+
+@router.get("", responses={401: _problem("A token was sent and is not valid")})
+def list_spaces(
+    session: SessionDep,
+    viewer: OptionalUser,
+    capacity_min: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+    location: Annotated[
+        str | None, Query(max_length=255, description="Part of the location, any case.")
+    ] = None,
+    amenities: AmenitiesQuery = None,
+    q: Annotated[str | None, Query(max_length=255, description="Part of the name or description.")] = None,
+    include_inactive: Annotated[bool, Query(description="Admins only; ignored for others.")] = False,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[Space]:
+    return service.list_spaces(
+        session,
+        viewer,
+        include_inactive=include_inactive,
+        capacity_min=capacity_min,
+        location=location.strip() if location else None,
+        amenities=_amenities(amenities),
+        text=q.strip() if q else None,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@router.get("/available")
+def available_spaces(
+    session: SessionDep,
+    start_time: Annotated[AwareDatetime, Query(description="RFC 3339 with an offset.")],
+    end_time: Annotated[AwareDatetime, Query(description="RFC 3339 with an offset.")],
+    capacity_min: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+    amenities: AmenitiesQuery = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[AvailableSpace]:
+    return service.available_spaces(
+        session,
+        start=start_time,
+        end=end_time,
+        capacity_min=capacity_min,
+        amenities=_amenities(amenities),
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@router.post("", status_code=201, responses=ADMIN_ONLY)
+def create_space(body: SpaceSettings, _: AdminUser, session: SessionDep, response: Response) -> Space:
+    space = service.create_space(session, body)
+    response.headers["Location"] = f"/spaces/{space.id}"
+    return space
+
+
+@router.get("/{space_id}", responses=NOT_FOUND)
+def read_space(space_id: uuid.UUID, session: SessionDep, viewer: OptionalUser) -> Space:
+    return service.get_space(session, space_id, viewer)
+
+
+@router.put("/{space_id}", responses={**ADMIN_ONLY, **NOT_FOUND})
+def update_space(space_id: uuid.UUID, body: SpaceUpdate, _: AdminUser, session: SessionDep) -> Space:
+    return service.update_space(session, space_id, body)
+
+
+@router.delete("/{space_id}", status_code=204, responses={**ADMIN_ONLY, **NOT_FOUND})
+def deactivate_space(space_id: uuid.UUID, _: AdminUser, session: SessionDep) -> Response:
+    service.deactivate_space(session, space_id)
+    return Response(status_code=204)
+
+
+@router.get("/{space_id}/availability", responses=NOT_FOUND)
+def availability(
+    space_id: uuid.UUID,
+    session: SessionDep,
+    viewer: OptionalUser,
+    day: Annotated[date | None, Query(alias="date", description="A day in the space's time zone.")] = None,
+    first: Annotated[date | None, Query(alias="from", description="First day (with `to`).")] = None,
+    last: Annotated[date | None, Query(alias="to", description="Last day, at most 31 days on.")] = None,
+) -> Availability:
+    return service.availability(session, space_id, viewer, day=day, first=first, last=last)
+
+
+app = create_app("spaces", router)
 handler = lambda_handler(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -64,7 +65,7 @@ def test_every_route_in_the_template_reaches_its_function(http):
     template = yaml_template()
     for function in ("AuthFunction", "UsersFunction", "SpacesFunction", "ReservationsFunction"):
         for method, path in template_routes(template, function):
-            concrete = path.replace("{user_id}", "00000000-0000-0000-0000-000000000000")
+            concrete = re.sub(r"\{[a-z_]+\}", "00000000-0000-0000-0000-000000000000", path)
             response = http.request(method, concrete, json={})
             # The gateway's own "no such route" is a 403/404 with `message`; every function answers problem+json.
             assert response.headers["content-type"] in (PROBLEM_JSON, "application/json"), (method, path)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import insert, select
 
-from tests.support import STRONG_PASSWORD, function_module
+from reservas.spaces.cache import bookings_changed
+from reservas.tables import reservations, users
+from tests.support import STRONG_PASSWORD, function_module, space_body
 
 
 @pytest.fixture
@@ -63,3 +69,39 @@ def admin(register, make_admin, client_for) -> dict:
     )
     assert response.status_code == 200
     return response.json()
+
+
+@pytest.fixture
+def spaces_api(client_for, admin):
+    client = client_for("spaces")
+    headers = bearer(admin["access_token"])
+
+    class Api:
+        def create(self, **overrides) -> dict:
+            response = client.post("/spaces", json=space_body(**overrides), headers=headers)
+            assert response.status_code == 201, response.text
+            return response.json()
+
+        def get(self, path, token=None, **params):
+            return client.get(path, params=params, headers=bearer(token) if token else {})
+
+        admin_headers = headers
+
+    return Api()
+
+
+@pytest.fixture
+def book(engine):
+    """Put an active reservation straight into the table, and announce it as the booking service does."""
+
+    def insert_reservation(space: dict, start: datetime, end: datetime) -> None:
+        with engine.begin() as connection:
+            user_id = connection.execute(select(users.c.id).limit(1)).scalar_one()
+            connection.execute(
+                insert(reservations).values(
+                    id=uuid.uuid4(), user_id=user_id, space_id=space["id"], start_time=start, end_time=end
+                )
+            )
+        bookings_changed(uuid.UUID(space["id"]))
+
+    return insert_reservation

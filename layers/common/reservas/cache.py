@@ -1,10 +1,14 @@
-"""Redis: one client per container, or none when REDIS_URL is empty. Redis is never required to answer."""
+"""Redis: one client per container, or none when REDIS_URL is empty. Redis is never required to answer:
+every call here turns a Redis failure into "no cache" and leaves Redis alone for a while."""
 
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+import json
+import time
+from typing import TYPE_CHECKING, Any
 
+from reservas.observability import logger
 from reservas.settings import get_settings
 
 if TYPE_CHECKING:
@@ -12,6 +16,7 @@ if TYPE_CHECKING:
 
 # Redis sits next to the functions; a slow answer means it is in trouble, and PostgreSQL can answer instead.
 REDIS_TIMEOUT_SECONDS = 0.5
+PAUSE_AFTER_FAILURE_SECONDS = 30
 
 
 @functools.cache
@@ -28,3 +33,68 @@ def get_redis() -> Redis | None:
         health_check_interval=30,
         decode_responses=True,
     )
+
+
+class Cache:
+    """JSON values under string keys, with versioned keys for exact invalidation: a reader reads the
+    version first and writes under it, so a value computed before a change can never be read after it."""
+
+    _paused_until = 0.0
+
+    def _client(self) -> Redis | None:
+        if time.monotonic() < Cache._paused_until:
+            return None
+        return get_redis()
+
+    def _failed(self, error: Exception) -> None:
+        Cache._paused_until = time.monotonic() + PAUSE_AFTER_FAILURE_SECONDS
+        logger.warning(
+            "cache off for a while: Redis failed", extra={"error": f"{type(error).__name__}: {error}"}
+        )
+
+    def version(self, key: str) -> str | None:
+        """The current version of a family of keys ('0' before any change); None when Redis is out."""
+        client = self._client()
+        if client is None:
+            return None
+        try:
+            return client.get(key) or "0"
+        except Exception as error:  # any Redis failure: answer from PostgreSQL
+            self._failed(error)
+            return None
+
+    def bump(self, *version_keys: str) -> None:
+        """Invalidate every value stored under these versions."""
+        client = self._client()
+        if client is None:
+            return
+        try:
+            with client.pipeline(transaction=False) as pipe:
+                for key in version_keys:
+                    pipe.incr(key)
+                pipe.execute()
+        except Exception as error:  # any Redis failure: values expire by their TTL
+            self._failed(error)
+
+    def get(self, key: str) -> Any | None:
+        client = self._client()
+        if client is None:
+            return None
+        try:
+            raw = client.get(key)
+        except Exception as error:  # any Redis failure: a miss
+            self._failed(error)
+            return None
+        return None if raw is None else json.loads(raw)
+
+    def set(self, key: str, value: Any, ttl_seconds: int) -> None:
+        client = self._client()
+        if client is None:
+            return
+        try:
+            client.set(key, json.dumps(value, separators=(",", ":")), ex=ttl_seconds)
+        except Exception as error:  # any Redis failure: not cached, nothing lost
+            self._failed(error)
+
+
+cache = Cache()

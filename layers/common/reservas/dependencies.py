@@ -46,6 +46,14 @@ def caller(
     return Caller(User.model_validate({k: v for k, v in row.items() if k != "session_live"}), claims)
 
 
+def optional_user(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User | None:
+    """Routes open to anyone: None for an anonymous caller; a token, when sent, must be good."""
+    return None if credentials is None else caller(session, credentials).user
+
+
 def current_user(who: Annotated[Caller, Depends(caller)]) -> User:
     return who.user
 
@@ -58,4 +66,5 @@ def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
 
 CallerDep = Annotated[Caller, Depends(caller)]
 CurrentUser = Annotated[User, Depends(current_user)]
+OptionalUser = Annotated[User | None, Depends(optional_user)]
 AdminUser = Annotated[User, Depends(admin_user)]

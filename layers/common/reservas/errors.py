@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -75,6 +76,15 @@ class TooManyRequests(Problem):
             detail or f"Too many requests; try again in {retry_after} seconds.",
             headers={"Retry-After": str(retry_after)},
         )
+
+
+def invalid_input(error: ValidationError, location: tuple[str, ...] = ("body",)) -> Unprocessable:
+    """A 422 for input that passed its own checks but not those of the whole it makes (a merged update)."""
+    items = [
+        {"loc": [*location, *error_item["loc"]], "msg": _message(error_item)} for error_item in error.errors()
+    ]
+    first = items[0]
+    return Unprocessable(f"{_location(first['loc'])}: {first['msg']}", title="Invalid request", errors=items)
 
 
 class ServiceUnavailable(Problem):

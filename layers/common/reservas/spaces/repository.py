@@ -1,0 +1,95 @@
+"""SQL for spaces, and the reservations that take their time."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, insert, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import JSONB, TSTZRANGE
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.orm import Session
+
+from reservas.tables import reservations, spaces
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def insert_space(session: Session, values: dict[str, Any]) -> RowMapping:
+    return session.execute(insert(spaces).values(**values).returning(spaces)).mappings().one()
+
+
+def update_space(session: Session, space_id: uuid.UUID, values: dict[str, Any]) -> RowMapping | None:
+    statement = update(spaces).where(spaces.c.id == space_id).values(**values).returning(spaces)
+    return session.execute(statement).mappings().first()
+
+
+def find_space(session: Session, space_id: uuid.UUID, *, lock: bool = False) -> RowMapping | None:
+    statement = select(spaces).where(spaces.c.id == space_id)
+    if lock:
+        statement = statement.with_for_update()
+    return session.execute(statement).mappings().first()
+
+
+def search_spaces(
+    session: Session,
+    *,
+    include_inactive: bool,
+    capacity_min: int | None,
+    location: str | None,
+    amenities: list[str],
+    text: str | None,
+    after: tuple[str, uuid.UUID] | None,
+    limit: int,
+    free_between: tuple[datetime, datetime] | None = None,
+) -> list[RowMapping]:
+    """Spaces by name, then id, after the keyset `after`; `free_between` keeps only spaces with no active
+    reservation overlapping that interval."""
+    statement = select(spaces).order_by(spaces.c.name, spaces.c.id).limit(limit)
+    if not include_inactive:
+        statement = statement.where(spaces.c.is_active)
+    if capacity_min is not None:
+        statement = statement.where(spaces.c.capacity >= capacity_min)
+    if location:
+        statement = statement.where(spaces.c.location.ilike(_like(location), escape="\\"))
+    if amenities:
+        statement = statement.where(spaces.c.amenities.contains(func.cast(literal(amenities, JSONB), JSONB)))
+    if text:
+        pattern = _like(text)
+        statement = statement.where(
+            or_(spaces.c.name.ilike(pattern, escape="\\"), spaces.c.description.ilike(pattern, escape="\\"))
+        )
+    if after is not None:
+        name, last_id = after
+        statement = statement.where(
+            or_(spaces.c.name > name, and_(spaces.c.name == name, spaces.c.id > last_id))
+        )
+    if free_between is not None:
+        statement = statement.where(
+            ~overlapping_reservations(free_between).where(reservations.c.space_id == spaces.c.id).exists()
+        )
+    return list(session.execute(statement).mappings())
+
+
+def overlapping_reservations(interval: tuple[datetime, datetime]):
+    """Active reservations overlapping [start, end): the shape the GiST exclusion index answers."""
+    start, end = interval
+    return select(reservations.c.start_time, reservations.c.end_time).where(
+        reservations.c.status == "active",
+        func.tstzrange(reservations.c.start_time, reservations.c.end_time).op("&&")(
+            func.tstzrange(start, end, type_=TSTZRANGE)
+        ),
+    )
+
+
+def busy_intervals(session: Session, space_id: uuid.UUID, start: datetime, end: datetime) -> list[tuple]:
+    statement = (
+        overlapping_reservations((start, end))
+        .where(reservations.c.space_id == space_id)
+        .order_by(reservations.c.start_time)
+    )
+    return [tuple(row) for row in session.execute(statement)]

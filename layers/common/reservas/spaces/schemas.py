@@ -1,0 +1,172 @@
+"""What the spaces routes take and give, and every rule a space's settings must follow."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from reservas.money import Money
+from reservas.spaces.calendar import DAYS, MINUTES_PER_DAY, minute_of_day
+
+_HHMM = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")
+MAX_ADVANCE_DAYS = 730
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _known_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}: use an IANA name such as 'Europe/Madrid'") from None
+    return name
+
+
+def _valid_opening_hours(hours: dict[str, list[list[str]]]) -> dict[str, list[list[str]]]:
+    unknown = set(hours) - set(DAYS)
+    if unknown:
+        raise ValueError(f"unknown day(s) {sorted(unknown)}: use {', '.join(DAYS)}")
+    normalised = {}
+    for day in DAYS:
+        intervals = hours.get(day, [])
+        for interval in intervals:
+            if len(interval) != 2 or not all(isinstance(t, str) and _HHMM.match(t) for t in interval):
+                raise ValueError(f"{day}: each interval is [open, close] in HH:MM (close may be 24:00)")
+            if interval[0] == "24:00":
+                raise ValueError(f"{day}: a space cannot open at 24:00")
+            if minute_of_day(interval[1]) <= minute_of_day(interval[0]):
+                raise ValueError(
+                    f"{day}: {interval[0]}-{interval[1]} closes before it opens; "
+                    "for hours across midnight, close at 24:00 and open the next day at 00:00"
+                )
+        ordered = sorted(intervals, key=lambda i: minute_of_day(i[0]))
+        for before, after in itertools.pairwise(ordered):
+            if minute_of_day(after[0]) < minute_of_day(before[1]):
+                raise ValueError(
+                    f"{day}: intervals {before[0]}-{before[1]} and {after[0]}-{after[1]} overlap"
+                )
+        if ordered:
+            normalised[day] = [list(i) for i in ordered]
+    return normalised
+
+
+def _distinct_amenities(amenities: list[str]) -> list[str]:
+    return list(dict.fromkeys(amenities))
+
+
+TimeZoneName = Annotated[str, BeforeValidator(_strip), AfterValidator(_known_zone), Field(max_length=64)]
+OpeningHoursField = Annotated[
+    dict[str, Annotated[list[list[str]], Field(max_length=12)]],
+    AfterValidator(_valid_opening_hours),
+    Field(
+        description="Per weekday (mon..sun), local [open, close] intervals in HH:MM; a missing day is "
+        'closed; open all day is [["00:00", "24:00"]].',
+        examples=[{"mon": [["08:00", "14:00"], ["15:00", "20:00"]], "sat": [["00:00", "24:00"]]}],
+    ),
+]
+Amenity = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Amenities = Annotated[list[Amenity], Field(max_length=50), AfterValidator(_distinct_amenities)]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR")]
+Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+SpaceName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Location = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
+
+
+class SpaceSettings(BaseModel):
+    """Every field of a space that an admin sets, with the rules that bind them together."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: SpaceName
+    description: Annotated[str, Field(max_length=5000)] = ""
+    capacity: Annotated[int, Field(ge=1, le=100_000)]
+    location: Location = ""
+    amenities: Amenities = Field(default_factory=list)
+    timezone: TimeZoneName
+    opening_hours: OpeningHoursField
+    price_per_hour: Price = Decimal("0.00")
+    currency: Currency = "EUR"
+    min_duration_minutes: Annotated[int, Field(ge=1, le=MINUTES_PER_DAY * 31)] = 30
+    max_duration_minutes: Annotated[int, Field(ge=1, le=MINUTES_PER_DAY * 31)] = 480
+    slot_minutes: Annotated[int, Field(ge=5, le=MINUTES_PER_DAY)] = 30
+    max_advance_days: Annotated[int, Field(ge=0, le=MAX_ADVANCE_DAYS)] = 90
+
+    @model_validator(mode="after")
+    def _coherent(self) -> SpaceSettings:
+        if MINUTES_PER_DAY % self.slot_minutes:
+            raise ValueError("slot_minutes must divide a day evenly (5, 10, 15, 20, 30, 60, 90, 120...)")
+        if self.min_duration_minutes > self.max_duration_minutes:
+            raise ValueError("min_duration_minutes cannot be more than max_duration_minutes")
+        for field in ("min_duration_minutes", "max_duration_minutes"):
+            if getattr(self, field) % self.slot_minutes:
+                raise ValueError(f"{field} must be a multiple of slot_minutes ({self.slot_minutes})")
+        return self
+
+
+class SpaceUpdate(BaseModel):
+    """PUT /spaces/{id}: the fields to change; the result must still be a valid space."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: SpaceName | None = None
+    description: Annotated[str, Field(max_length=5000)] | None = None
+    capacity: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    location: Location | None = None
+    amenities: Amenities | None = None
+    timezone: TimeZoneName | None = None
+    opening_hours: OpeningHoursField | None = None
+    price_per_hour: Price | None = None
+    currency: Currency | None = None
+    min_duration_minutes: int | None = None
+    max_duration_minutes: int | None = None
+    slot_minutes: int | None = None
+    max_advance_days: int | None = None
+    is_active: bool | None = None
+
+
+class Space(SpaceSettings):
+    model_config = ConfigDict(extra="ignore")
+
+    id: uuid.UUID
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class AvailableSpace(Space):
+    cost: Money
+    duration_minutes: int
+
+
+class TimeRange(BaseModel):
+    start_time: datetime
+    end_time: datetime
+
+
+class Availability(BaseModel):
+    space_id: uuid.UUID
+    timezone: str
+    slot_minutes: int
+    from_: datetime = Field(alias="from")
+    to: datetime
+    free: list[TimeRange]
+    slots: list[TimeRange]
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)

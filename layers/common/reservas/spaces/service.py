@@ -1,0 +1,231 @@
+"""The rules of the catalogue and of free time: who sees which space, and what is free when."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.orm import Session
+
+from reservas.accounts.schemas import User
+from reservas.errors import NotFound, Unprocessable, invalid_input
+from reservas.money import Money, booking_cost
+from reservas.pagination import Page, decode_cursor, encode_cursor, invalid_cursor
+from reservas.spaces import cache, calendar, repository
+from reservas.spaces.rules import booking_problems
+from reservas.spaces.schemas import Availability, AvailableSpace, Space, SpaceSettings, SpaceUpdate, TimeRange
+
+MAX_AVAILABILITY_DAYS = 31
+SETTINGS_FIELDS = tuple(SpaceSettings.model_fields)
+
+
+def _is_admin(user: User | None) -> bool:
+    return user is not None and user.role == "admin"
+
+
+def _space(row: RowMapping) -> Space:
+    return Space.model_validate(dict(row))
+
+
+def _after(cursor: str | None) -> tuple[str, uuid.UUID] | None:
+    if not cursor:
+        return None
+    name, last_id = decode_cursor(cursor, 2)
+    try:
+        return name, uuid.UUID(last_id)
+    except ValueError:
+        raise invalid_cursor() from None
+
+
+def list_spaces(
+    session: Session,
+    viewer: User | None,
+    *,
+    include_inactive: bool,
+    capacity_min: int | None,
+    location: str | None,
+    amenities: list[str],
+    text: str | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[Space]:
+    filters = {
+        "include_inactive": include_inactive and _is_admin(viewer),
+        "capacity_min": capacity_min,
+        "location": location,
+        "amenities": sorted(amenities),
+        "text": text,
+    }
+    after = _after(cursor)
+
+    def compute() -> dict:
+        rows = repository.search_spaces(session, **filters, after=after, limit=limit + 1)
+        items = [_space(row) for row in rows[:limit]]
+        more = len(rows) > limit
+        next_cursor = encode_cursor(items[-1].name, items[-1].id) if more else None
+        return Page[Space](items=items, next_cursor=next_cursor).model_dump(mode="json")
+
+    page = cache.cached_list({**filters, "limit": limit, "cursor": cursor}, compute)
+    return Page[Space].model_validate(page)
+
+
+def get_space(session: Session, space_id: uuid.UUID, viewer: User | None) -> Space:
+    """The space, for anyone while it is active; deactivated, only admins see it (404 for others)."""
+
+    def compute() -> dict | None:
+        row = repository.find_space(session, space_id)
+        return None if row is None else _space(row).model_dump(mode="json")
+
+    data = cache.cached_details(space_id, compute)
+    if data is None or (not data["is_active"] and not _is_admin(viewer)):
+        raise NotFound("No space has this id.")
+    return Space.model_validate(data)
+
+
+def create_space(session: Session, settings: SpaceSettings) -> Space:
+    space = _space(repository.insert_space(session, settings.model_dump()))
+    session.commit()
+    cache.space_changed(space.id)
+    return space
+
+
+def update_space(session: Session, space_id: uuid.UUID, changes: SpaceUpdate) -> Space:
+    row = repository.find_space(session, space_id, lock=True)
+    if row is None:
+        raise NotFound("No space has this id.")
+    given = changes.model_dump(exclude_none=True)
+    merged = {**{field: row[field] for field in SETTINGS_FIELDS}, **given}
+    merged.pop("is_active", None)
+    try:
+        settings = SpaceSettings.model_validate(merged)
+    except ValidationError as error:
+        raise invalid_input(error) from None
+    values = settings.model_dump()
+    if "is_active" in given:
+        values["is_active"] = given["is_active"]
+    space = _space(repository.update_space(session, space_id, values))
+    session.commit()
+    cache.space_changed(space_id)
+    return space
+
+
+def deactivate_space(session: Session, space_id: uuid.UUID) -> None:
+    """Takes no new bookings and disappears for non-admins; its bookings stay. Repeating it is harmless."""
+    if repository.update_space(session, space_id, {"is_active": False}) is None:
+        raise NotFound("No space has this id.")
+    session.commit()
+    cache.space_changed(space_id)
+
+
+def availability(
+    session: Session,
+    space_id: uuid.UUID,
+    viewer: User | None,
+    *,
+    day: date | None,
+    first: date | None,
+    last: date | None,
+    now: datetime | None = None,
+) -> Availability:
+    """Opening hours minus active reservations, in the space's own days, from now to its booking horizon."""
+    first, last = _day_range(day, first, last)
+    space = get_space(session, space_id, viewer)
+    zone = ZoneInfo(space.timezone)
+    window = calendar.day_window(first, last, zone)
+    now = now or datetime.now(UTC)
+
+    def compute() -> dict:
+        blocks = calendar.opening_blocks(space.opening_hours, zone, window)
+        busy = [
+            calendar.Interval(start, end)
+            for start, end in repository.busy_intervals(session, space.id, window.start, window.end)
+        ]
+        bookable = calendar.Interval(
+            max(window.start, now), min(window.end, now + timedelta(days=space.max_advance_days))
+        )
+        free = calendar.clip(calendar.subtract(blocks, busy), bookable)
+        return Availability(
+            space_id=space.id,
+            timezone=space.timezone,
+            slot_minutes=space.slot_minutes,
+            from_=window.start.astimezone(zone),
+            to=window.end.astimezone(zone),
+            free=[_time_range(i, zone) for i in free],
+            slots=[_time_range(i, zone) for i in calendar.slots(free, zone, space.slot_minutes)],
+        ).model_dump(mode="json", by_alias=True)
+
+    return Availability.model_validate(cache.cached_availability(space.id, f"{first}:{last}", compute))
+
+
+def _day_range(day: date | None, first: date | None, last: date | None) -> tuple[date, date]:
+    if day is not None:
+        if first is not None or last is not None:
+            raise Unprocessable("Give either `date`, or `from` and `to`, not both.")
+        return day, day
+    if first is None or last is None:
+        raise Unprocessable("Give `date=YYYY-MM-DD`, or `from` and `to` (at most 31 days).")
+    if last < first:
+        raise Unprocessable("`to` is before `from`.")
+    if (last - first).days + 1 > MAX_AVAILABILITY_DAYS:
+        raise Unprocessable(f"Ask for at most {MAX_AVAILABILITY_DAYS} days at a time.")
+    return first, last
+
+
+def _time_range(interval: calendar.Interval, zone: ZoneInfo) -> TimeRange:
+    return TimeRange(start_time=interval.start.astimezone(zone), end_time=interval.end.astimezone(zone))
+
+
+def available_spaces(
+    session: Session,
+    *,
+    start: datetime,
+    end: datetime,
+    capacity_min: int | None,
+    amenities: list[str],
+    limit: int,
+    cursor: str | None,
+    now: datetime | None = None,
+) -> Page[AvailableSpace]:
+    """Active spaces that are open, free and bookable for the whole interval, with what it would cost."""
+    if end <= start:
+        raise Unprocessable("end_time must be after start_time.")
+    now = now or datetime.now(UTC)
+    after = _after(cursor)
+    found: list[AvailableSpace] = []
+    more = False
+    while True:
+        rows = repository.search_spaces(
+            session,
+            include_inactive=False,
+            capacity_min=capacity_min,
+            location=None,
+            amenities=amenities,
+            text=None,
+            after=after,
+            limit=limit + 1,
+            free_between=(start, end),
+        )
+        for row in rows:
+            space = _space(row)
+            after = (space.name, space.id)
+            if booking_problems(space, start, end, now):
+                continue
+            if len(found) == limit:
+                more = True
+                break
+            found.append(_with_cost(space, start, end))
+        if more or len(rows) <= limit:
+            break
+    next_cursor = encode_cursor(found[-1].name, found[-1].id) if more else None
+    return Page[AvailableSpace](items=found, next_cursor=next_cursor)
+
+
+def _with_cost(space: Space, start: datetime, end: datetime) -> AvailableSpace:
+    return AvailableSpace(
+        **space.model_dump(),
+        cost=Money(amount=booking_cost(space.price_per_hour, start, end), currency=space.currency),
+        duration_minutes=int((end - start).total_seconds() // 60),
+    )
