@@ -35,7 +35,7 @@ for name in ("RESERVAS_JWT_SECRET_ARN", "RESERVAS_DATABASE_SECRET_ARN", "RESERVA
     os.environ.pop(name, None)
 
 
-TABLES = ("reservations", "refresh_tokens", "sessions", "spaces", "users")
+TABLES = ("outbox", "idempotency_keys", "reservations", "refresh_tokens", "sessions", "spaces", "users")
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,125 @@
-"""/reservations: only the health check so far."""
+"""/reservations: book, read, search, cancel."""
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
 
 from reservas.app_factory import create_app, lambda_handler
+from reservas.dependencies import CurrentUser, SessionDep
+from reservas.errors import PROBLEM_JSON
+from reservas.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from reservas.reservations import idempotency, service
+from reservas.reservations.schemas import BookingRequest, Reservation
 
-app = create_app("reservations")
+
+def _problem(description: str) -> dict:
+    return {"description": description, "content": {PROBLEM_JSON: {}}}
+
+
+AUTHENTICATED = {401: _problem("Not authenticated")}
+NOT_FOUND = {404: _problem("No reservation of yours has this id")}
+StatusFilter = Annotated[Literal["active", "cancelled", "completed"] | None, Query()]
+From = Annotated[
+    AwareDatetime | None, Query(alias="from", description="Only reservations ending after this.")
+]
+To = Annotated[AwareDatetime | None, Query(alias="to", description="Only reservations starting before this.")]
+
+router = APIRouter(prefix="/reservations", tags=["reservations"])
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=Reservation,
+    responses={
+        **AUTHENTICATED,
+        409: _problem(
+            "Already booked: `conflicts` and `suggestions` say what is in the way and what is free"
+        ),
+        422: _problem("A booking rule is broken; `errors` lists each"),
+    },
+)
+def book(
+    body: BookingRequest,
+    user: CurrentUser,
+    session: SessionDep,
+    idempotency_key: Annotated[
+        str | None, Header(description="Repeat a request safely: the same key gives the same answer.")
+    ] = None,
+) -> JSONResponse:
+    key = idempotency.check_key(idempotency_key) if idempotency_key is not None else None
+    status, body_out = service.book(session, user, body, key)
+    return JSONResponse(body_out, status_code=status, headers={"Location": f"/reservations/{body_out['id']}"})
+
+
+@router.get("", responses=AUTHENTICATED)
+def list_mine(
+    user: CurrentUser,
+    session: SessionDep,
+    status: StatusFilter = None,
+    starts_before: To = None,
+    ends_after: From = None,
+    space_id: uuid.UUID | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[Reservation]:
+    return service.search(
+        session,
+        user,
+        user_id=user.id,
+        space_id=space_id,
+        status=status,
+        starts_before=starts_before,
+        ends_after=ends_after,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@router.get("/search", responses={**AUTHENTICATED, 403: _problem("Only admins search other users")})
+def search(
+    user: CurrentUser,
+    session: SessionDep,
+    space_id: uuid.UUID | None = None,
+    status: StatusFilter = None,
+    starts_before: To = None,
+    ends_after: From = None,
+    user_id: Annotated[uuid.UUID | None, Query(description="Admins only.")] = None,
+    q: Annotated[
+        str | None, Query(max_length=255, description="Part of the notes or the space's name.")
+    ] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[Reservation]:
+    return service.search(
+        session,
+        user,
+        user_id=user_id,
+        space_id=space_id,
+        status=status,
+        starts_before=starts_before,
+        ends_after=ends_after,
+        text=q.strip() if q else None,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@router.get("/{reservation_id}", responses={**AUTHENTICATED, **NOT_FOUND})
+def read(reservation_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Reservation:
+    return service.get(session, user, reservation_id)
+
+
+@router.delete(
+    "/{reservation_id}",
+    responses={**AUTHENTICATED, **NOT_FOUND, 409: _problem("Already started (owners) or already over")},
+)
+def cancel(reservation_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Reservation:
+    return service.cancel(session, user, reservation_id)
+
+
+app = create_app("reservations", router)
 handler = lambda_handler(app)

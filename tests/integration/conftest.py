@@ -105,3 +105,33 @@ def book(engine):
         bookings_changed(uuid.UUID(space["id"]))
 
     return insert_reservation
+
+
+@pytest.fixture
+def booking(client_for, spaces_api, register):
+    """A space (Madrid, weekdays 08:00-20:00, 25 EUR/h, 8 people), a user, and helpers to book in it."""
+    from tests.support import local, next_day
+
+    class Booking:
+        space = spaces_api.create()
+        user = register("booker@example.com", name="Booker")
+        day = next_day("Europe/Madrid", weekday=0)
+        api = client_for("reservations")
+
+        def at(self, hhmm: str, day=None) -> str:
+            return local("Europe/Madrid", day or self.day, hhmm).isoformat()
+
+        def post(self, start: str, end: str, token=None, headers: dict | None = None, day=None, **extra):
+            body = {
+                "space_id": self.space["id"],
+                "start_time": self.at(start, day),
+                "end_time": self.at(end, day),
+                **extra,
+            }
+            return self.api.post(
+                "/reservations",
+                json=body,
+                headers={**bearer(token or self.user["access_token"]), **(headers or {})},
+            )
+
+    return Booking()

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     rate_limit_auth: str = "10/minute;5/second"
     rate_limit_default: str = "100/minute;20/second"
     login_failure_limit: str = "5 per 15 minutes"  # per account, failed logins only
+    # Bookings
+    max_active_reservations: int = Field(default=10, ge=1, le=10_000)  # future ones, per user
+    event_bus_name: str | None = None  # EventBridge bus for ReservationCreated / ReservationCancelled
+
     secrets_max_age_seconds: int = Field(default=300, ge=0)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 

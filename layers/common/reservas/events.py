@@ -1,0 +1,66 @@
+"""Domain events through a transactional outbox: written with the change that makes them true, published
+to EventBridge afterwards, so a failed publish loses nothing and nothing is announced that did not commit."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from reservas.observability import logger
+from reservas.tables import outbox
+
+SOURCE = "reservas"
+RESERVATION_CREATED = "ReservationCreated"
+RESERVATION_CANCELLED = "ReservationCancelled"
+PUT_EVENTS_BATCH = 10  # EventBridge's limit per PutEvents call
+
+
+def record(session: Session, event_type: str, aggregate_id: uuid.UUID, payload: dict[str, Any]) -> None:
+    """Add an event to the current transaction."""
+    session.execute(insert(outbox).values(event_type=event_type, aggregate_id=aggregate_id, payload=payload))
+
+
+def publish_pending(session: Session, client: Any, bus_name: str, limit: int = 100) -> dict[str, int]:
+    """Send unpublished events, oldest first, and mark those EventBridge accepted. Rows are locked with
+    SKIP LOCKED, so two publishers never send the same event twice at once."""
+    rows = session.execute(
+        select(outbox.c.id, outbox.c.event_type, outbox.c.aggregate_id, outbox.c.payload)
+        .where(outbox.c.published_at.is_(None))
+        .order_by(outbox.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    published = failed = 0
+    for start in range(0, len(rows), PUT_EVENTS_BATCH):
+        batch = rows[start : start + PUT_EVENTS_BATCH]
+        entries = [
+            {
+                "Source": SOURCE,
+                "DetailType": row.event_type,
+                "Detail": json.dumps({"id": row.id, **row.payload}),
+                "EventBusName": bus_name,
+                "Resources": [],
+            }
+            for row in batch
+        ]
+        try:
+            results = client.put_events(Entries=entries)["Entries"]
+        except Exception as error:  # the whole call failed: every row of the batch stays pending
+            logger.warning("event publish failed", extra={"error": str(error)})
+            results = [{"ErrorCode": type(error).__name__, "ErrorMessage": str(error)}] * len(batch)
+        for row, result in zip(batch, results, strict=True):
+            if result.get("EventId") and not result.get("ErrorCode"):
+                values = {"published_at": func.now()}
+                published += 1
+            else:
+                values = {"last_error": f"{result.get('ErrorCode')}: {result.get('ErrorMessage')}"[:1000]}
+                failed += 1
+            session.execute(
+                update(outbox).where(outbox.c.id == row.id).values(attempts=outbox.c.attempts + 1, **values)
+            )
+    session.commit()
+    return {"published": published, "failed": failed}

@@ -1,0 +1,1 @@
+"""Reservations: booking without double booking, reading, searching and cancelling."""

@@ -1,0 +1,91 @@
+"""Idempotency-Key: the same request again gets the first answer and books nothing more.
+
+Keys are per user and kept 24 hours in PostgreSQL, written in the booking's own transaction: the
+booking and the remembered answer commit together or not at all, and a second request with the same
+key waits on the first one's row lock until it is decided."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from reservas.errors import Unprocessable
+from reservas.tables import idempotency_keys
+
+KEY_LIFETIME = timedelta(hours=24)
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Replay:
+    status_code: int
+    body: dict[str, Any]
+
+
+def request_hash(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def check_key(key: str) -> str:
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise Unprocessable(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters.")
+    return key
+
+
+def claim(session: Session, user_id: uuid.UUID, key: str, fingerprint: str) -> Replay | None:
+    """Reserve the key for this request inside the current transaction. A Replay when an earlier request
+    with this key already succeeded; a 422 when that request was a different one."""
+    now = datetime.now(UTC)
+    session.execute(
+        delete(idempotency_keys).where(
+            idempotency_keys.c.user_id == user_id,
+            idempotency_keys.c.key == key,
+            idempotency_keys.c.expires_at <= now,
+        )
+    )
+    claimed = session.execute(
+        pg_insert(idempotency_keys)
+        .values(
+            user_id=user_id,
+            key=key,
+            request_hash=fingerprint,
+            status_code=0,
+            response_body={},
+            expires_at=now + KEY_LIFETIME,
+        )
+        .on_conflict_do_nothing()
+        .returning(idempotency_keys.c.key)
+    ).first()
+    if claimed is not None:
+        return None
+    earlier = (
+        session.execute(
+            select(idempotency_keys).where(
+                idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key
+            )
+        )
+        .mappings()
+        .one()
+    )
+    if earlier["request_hash"] != fingerprint:
+        raise Unprocessable(
+            "This Idempotency-Key was used for a different request; use a new key for a new request.",
+            title="Idempotency key reused",
+        )
+    return Replay(earlier["status_code"], earlier["response_body"])
+
+
+def remember(session: Session, user_id: uuid.UUID, key: str, status_code: int, body: dict[str, Any]) -> None:
+    session.execute(
+        idempotency_keys.update()
+        .where(idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key)
+        .values(status_code=status_code, response_body=body)
+    )

@@ -1,0 +1,112 @@
+"""SQL for reservations. A reservation whose end has passed reads as `completed`: `effective_status` is
+the one place that rule lives, and every query here goes through it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.orm import Session
+
+from reservas.spaces.repository import overlapping_reservations
+from reservas.tables import reservations, spaces, users
+
+effective_status = case(
+    (and_(reservations.c.status == "active", reservations.c.end_time <= func.now()), "completed"),
+    else_=reservations.c.status,
+).label("status")
+
+_COLUMNS = [
+    *(c for c in reservations.c if c.name != "status"),
+    effective_status,
+    spaces.c.timezone,
+]
+
+
+def _select():
+    return select(*_COLUMNS).join(spaces, spaces.c.id == reservations.c.space_id)
+
+
+def lock_user(session: Session, user_id: uuid.UUID) -> None:
+    """Serialise one user's bookings, so that the limit on active reservations holds under concurrency."""
+    session.execute(select(users.c.id).where(users.c.id == user_id).with_for_update())
+
+
+def count_active_future(session: Session, user_id: uuid.UUID) -> int:
+    statement = select(func.count()).where(
+        reservations.c.user_id == user_id,
+        reservations.c.status == "active",
+        reservations.c.end_time > func.now(),
+    )
+    return session.execute(statement).scalar_one()
+
+
+def insert_reservation(session: Session, values: dict[str, Any]) -> uuid.UUID:
+    return session.execute(insert(reservations).values(**values).returning(reservations.c.id)).scalar_one()
+
+
+def find(session: Session, reservation_id: uuid.UUID, *, lock: bool = False) -> RowMapping | None:
+    statement = _select().where(reservations.c.id == reservation_id)
+    if lock:
+        statement = statement.with_for_update(of=reservations)
+    return session.execute(statement).mappings().first()
+
+
+def cancel(session: Session, reservation_id: uuid.UUID) -> None:
+    session.execute(
+        update(reservations)
+        .where(reservations.c.id == reservation_id)
+        .values(status="cancelled", cancelled_at=func.now())
+    )
+
+
+def conflicts(session: Session, space_id: uuid.UUID, start: datetime, end: datetime) -> list[tuple]:
+    statement = (
+        overlapping_reservations((start, end))
+        .where(reservations.c.space_id == space_id)
+        .order_by(reservations.c.start_time)
+    )
+    return [tuple(row) for row in session.execute(statement)]
+
+
+def search(
+    session: Session,
+    *,
+    user_id: uuid.UUID | None,
+    space_id: uuid.UUID | None,
+    status: str | None,
+    starts_before: datetime | None,
+    ends_after: datetime | None,
+    text: str | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[RowMapping]:
+    """Reservations by start time, then id, after the keyset `after`."""
+    statement = _select().order_by(reservations.c.start_time, reservations.c.id).limit(limit)
+    if user_id is not None:
+        statement = statement.where(reservations.c.user_id == user_id)
+    if space_id is not None:
+        statement = statement.where(reservations.c.space_id == space_id)
+    if status is not None:
+        statement = statement.where(effective_status == status)
+    if starts_before is not None:
+        statement = statement.where(reservations.c.start_time < starts_before)
+    if ends_after is not None:
+        statement = statement.where(reservations.c.end_time > ends_after)
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        statement = statement.where(
+            or_(reservations.c.notes.ilike(pattern, escape="\\"), spaces.c.name.ilike(pattern, escape="\\"))
+        )
+    if after is not None:
+        start, last_id = after
+        statement = statement.where(
+            or_(
+                reservations.c.start_time > start,
+                and_(reservations.c.start_time == start, reservations.c.id > last_id),
+            )
+        )
+    return list(session.execute(statement).mappings())

@@ -1,0 +1,51 @@
+"""What the reservations routes take and give."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from reservas.money import Money
+
+Status = Literal["active", "cancelled", "completed"]
+
+
+class BookingRequest(BaseModel):
+    # Unknown fields (status, cost, user_id...) are refused: nobody sets those but the service.
+    model_config = ConfigDict(extra="forbid")
+
+    space_id: uuid.UUID
+    start_time: AwareDatetime = Field(description="RFC 3339 with an offset.")
+    end_time: AwareDatetime = Field(description="RFC 3339 with an offset.")
+    attendees: Annotated[int, Field(ge=1, le=100_000)] = 1
+    notes: Annotated[str, Field(max_length=1000)] = ""
+
+
+class Reservation(BaseModel):
+    id: uuid.UUID
+    user_id: uuid.UUID
+    space_id: uuid.UUID
+    start_time: datetime
+    end_time: datetime
+    status: Status
+    attendees: int
+    notes: str
+    duration_minutes: int
+    cost: Money
+    created_at: datetime
+    updated_at: datetime
+    cancelled_at: datetime | None
+
+
+class Suggestion(BaseModel):
+    space_id: uuid.UUID
+    start_time: datetime
+    end_time: datetime
+
+
+class TimeSpan(BaseModel):
+    start_time: datetime
+    end_time: datetime

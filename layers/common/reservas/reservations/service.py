@@ -1,0 +1,271 @@
+"""The rules of booking: what may be booked, by whom, and what a refusal says.
+
+PostgreSQL's exclusion constraint is what keeps two active reservations of a space from overlapping;
+the checks here come first only so that a refusal can explain itself."""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import exc
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.orm import Session
+
+from reservas import events
+from reservas.accounts.schemas import User
+from reservas.database import DEADLOCK_DETECTED, EXCLUSION_VIOLATION, SERIALIZATION_FAILURE, sqlstate
+from reservas.errors import Conflict, Forbidden, NotFound, Unprocessable
+from reservas.money import Money, booking_cost
+from reservas.pagination import Page, decode_cursor, encode_cursor, invalid_cursor
+from reservas.reservations import idempotency, repository
+from reservas.reservations.schemas import BookingRequest, Reservation, Suggestion, TimeSpan
+from reservas.settings import get_settings
+from reservas.spaces import cache as spaces_cache
+from reservas.spaces import calendar
+from reservas.spaces import repository as spaces_repository
+from reservas.spaces import service as spaces_service
+from reservas.spaces.rules import booking_problems
+from reservas.spaces.schemas import Space
+
+RETRIES = 3  # for deadlocks and serialization failures, which a second try resolves
+SUGGESTIONS = 3
+
+
+def to_reservation(row: RowMapping) -> Reservation:
+    zone = ZoneInfo(row["timezone"])
+    return Reservation(
+        id=row["id"],
+        user_id=row["user_id"],
+        space_id=row["space_id"],
+        start_time=row["start_time"].astimezone(zone),
+        end_time=row["end_time"].astimezone(zone),
+        status=row["status"],
+        attendees=row["attendees"],
+        notes=row["notes"],
+        duration_minutes=int((row["end_time"] - row["start_time"]).total_seconds() // 60),
+        cost=Money(amount=row["cost"], currency=row["currency"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        cancelled_at=row["cancelled_at"],
+    )
+
+
+def book(
+    session: Session, user: User, request: BookingRequest, idempotency_key: str | None = None
+) -> tuple[int, dict]:
+    """Book, or explain why not. Returns the status and body to answer with (201, or a replay)."""
+    for attempt in range(1, RETRIES + 1):
+        try:
+            return _book_once(session, user, request, idempotency_key)
+        except exc.DBAPIError as error:
+            session.rollback()
+            code = sqlstate(error)
+            if code == EXCLUSION_VIOLATION:
+                raise _overlap(session, request) from None
+            if code not in (DEADLOCK_DETECTED, SERIALIZATION_FAILURE):
+                raise
+            if attempt == RETRIES:
+                raise Conflict("The space is busy with other bookings right now; try again.") from None
+            time.sleep(random.uniform(0.01, 0.05) * attempt)  # noqa: S311 (jitter, not security)
+    raise AssertionError("unreachable")
+
+
+def _book_once(session: Session, user: User, request: BookingRequest, key: str | None) -> tuple[int, dict]:
+    if key is not None:
+        fingerprint = idempotency.request_hash(request.model_dump(mode="json"))
+        replay = idempotency.claim(session, user.id, key, fingerprint)
+        if replay is not None:
+            session.rollback()
+            return replay.status_code, replay.body
+    repository.lock_user(session, user.id)
+    space = _bookable_space(session, request.space_id)
+    _check_rules(session, user, space, request)
+    start, end = request.start_time, request.end_time
+    reservation_id = repository.insert_reservation(
+        session,
+        {
+            "user_id": user.id,
+            "space_id": space.id,
+            "start_time": start,
+            "end_time": end,
+            "attendees": request.attendees,
+            "notes": request.notes,
+            "cost": booking_cost(space.price_per_hour, start, end),
+            "currency": space.currency,
+        },
+    )
+    reservation = to_reservation(repository.find(session, reservation_id))
+    body = reservation.model_dump(mode="json")
+    events.record(session, events.RESERVATION_CREATED, reservation.id, body)
+    if key is not None:
+        idempotency.remember(session, user.id, key, 201, body)
+    session.commit()
+    spaces_cache.bookings_changed(space.id)
+    return 201, body
+
+
+def _bookable_space(session: Session, space_id: uuid.UUID) -> Space:
+    row = spaces_repository.find_space(session, space_id)
+    if row is None or not row["is_active"]:
+        raise Unprocessable(
+            "No active space has this id.",
+            errors=[{"loc": ["body", "space_id"], "msg": "no active space has this id"}],
+        )
+    return Space.model_validate(dict(row))
+
+
+def _check_rules(session: Session, user: User, space: Space, request: BookingRequest) -> None:
+    problems = [
+        (["body", "start_time"], problem)
+        for problem in booking_problems(space, request.start_time, request.end_time, datetime.now(UTC))
+    ]
+    if request.attendees > space.capacity:
+        problems.append((["body", "attendees"], f"this space holds at most {space.capacity} people"))
+    limit = get_settings().max_active_reservations
+    if repository.count_active_future(session, user.id) >= limit:
+        problems.append(([], f"you already hold {limit} upcoming reservations, the most allowed"))
+    if problems:
+        errors = [{"loc": loc, "msg": msg} for loc, msg in problems]
+        detail = problems[0][1][0].upper() + problems[0][1][1:] + "."
+        raise Unprocessable(detail, title="Booking refused", errors=errors)
+
+
+def _overlap(session: Session, request: BookingRequest) -> Conflict:
+    """A 409 that shows what is in the way and what could be booked instead."""
+    start, end = request.start_time, request.end_time
+    space = Space.model_validate(dict(spaces_repository.find_space(session, request.space_id)))
+    zone = ZoneInfo(space.timezone)
+    in_the_way = [
+        TimeSpan(start_time=s.astimezone(zone), end_time=e.astimezone(zone))
+        for s, e in repository.conflicts(session, space.id, start, end)
+    ]
+    suggestions = _same_space_suggestions(session, space, start, end) + _other_space_suggestions(
+        session, space, request
+    )
+    session.rollback()
+    return Conflict(
+        "The space is already booked for part of that time.",
+        title="Already booked",
+        conflicts=[c.model_dump(mode="json") for c in in_the_way],
+        suggestions=[s.model_dump(mode="json") for s in suggestions],
+    )
+
+
+def _same_space_suggestions(
+    session: Session, space: Space, start: datetime, end: datetime
+) -> list[Suggestion]:
+    """The nearest free intervals of the same length in this space, on the same local day."""
+    zone = ZoneInfo(space.timezone)
+    day = start.astimezone(zone).date()
+    window = calendar.day_window(day, day, zone)
+    blocks = calendar.opening_blocks(space.opening_hours, zone, window)
+    busy = [
+        calendar.Interval(s, e)
+        for s, e in spaces_repository.busy_intervals(session, space.id, window.start, window.end)
+    ]
+    free = calendar.clip(calendar.subtract(blocks, busy), window)
+    length, now = end - start, datetime.now(UTC)
+    candidates = [
+        point
+        for interval in free
+        for point in calendar.grid_points(interval, zone, space.slot_minutes)
+        if point + length <= interval.end and not booking_problems(space, point, point + length, now)
+    ]
+    nearest = sorted(candidates, key=lambda point: (abs(point - start), point))[:SUGGESTIONS]
+    return [
+        Suggestion(space_id=space.id, start_time=p.astimezone(zone), end_time=(p + length).astimezone(zone))
+        for p in sorted(nearest)
+    ]
+
+
+def _other_space_suggestions(session: Session, space: Space, request: BookingRequest) -> list[Suggestion]:
+    """Other spaces free for the very interval asked for, big enough for the party."""
+    others = spaces_service.available_spaces(
+        session,
+        start=request.start_time,
+        end=request.end_time,
+        capacity_min=request.attendees,
+        amenities=[],
+        limit=SUGGESTIONS + 1,
+        cursor=None,
+    ).items
+    return [
+        Suggestion(space_id=other.id, start_time=request.start_time, end_time=request.end_time)
+        for other in others
+        if other.id != space.id
+    ][:SUGGESTIONS]
+
+
+def get(session: Session, user: User, reservation_id: uuid.UUID) -> Reservation:
+    """The owner's or, for admins, anyone's; 404 for everyone else, so its existence stays private."""
+    row = repository.find(session, reservation_id)
+    if row is None or (row["user_id"] != user.id and user.role != "admin"):
+        raise NotFound("No reservation of yours has this id.")
+    return to_reservation(row)
+
+
+def cancel(session: Session, user: User, reservation_id: uuid.UUID) -> Reservation:
+    """Owners until the start, admins until the end. Cancelling again changes nothing."""
+    row = repository.find(session, reservation_id, lock=True)
+    if row is None or (row["user_id"] != user.id and user.role != "admin"):
+        raise NotFound("No reservation of yours has this id.")
+    if row["status"] == "cancelled":
+        return to_reservation(row)
+    if row["status"] == "completed":
+        raise Conflict("This reservation has already taken place.", title="Already completed")
+    if user.role != "admin" and row["start_time"] <= datetime.now(UTC):
+        raise Conflict("This reservation has already started; only an administrator can cancel it now.")
+    repository.cancel(session, reservation_id)
+    reservation = to_reservation(repository.find(session, reservation_id))
+    events.record(session, events.RESERVATION_CANCELLED, reservation.id, reservation.model_dump(mode="json"))
+    session.commit()
+    spaces_cache.bookings_changed(reservation.space_id)
+    return reservation
+
+
+def search(
+    session: Session,
+    user: User,
+    *,
+    user_id: uuid.UUID | None = None,
+    space_id: uuid.UUID | None = None,
+    status: str | None = None,
+    starts_before: datetime | None = None,
+    ends_after: datetime | None = None,
+    text: str | None = None,
+    limit: int,
+    cursor: str | None,
+) -> Page[Reservation]:
+    """Users see their own reservations only; admins anyone's (all, or one user's with `user_id`)."""
+    if user.role != "admin":
+        if user_id is not None and user_id != user.id:
+            raise Forbidden("Only administrators search other users' reservations.")
+        user_id = user.id
+    after = None
+    if cursor:
+        start, last_id = decode_cursor(cursor, 2)
+        try:
+            after = (datetime.fromisoformat(start), uuid.UUID(last_id))
+        except ValueError:
+            raise invalid_cursor() from None
+    rows = repository.search(
+        session,
+        user_id=user_id,
+        space_id=space_id,
+        status=status,
+        starts_before=starts_before,
+        ends_after=ends_after,
+        text=text,
+        after=after,
+        limit=limit + 1,
+    )
+    items = [to_reservation(row) for row in rows[:limit]]
+    more = len(rows) > limit
+    next_cursor = (
+        encode_cursor(rows[limit - 1]["start_time"].isoformat(), rows[limit - 1]["id"]) if more else None
+    )
+    return Page[Reservation](items=items, next_cursor=next_cursor)

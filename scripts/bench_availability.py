@@ -1,0 +1,522 @@
+"""Benchmark: how fast is the availability of one space for one day, on a realistically large table?
+
+Run it with `make bench`, or directly:
+
+    .venv/bin/python scripts/bench_availability.py [--reservations 1000000] [--runs 500]
+
+It starts a throwaway PostgreSQL and Redis (or adopts DATABASE_URL / REDIS_URL, as `make dev` does;
+an adopted database must be empty), applies the migrations, and loads its own data with set-based SQL:
+one user, 1,000 spaces in Europe/Madrid open around the clock, and the reservations spread evenly over
+them, one hour every two hours from 30 days ahead, so each local day of a space holds about 12 active
+reservations; every 20th one is cancelled (5%). The real schema is kept, the GiST exclusion constraint
+`reservations_no_overlap` included. Then, for a different space and day on each run, it measures:
+
+- the database layer, uncached: `repository.busy_intervals` alone (target: p95 <= 10 ms);
+- the service, uncached: `service.availability` after `bookings_changed` emptied the space's cache,
+  as after a booking (it also misses the space's details, so it runs two queries; no target);
+- the service, cached: `service.availability` again right after a warm call (target: p95 <= 1 ms).
+
+Timings are taken on one open session with a warm connection, so they leave out what opening a request
+adds (pool checkout with its pre-ping, BEGIN). Finally it runs EXPLAIN (ANALYZE, BUFFERS) on the exact
+SQL and parameters `busy_intervals` sent, and checks the plan uses the index `reservations_no_overlap`.
+
+Exit status: 0 when both targets are met and the plan uses that index, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import secrets
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common")]
+
+from scripts import devservices  # noqa: E402
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+ZONE_NAME = "Europe/Madrid"
+ZONE = ZoneInfo(ZONE_NAME)
+SPACE_COUNT = 1_000
+DAYS_AHEAD = 30  # the first reservation starts at UTC midnight this many days from today
+HOURS_BETWEEN_STARTS = 2  # one-hour reservations every two hours: ~12 per day, with free hours between
+CANCELLED_EVERY = 20  # every 20th reservation of a space is cancelled: 5%
+BATCH_SIZE = 250_000
+WARMUP_RUNS = 50
+SEED = 20261128
+
+TARGET_DATABASE_P95_MS = 10.0
+TARGET_CACHED_P95_MS = 1.0
+GIST_INDEX = "reservations_no_overlap"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One availability question: this space, this local day."""
+
+    space_id: UUID
+    day: date
+
+
+@dataclass(frozen=True)
+class Percentiles:
+    p50: float
+    p95: float
+    p99: float
+
+
+@dataclass(frozen=True)
+class PlanCheck:
+    index_nodes: list[tuple[str, str]]  # (node type, index name) of every node that reads an index
+    execution_ms: float
+    uses_gist_index: bool
+
+
+# --- setup -----------------------------------------------------------------------------------------
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--reservations", type=int, default=1_000_000, help="rows to load (default 1,000,000)"
+    )
+    parser.add_argument("--runs", type=int, default=500, help="timed runs per measure (default 500)")
+    args = parser.parse_args()
+    if args.reservations < SPACE_COUNT:
+        parser.error(f"--reservations must be at least {SPACE_COUNT} (one per space)")
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    return args
+
+
+def configure_environment(database_url: str, redis_url: str) -> None:
+    """What scripts/local_api.py sets, before anything imports `reservas` (settings are read once)."""
+    os.environ.update(
+        {
+            "RESERVAS_STAGE": "local",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "RESERVAS_JWT_SECRET": secrets.token_urlsafe(48),
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_SERVICE_NAME": "reservas-bench",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+    )
+
+
+def first_reservation_start() -> datetime:
+    return datetime.combine(datetime.now(UTC).date() + timedelta(days=DAYS_AHEAD), datetime.min.time(), UTC)
+
+
+# --- loading ---------------------------------------------------------------------------------------
+
+INSERT_USER = """
+    INSERT INTO users (email, password_hash, name)
+    VALUES ('bench@reservas.example', 'not-a-password-hash', 'Benchmark user')
+    RETURNING id
+"""
+
+INSERT_SPACES = """
+    INSERT INTO spaces (name, capacity, timezone, opening_hours, slot_minutes, max_advance_days)
+    SELECT format('Bench space %s', lpad(k::text, 4, '0')), 4,
+        CAST(:zone AS text), CAST(:opening_hours AS jsonb), 30, 730
+    FROM generate_series(0, CAST(:count AS integer) - 1) AS k
+"""
+
+# Row n goes to space mod(n, spaces) as that space's reservation number j = n / spaces, which starts
+# j * step hours after first_start. Active ones never overlap within a space, as the constraint demands.
+# (pg8000 sends parameters untyped, hence the casts.)
+INSERT_RESERVATIONS = """
+    WITH params AS (
+        SELECT
+            CAST(:spaces AS integer) AS spaces,
+            CAST(:step AS integer) AS step,
+            CAST(:cancelled_every AS integer) AS cancelled_every,
+            CAST(:first_start AS timestamptz) AS first_start,
+            CAST(:user_id AS uuid) AS user_id
+    ), numbered_spaces AS (
+        SELECT id, row_number() OVER (ORDER BY name) - 1 AS k FROM spaces
+    ), numbered_rows AS (
+        SELECT mod(n, p.spaces) AS k, n / p.spaces AS j
+        FROM params AS p, generate_series(CAST(:first_row AS integer), CAST(:last_row AS integer)) AS n
+    )
+    INSERT INTO reservations (user_id, space_id, start_time, end_time, status, cancelled_at)
+    SELECT
+        p.user_id,
+        s.id,
+        p.first_start + interval '1 hour' * (p.step * r.j),
+        p.first_start + interval '1 hour' * (p.step * r.j + 1),
+        CASE WHEN mod(r.j, p.cancelled_every) = p.cancelled_every - 1 THEN 'cancelled' ELSE 'active' END,
+        CASE WHEN mod(r.j, p.cancelled_every) = p.cancelled_every - 1 THEN now() END
+    FROM params AS p, numbered_rows AS r JOIN numbered_spaces AS s USING (k)
+"""
+
+
+def load_data(engine: Engine, reservation_count: int, first_start: datetime) -> None:
+    """One user, the spaces, then the reservations in batches of BATCH_SIZE rows, each committed."""
+    from sqlalchemy import text
+
+    from reservas.spaces.calendar import DAYS
+
+    opening_hours = json.dumps({day: [["00:00", "24:00"]] for day in DAYS})
+    with engine.begin() as connection:
+        existing = connection.execute(text("SELECT count(*) FROM reservations")).scalar_one()
+        if existing:
+            raise SystemExit(f"the database already holds {existing} reservations: use an empty one")
+        user_id = connection.execute(text(INSERT_USER)).scalar_one()
+        connection.execute(
+            text(INSERT_SPACES), {"zone": ZONE_NAME, "opening_hours": opening_hours, "count": SPACE_COUNT}
+        )
+    for first_row in range(0, reservation_count, BATCH_SIZE):
+        last_row = min(first_row + BATCH_SIZE, reservation_count) - 1
+        started = time.perf_counter()
+        with engine.begin() as connection:
+            connection.execute(
+                text(INSERT_RESERVATIONS),
+                {
+                    "spaces": SPACE_COUNT,
+                    "first_row": first_row,
+                    "last_row": last_row,
+                    "user_id": user_id,
+                    "first_start": first_start,
+                    "step": HOURS_BETWEEN_STARTS,
+                    "cancelled_every": CANCELLED_EVERY,
+                },
+            )
+        print(f"  rows {first_row:,}..{last_row:,} in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def vacuum_analyze(database_url: str) -> None:
+    """Statistics for the planner, plus the visibility map and hint bits a table in service would have
+    (and no autovacuum running in the middle of the measurements). VACUUM needs autocommit, on a fresh
+    connection: a pooled one is already inside the transaction that pg8000 began for the pre-ping."""
+    from sqlalchemy import text
+
+    from reservas.database import build_engine
+
+    engine = build_engine(database_url)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM (ANALYZE) users, spaces, reservations"))
+    finally:
+        engine.dispose()
+
+
+def count_reservations(engine: Engine) -> tuple[int, int]:
+    """(all reservations, active ones)."""
+    from sqlalchemy import text
+
+    with engine.connect() as connection:
+        row = connection.execute(
+            text("SELECT count(*), count(*) FILTER (WHERE status = 'active') FROM reservations")
+        ).one()
+    return row[0], row[1]
+
+
+def space_ids(engine: Engine) -> list[UUID]:
+    from sqlalchemy import text
+
+    with engine.connect() as connection:
+        return list(connection.execute(text("SELECT id FROM spaces ORDER BY name")).scalars())
+
+
+# --- what to ask -----------------------------------------------------------------------------------
+
+
+def populated_days(reservation_count: int, first_start: datetime) -> list[date]:
+    """Local days that every space has reservations on, the partial first and last ones left out."""
+    per_space = reservation_count // SPACE_COUNT
+    last_start = first_start + timedelta(hours=HOURS_BETWEEN_STARTS * (per_space - 1))
+    first_day = first_start.astimezone(ZONE).date() + timedelta(days=1)
+    last_day = last_start.astimezone(ZONE).date() - timedelta(days=1)
+    if last_day < first_day:  # too few reservations for a full day: take the one there is
+        return [first_start.astimezone(ZONE).date()]
+    return [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+
+
+def random_cases(rng: random.Random, spaces: list[UUID], days: list[date], count: int) -> list[Case]:
+    return [Case(rng.choice(spaces), rng.choice(days)) for _ in range(count)]
+
+
+# --- timing ----------------------------------------------------------------------------------------
+
+
+def elapsed_ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def ask_availability(session: Session, case: Case):
+    from reservas.spaces import service
+
+    return service.availability(session, case.space_id, None, day=case.day, first=None, last=None)
+
+
+def time_database_layer(session: Session, case: Case) -> float:
+    from reservas.spaces import calendar, repository
+
+    window = calendar.day_window(case.day, case.day, ZONE)
+    started = time.perf_counter()
+    repository.busy_intervals(session, case.space_id, window.start, window.end)
+    return elapsed_ms(started)
+
+
+def time_service_uncached(session: Session, case: Case) -> float:
+    from reservas.spaces import cache as spaces_cache
+
+    spaces_cache.bookings_changed(case.space_id)
+    started = time.perf_counter()
+    ask_availability(session, case)
+    return elapsed_ms(started)
+
+
+def time_service_cached(session: Session, case: Case) -> float:
+    ask_availability(session, case)  # warms the cache for this space and day
+    started = time.perf_counter()
+    ask_availability(session, case)
+    return elapsed_ms(started)
+
+
+def sample(
+    timer: Callable[[Session, Case], float], session: Session, warmup: list[Case], cases: list[Case]
+) -> list[float]:
+    for case in warmup:
+        timer(session, case)
+    return [timer(session, case) for case in cases]
+
+
+def percentiles(samples: list[float]) -> Percentiles:
+    if len(samples) == 1:
+        return Percentiles(samples[0], samples[0], samples[0])
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return Percentiles(p50=cuts[49], p95=cuts[94], p99=cuts[98])
+
+
+# --- checks ----------------------------------------------------------------------------------------
+
+
+@contextmanager
+def captured_statements(engine: Engine) -> Iterator[list[tuple[str, object]]]:
+    """Every (SQL, parameters) sent through the engine inside the block, exactly as sent to pg8000."""
+    from sqlalchemy import event
+
+    statements: list[tuple[str, object]] = []
+
+    def capture(connection, cursor, statement, parameters, context, executemany) -> None:
+        statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+
+
+def explain_busy_intervals(session: Session, case: Case) -> PlanCheck:
+    """EXPLAIN (ANALYZE, BUFFERS) of the statement busy_intervals really sends, with its parameters."""
+    from reservas.spaces import calendar, repository
+
+    window = calendar.day_window(case.day, case.day, ZONE)
+    with captured_statements(session.get_bind()) as statements:
+        repository.busy_intervals(session, case.space_id, window.start, window.end)
+    [(statement, parameters)] = statements
+    explain = "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement
+    [result] = session.connection().exec_driver_sql(explain, parameters).scalar_one()
+    print_plan(statement, result["Plan"])
+    index_nodes = [
+        (node["Node Type"], node["Index Name"]) for node in plan_nodes(result["Plan"]) if "Index Name" in node
+    ]
+    return PlanCheck(
+        index_nodes=index_nodes,
+        execution_ms=result["Execution Time"],
+        uses_gist_index=any(name == GIST_INDEX for _, name in index_nodes),
+    )
+
+
+def plan_nodes(node: dict) -> Iterator[dict]:
+    yield node
+    for child in node.get("Plans", []):
+        yield from plan_nodes(child)
+
+
+def print_plan(statement: str, plan: dict, depth: int = 0) -> None:
+    if depth == 0:
+        print("\nSQL of busy_intervals (as sent, parameters as %s):\n  " + " ".join(statement.split()))
+        print("Plan:")
+    details = [f"on {plan['Index Name']}" if "Index Name" in plan else ""]
+    for key in ("Index Cond", "Recheck Cond", "Filter"):
+        if key in plan:
+            details.append(f"{key}: {plan[key]}")
+    buffers = f"shared hit={plan.get('Shared Hit Blocks', 0)} read={plan.get('Shared Read Blocks', 0)}"
+    print(f"  {'  ' * depth}-> {plan['Node Type']} rows={plan['Actual Rows']} {buffers} {' '.join(details)}")
+    for child in plan.get("Plans", []):
+        print_plan(statement, child, depth + 1)
+
+
+def statements_per_call(session: Session, case: Case, *, warm: bool) -> int:
+    """How many SQL statements one availability call sends: 0 proves a cached call hit Redis."""
+    from reservas.spaces import cache as spaces_cache
+
+    if warm:
+        ask_availability(session, case)
+    else:
+        spaces_cache.bookings_changed(case.space_id)
+    with captured_statements(session.get_bind()) as statements:
+        ask_availability(session, case)
+    return len(statements)
+
+
+def busy_per_day(session: Session, cases: list[Case]) -> list[int]:
+    from reservas.spaces import calendar, repository
+
+    counts = []
+    for case in cases:
+        window = calendar.day_window(case.day, case.day, ZONE)
+        counts.append(len(repository.busy_intervals(session, case.space_id, window.start, window.end)))
+    return counts
+
+
+def postgres_version(session: Session) -> str:
+    from sqlalchemy import text
+
+    return session.execute(text("SELECT version()")).scalar_one()
+
+
+# --- report ----------------------------------------------------------------------------------------
+
+
+def verdict(value: float, target: float | None) -> str:
+    if target is None:
+        return "informative"
+    return "pass" if value <= target else "FAIL"
+
+
+def table_row(measure: str, target: float | None, result: Percentiles) -> str:
+    target_text = "-" if target is None else f"p95 <= {target:g} ms"
+    return (
+        f"| {measure} | {target_text} | {result.p50:.3f} | {result.p95:.3f} | {result.p99:.3f} "
+        f"| {verdict(result.p95, target)} |"
+    )
+
+
+def failures(database: Percentiles, cached: Percentiles, plan: PlanCheck) -> list[str]:
+    failed = []
+    if database.p95 > TARGET_DATABASE_P95_MS:
+        failed.append(f"database layer p95 {database.p95:.3f} ms > {TARGET_DATABASE_P95_MS:g} ms")
+    if cached.p95 > TARGET_CACHED_P95_MS:
+        failed.append(f"cached service p95 {cached.p95:.3f} ms > {TARGET_CACHED_P95_MS:g} ms")
+    if not plan.uses_gist_index:
+        failed.append(f"the plan of busy_intervals does not use {GIST_INDEX}")
+    return failed
+
+
+# --- main ------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    args = parse_args()
+    services = devservices.start(data_dir=None)
+    try:
+        configure_environment(services.database_url, services.redis_url)
+        return run(args, services)
+    finally:
+        services.stop()
+
+
+def run(args: argparse.Namespace, services: devservices.Services) -> int:
+    from sqlalchemy.orm import Session
+
+    from reservas.database import build_engine, get_engine
+    from reservas.migrations import upgrade
+
+    print(f"PostgreSQL: {services.database_origin}\nRedis:      {services.redis_origin}", flush=True)
+    setup_engine = build_engine(services.database_url)
+    upgrade(setup_engine)
+
+    first_start = first_reservation_start()
+    print(f"Loading {args.reservations:,} reservations over {SPACE_COUNT:,} spaces...", flush=True)
+    started = time.perf_counter()
+    load_data(setup_engine, args.reservations, first_start)
+    insert_seconds = time.perf_counter() - started
+    vacuum_analyze(services.database_url)
+    load_seconds = time.perf_counter() - started
+    total, active = count_reservations(setup_engine)
+    spaces = space_ids(setup_engine)
+    setup_engine.dispose()
+    print(f"Loaded in {load_seconds:.1f} s ({insert_seconds:.1f} s inserting, the rest VACUUM ANALYZE)")
+
+    rng = random.Random(SEED)  # noqa: S311 (a reproducible choice of cases, nothing secret)
+    days = populated_days(args.reservations, first_start)
+    warmup = random_cases(rng, spaces, days, WARMUP_RUNS)
+    measures = [
+        ("availability, database layer, uncached", TARGET_DATABASE_P95_MS, time_database_layer),
+        ("availability, service, uncached", None, time_service_uncached),
+        ("availability, service, cached (Redis)", TARGET_CACHED_P95_MS, time_service_cached),
+    ]
+    results = {}
+    with Session(get_engine(), expire_on_commit=False) as session:
+        for name, _, timer in measures:
+            print(f"Measuring {name}: {WARMUP_RUNS} warm-up runs, then {args.runs}...", flush=True)
+            results[name] = percentiles(
+                sample(timer, session, warmup, random_cases(rng, spaces, days, args.runs))
+            )
+        busy = busy_per_day(session, random_cases(rng, spaces, days, 100))
+        check_case = random_cases(rng, spaces, days, 1)[0]
+        uncached_statements = statements_per_call(session, check_case, warm=False)
+        cached_statements = statements_per_call(session, check_case, warm=True)
+        plan = explain_busy_intervals(session, check_case)
+        version = postgres_version(session)
+
+    database, _, cached = (results[name] for name, _, _ in measures)
+    used = ", ".join(f"{node_type} on {index}" for node_type, index in plan.index_nodes) or "no index"
+    print()
+    print("| measure | target | p50 ms | p95 ms | p99 ms | verdict |")
+    print("|---|---|---:|---:|---:|---|")
+    for name, target, _ in measures:
+        print(table_row(name, target, results[name]))
+    print()
+    print(
+        f"- plan uses GiST index {GIST_INDEX}: {'yes' if plan.uses_gist_index else 'no'} ({used}; "
+        f"EXPLAIN ANALYZE execution {plan.execution_ms:.3f} ms)"
+    )
+    print(
+        f"- reservations: {total:,} ({active:,} active, {total - active:,} cancelled), {SPACE_COUNT:,} spaces"
+    )
+    print(
+        f"- busy intervals per measured day: min {min(busy)}, "
+        f"mean {statistics.mean(busy):.1f}, max {max(busy)}"
+    )
+    print(f"- SQL statements per call: uncached {uncached_statements}, cached {cached_statements}")
+    print(f"- load time: {load_seconds:.1f} s ({insert_seconds:.1f} s inserting, then VACUUM ANALYZE)")
+    print(f"- runs per measure: {args.runs} after {WARMUP_RUNS} warm-up runs")
+    print(f"- machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(f"- PostgreSQL: {version} ({services.database_origin})")
+    print(f"- Redis: {services.redis_origin}")
+
+    failed = failures(database, cached, plan)
+    if cached_statements:
+        failed.append(f"a cached call still sent {cached_statements} SQL statement(s): Redis did not answer")
+    for failure in failed:
+        print(f"FAILED: {failure}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""Fifty people at once, through the local API over HTTP: the database decides, nobody double-books."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text, update
+
+from reservas.tables import users
+from tests.support import STRONG_PASSWORD, local, next_day, space_body
+
+PEOPLE = 50
+
+
+@pytest.fixture
+def crowd(http, local_api, engine):
+    """A 24-hour space, and fifty signed-in people."""
+    http.post(
+        "/auth/register", json={"email": "root@example.com", "password": STRONG_PASSWORD, "name": "Root"}
+    )
+    with engine.begin() as connection:
+        connection.execute(update(users).where(users.c.email == "root@example.com").values(role="admin"))
+    admin = http.post("/auth/login", json={"email": "root@example.com", "password": STRONG_PASSWORD}).json()
+    every_day = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    space = http.post(
+        "/spaces",
+        json=space_body(opening_hours=every_day, max_duration_minutes=60),
+        headers={"Authorization": f"Bearer {admin['access_token']}"},
+    ).json()
+
+    def sign_up(n: int) -> str:
+        with local_api.client() as client:
+            body = {"email": f"person{n}@example.com", "password": STRONG_PASSWORD, "name": f"Person {n}"}
+            return client.post("/auth/register", json=body).json()["access_token"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        tokens = list(pool.map(sign_up, range(PEOPLE)))
+    return space, tokens
+
+
+def race(local_api, space, tokens, intervals) -> list[int]:
+    def book(args) -> int:
+        token, (start, end) = args
+        with local_api.client() as client:
+            body = {"space_id": space["id"], "start_time": start.isoformat(), "end_time": end.isoformat()}
+            return client.post(
+                "/reservations", json=body, headers={"Authorization": f"Bearer {token}"}
+            ).status_code
+
+    with ThreadPoolExecutor(max_workers=PEOPLE) as pool:
+        return list(pool.map(book, zip(tokens, intervals, strict=True)))
+
+
+def overlapping_pairs(engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(
+            text(
+                "SELECT count(*) FROM reservations a JOIN reservations b ON a.space_id = b.space_id AND a.id < b.id "
+                "AND a.status = 'active' AND b.status = 'active' "
+                "AND tstzrange(a.start_time, a.end_time) && tstzrange(b.start_time, b.end_time)"
+            )
+        ).scalar_one()
+
+
+def test_fifty_requests_for_one_slot_give_one_booking(local_api, crowd, engine):
+    space, tokens = crowd
+    day = next_day("Europe/Madrid", weekday=2)
+    slot = (local("Europe/Madrid", day, "10:00"), local("Europe/Madrid", day, "11:00"))
+
+    statuses = race(local_api, space, tokens, [slot] * PEOPLE)
+
+    assert statuses.count(201) == 1
+    assert statuses.count(409) == PEOPLE - 1
+    assert overlapping_pairs(engine) == 0
+
+
+def test_fifty_requests_for_distinct_slots_all_book(local_api, crowd, engine):
+    space, tokens = crowd
+    start = local("Europe/Madrid", next_day("Europe/Madrid", weekday=3), "00:00")
+    slots = [
+        (start + timedelta(minutes=30 * n), start + timedelta(minutes=30 * (n + 1))) for n in range(PEOPLE)
+    ]
+
+    statuses = race(local_api, space, tokens, slots)
+
+    assert statuses == [201] * PEOPLE
+    assert overlapping_pairs(engine) == 0

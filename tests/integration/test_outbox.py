@@ -1,0 +1,91 @@
+"""The outbox reaches EventBridge (moto): a rule with an SQS target receives every event, once; a failed
+publish loses nothing; and only committed bookings are ever announced."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+from sqlalchemy import select
+
+from reservas.tables import outbox
+from scripts.apigw import ROOT, LambdaContext, load_function_module
+from tests.conftest import reset_caches
+from tests.integration.conftest import bearer
+
+BUS = "reservas-test-events"
+
+
+@pytest.fixture
+def aws(monkeypatch, engine):
+    with mock_aws():
+        events, sqs = boto3.client("events"), boto3.client("sqs")
+        events.create_event_bus(Name=BUS)
+        queue_url = sqs.create_queue(QueueName="reservation-events")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        events.put_rule(
+            Name="all-reservations", EventBusName=BUS, EventPattern=json.dumps({"source": ["reservas"]})
+        )
+        events.put_targets(
+            Rule="all-reservations", EventBusName=BUS, Targets=[{"Id": "queue", "Arn": queue_arn}]
+        )
+        monkeypatch.setenv("RESERVAS_EVENT_BUS_NAME", BUS)
+        reset_caches()
+        publisher = load_function_module(ROOT / "functions" / "outbox")
+        publisher._events_client.cache_clear()
+
+        def received() -> list[dict]:
+            messages = []
+            while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages"):
+                for message in batch:
+                    messages.append(json.loads(message["Body"]))
+                    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            return messages
+
+        yield lambda: publisher.handler({}, LambdaContext("OutboxPublisherFunction")), received
+        publisher._events_client.cache_clear()
+    monkeypatch.undo()
+    reset_caches()
+
+
+def test_created_and_cancelled_events_reach_a_rule_target(booking, aws):
+    publish, received = aws
+    created = booking.post("10:00", "11:00").json()
+    booking.api.delete(f"/reservations/{created['id']}", headers=bearer(booking.user["access_token"]))
+
+    assert publish() == {"published": 2, "failed": 0}
+
+    messages = received()
+    assert [m["detail-type"] for m in messages] == ["ReservationCreated", "ReservationCancelled"]
+    assert all(m["source"] == "reservas" for m in messages)
+    assert messages[0]["detail"]["id"] and messages[0]["detail"]["space_id"] == booking.space["id"]
+    assert messages[1]["detail"]["status"] == "cancelled"
+    assert publish() == {"published": 0, "failed": 0}  # nothing is sent twice
+    assert received() == []
+
+
+def test_a_failed_publish_loses_nothing(booking, aws, engine, monkeypatch):
+    publish, received = aws
+    booking.post("10:00", "11:00")
+    monkeypatch.setenv("RESERVAS_EVENT_BUS_NAME", "no-such-bus")
+    reset_caches()
+    assert publish() == {"published": 0, "failed": 1}
+    with engine.connect() as connection:
+        row = connection.execute(select(outbox.c.published_at, outbox.c.attempts, outbox.c.last_error)).one()
+    assert row.published_at is None and row.attempts == 1 and row.last_error
+
+    monkeypatch.setenv("RESERVAS_EVENT_BUS_NAME", BUS)
+    reset_caches()
+    assert publish() == {"published": 1, "failed": 0}
+    assert [m["detail-type"] for m in received()] == ["ReservationCreated"]
+
+
+def test_refused_bookings_are_never_announced(booking, aws):
+    publish, received = aws
+    booking.post("10:00", "10:10")  # 422
+    assert publish() == {"published": 0, "failed": 0}
+    assert received() == []
