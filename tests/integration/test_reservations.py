@@ -265,3 +265,31 @@ def test_money_is_exact(booking, client_for, spaces_api):
         "amount": "5.01",
         "currency": "EUR",
     }  # 5.005 rounds up
+
+
+def test_deadlocks_and_serialization_failures_are_retried_then_409(booking, monkeypatch, engine):
+    from sqlalchemy import exc
+
+    from reservas.reservations import service
+
+    real, calls = service._book_once, []
+
+    class FakeDriverError(Exception):
+        pass
+
+    def flaky(session, *args):
+        calls.append("40P01")
+        if len(calls) < 3:
+            raise exc.DBAPIError("INSERT ...", {}, FakeDriverError({"C": "40P01", "M": "deadlock detected"}))
+        return real(session, *args)
+
+    monkeypatch.setattr(service, "_book_once", flaky)
+    assert booking.post("10:00", "11:00").status_code == 201  # two deadlocks, then it goes through
+    assert len(calls) == 3 and count(engine) == 1
+
+    def always_busy(*args):
+        raise exc.DBAPIError("INSERT ...", {}, FakeDriverError({"C": "40001", "M": "could not serialize"}))
+
+    monkeypatch.setattr(service, "_book_once", always_busy)
+    problem = _problem(booking.post("12:00", "13:00"), status=409)
+    assert "try again" in problem["detail"]
