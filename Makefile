@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install dev test test-unit lint format build clean migrate admin
+.PHONY: install dev test test-unit lint format build clean migrate admin bench openapi
 
 $(STAMP): pyproject.toml layers/common/requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11" >&2; exit 1; }
@@ -38,6 +38,14 @@ format: $(STAMP)
 
 build: $(STAMP)
 	$(BIN)/sam build --template-file template.yaml
+
+openapi: $(STAMP)
+	$(BIN)/python scripts/export_openapi.py
+
+# Benchmarks build their own data on their own PostgreSQL and Redis; they are not part of `make test`.
+bench: $(STAMP)
+	$(BIN)/python scripts/bench_availability.py
+	$(BIN)/python scripts/bench_handlers.py
 
 migrate: $(STAMP)
 	$(BIN)/python -m reservas.migrations upgrade

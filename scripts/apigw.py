@@ -148,4 +148,25 @@ def create_service(host: str = "127.0.0.1", port: int = 3000, template: Path = T
     runner = InProcessRunner(function_specs(stacks))
     service = LocalApigwService(api=api, lambda_runner=runner, port=port, host=host)
     service.create()
+    _serve_api_documents(service._app)
     return service, api, runner
+
+
+def _serve_api_documents(flask_app) -> None:
+    """The merged OpenAPI document at /openapi.json and Swagger UI at /docs (local runs only)."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from flask import Response
+
+    document = ROOT / "docs" / "openapi.json"
+    flask_app.add_url_rule(
+        "/openapi.json",
+        "openapi",
+        lambda: Response(document.read_text(), mimetype="application/json"),
+    )
+    flask_app.add_url_rule(
+        "/docs",
+        "docs",
+        lambda: Response(
+            get_swagger_ui_html(openapi_url="/openapi.json", title="Reservas").body, mimetype="text/html"
+        ),
+    )

@@ -52,6 +52,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
+    from reservas.spaces.schemas import Availability
+
 ZONE_NAME = "Europe/Madrid"
 ZONE = ZoneInfo(ZONE_NAME)
 SPACE_COUNT = 1_000
@@ -87,6 +89,24 @@ class PlanCheck:
     index_nodes: list[tuple[str, str]]  # (node type, index name) of every node that reads an index
     execution_ms: float
     uses_gist_index: bool
+
+
+@dataclass(frozen=True)
+class Loaded:
+    total: int
+    active: int
+    space_ids: list[UUID]
+    insert_seconds: float
+    seconds: float  # inserting plus VACUUM ANALYZE
+
+
+@dataclass(frozen=True)
+class Checks:
+    busy_per_day: list[int]
+    uncached_statements: int
+    cached_statements: int
+    plan: PlanCheck
+    postgres_version: str
 
 
 # --- setup -----------------------------------------------------------------------------------------
@@ -178,9 +198,11 @@ def load_data(engine: Engine, reservation_count: int, first_start: datetime) -> 
 
     opening_hours = json.dumps({day: [["00:00", "24:00"]] for day in DAYS})
     with engine.begin() as connection:
-        existing = connection.execute(text("SELECT count(*) FROM reservations")).scalar_one()
+        existing = connection.execute(
+            text("SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM spaces)")
+        ).scalar_one()
         if existing:
-            raise SystemExit(f"the database already holds {existing} reservations: use an empty one")
+            raise SystemExit("the database already holds users or spaces: the benchmark needs an empty one")
         user_id = connection.execute(text(INSERT_USER)).scalar_one()
         connection.execute(
             text(INSERT_SPACES), {"zone": ZONE_NAME, "opening_hours": opening_hours, "count": SPACE_COUNT}
@@ -263,7 +285,7 @@ def elapsed_ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def ask_availability(session: Session, case: Case):
+def ask_availability(session: Session, case: Case) -> Availability:
     from reservas.spaces import service
 
     return service.availability(session, case.space_id, None, day=case.day, first=None, last=None)
@@ -292,6 +314,14 @@ def time_service_cached(session: Session, case: Case) -> float:
     started = time.perf_counter()
     ask_availability(session, case)
     return elapsed_ms(started)
+
+
+# (name, target p95 in ms or None when informative, timer)
+MEASURES = [
+    ("availability, database layer, uncached", TARGET_DATABASE_P95_MS, time_database_layer),
+    ("availability, service, uncached", None, time_service_uncached),
+    ("availability, service, cached (Redis)", TARGET_CACHED_P95_MS, time_service_cached),
+]
 
 
 def sample(
@@ -360,12 +390,13 @@ def print_plan(statement: str, plan: dict, depth: int = 0) -> None:
     if depth == 0:
         print("\nSQL of busy_intervals (as sent, parameters as %s):\n  " + " ".join(statement.split()))
         print("Plan:")
-    details = [f"on {plan['Index Name']}" if "Index Name" in plan else ""]
+    details = [f"on {plan['Index Name']}"] if "Index Name" in plan else []
     for key in ("Index Cond", "Recheck Cond", "Filter"):
         if key in plan:
             details.append(f"{key}: {plan[key]}")
     buffers = f"shared hit={plan.get('Shared Hit Blocks', 0)} read={plan.get('Shared Read Blocks', 0)}"
-    print(f"  {'  ' * depth}-> {plan['Node Type']} rows={plan['Actual Rows']} {buffers} {' '.join(details)}")
+    line = " ".join([f"-> {plan['Node Type']}", f"rows={plan['Actual Rows']}", buffers, *details])
+    print(f"  {'  ' * depth}{line}")
     for child in plan.get("Plans", []):
         print_plan(statement, child, depth + 1)
 
@@ -402,6 +433,10 @@ def postgres_version(session: Session) -> str:
 # --- report ----------------------------------------------------------------------------------------
 
 
+def load_average() -> str:
+    return " / ".join(f"{load:.2f}" for load in os.getloadavg())
+
+
 def verdict(value: float, target: float | None) -> str:
     if target is None:
         return "informative"
@@ -416,14 +451,15 @@ def table_row(measure: str, target: float | None, result: Percentiles) -> str:
     )
 
 
-def failures(database: Percentiles, cached: Percentiles, plan: PlanCheck) -> list[str]:
+def failures(results: dict[str, Percentiles], checks: Checks) -> list[str]:
     failed = []
-    if database.p95 > TARGET_DATABASE_P95_MS:
-        failed.append(f"database layer p95 {database.p95:.3f} ms > {TARGET_DATABASE_P95_MS:g} ms")
-    if cached.p95 > TARGET_CACHED_P95_MS:
-        failed.append(f"cached service p95 {cached.p95:.3f} ms > {TARGET_CACHED_P95_MS:g} ms")
-    if not plan.uses_gist_index:
+    for name, target, _ in MEASURES:
+        if target is not None and results[name].p95 > target:
+            failed.append(f"{name}: p95 {results[name].p95:.3f} ms > {target:g} ms")
+    if not checks.plan.uses_gist_index:
         failed.append(f"the plan of busy_intervals does not use {GIST_INDEX}")
+    if checks.cached_statements:
+        failed.append(f"a cached call still sent {checks.cached_statements} SQL statement(s): no Redis hit")
     return failed
 
 
@@ -443,53 +479,78 @@ def main() -> int:
 def run(args: argparse.Namespace, services: devservices.Services) -> int:
     from sqlalchemy.orm import Session
 
-    from reservas.database import build_engine, get_engine
-    from reservas.migrations import upgrade
+    from reservas.database import get_engine
 
     print(f"PostgreSQL: {services.database_origin}\nRedis:      {services.redis_origin}", flush=True)
-    setup_engine = build_engine(services.database_url)
-    upgrade(setup_engine)
-
     first_start = first_reservation_start()
-    print(f"Loading {args.reservations:,} reservations over {SPACE_COUNT:,} spaces...", flush=True)
-    started = time.perf_counter()
-    load_data(setup_engine, args.reservations, first_start)
-    insert_seconds = time.perf_counter() - started
-    vacuum_analyze(services.database_url)
-    load_seconds = time.perf_counter() - started
-    total, active = count_reservations(setup_engine)
-    spaces = space_ids(setup_engine)
-    setup_engine.dispose()
-    print(f"Loaded in {load_seconds:.1f} s ({insert_seconds:.1f} s inserting, the rest VACUUM ANALYZE)")
-
-    rng = random.Random(SEED)  # noqa: S311 (a reproducible choice of cases, nothing secret)
+    loaded = prepare_database(services.database_url, args.reservations, first_start)
     days = populated_days(args.reservations, first_start)
-    warmup = random_cases(rng, spaces, days, WARMUP_RUNS)
-    measures = [
-        ("availability, database layer, uncached", TARGET_DATABASE_P95_MS, time_database_layer),
-        ("availability, service, uncached", None, time_service_uncached),
-        ("availability, service, cached (Redis)", TARGET_CACHED_P95_MS, time_service_cached),
-    ]
-    results = {}
+    rng = random.Random(SEED)  # noqa: S311 (a reproducible choice of cases, nothing secret)
     with Session(get_engine(), expire_on_commit=False) as session:
-        for name, _, timer in measures:
-            print(f"Measuring {name}: {WARMUP_RUNS} warm-up runs, then {args.runs}...", flush=True)
-            results[name] = percentiles(
-                sample(timer, session, warmup, random_cases(rng, spaces, days, args.runs))
-            )
-        busy = busy_per_day(session, random_cases(rng, spaces, days, 100))
-        check_case = random_cases(rng, spaces, days, 1)[0]
-        uncached_statements = statements_per_call(session, check_case, warm=False)
-        cached_statements = statements_per_call(session, check_case, warm=True)
-        plan = explain_busy_intervals(session, check_case)
-        version = postgres_version(session)
+        results = measure_all(session, rng, loaded.space_ids, days, args.runs)
+        checks = run_checks(session, rng, loaded.space_ids, days)
+    print_report(args, services, loaded, results, checks)
+    failed = failures(results, checks)
+    for failure in failed:
+        print(f"FAILED: {failure}")
+    return 1 if failed else 0
 
-    database, _, cached = (results[name] for name, _, _ in measures)
+
+def prepare_database(database_url: str, reservation_count: int, first_start: datetime) -> Loaded:
+    from reservas.database import build_engine
+    from reservas.migrations import upgrade
+
+    engine = build_engine(database_url)
+    try:
+        upgrade(engine)
+        print(f"Loading {reservation_count:,} reservations over {SPACE_COUNT:,} spaces...", flush=True)
+        started = time.perf_counter()
+        load_data(engine, reservation_count, first_start)
+        insert_seconds = time.perf_counter() - started
+        vacuum_analyze(database_url)
+        seconds = time.perf_counter() - started
+        print(f"Loaded in {seconds:.1f} s ({insert_seconds:.1f} s inserting, the rest VACUUM ANALYZE)")
+        total, active = count_reservations(engine)
+        return Loaded(total, active, space_ids(engine), insert_seconds, seconds)
+    finally:
+        engine.dispose()
+
+
+def measure_all(
+    session: Session, rng: random.Random, spaces: list[UUID], days: list[date], runs: int
+) -> dict[str, Percentiles]:
+    warmup = random_cases(rng, spaces, days, WARMUP_RUNS)
+    results = {}
+    for name, _, timer in MEASURES:
+        print(f"Measuring {name}: {WARMUP_RUNS} warm-up runs, then {runs}...", flush=True)
+        results[name] = percentiles(sample(timer, session, warmup, random_cases(rng, spaces, days, runs)))
+    return results
+
+
+def run_checks(session: Session, rng: random.Random, spaces: list[UUID], days: list[date]) -> Checks:
+    case = random_cases(rng, spaces, days, 1)[0]
+    return Checks(
+        busy_per_day=busy_per_day(session, random_cases(rng, spaces, days, 100)),
+        uncached_statements=statements_per_call(session, case, warm=False),
+        cached_statements=statements_per_call(session, case, warm=True),
+        plan=explain_busy_intervals(session, case),
+        postgres_version=postgres_version(session),
+    )
+
+
+def print_report(
+    args: argparse.Namespace,
+    services: devservices.Services,
+    loaded: Loaded,
+    results: dict[str, Percentiles],
+    checks: Checks,
+) -> None:
+    plan, busy = checks.plan, checks.busy_per_day
     used = ", ".join(f"{node_type} on {index}" for node_type, index in plan.index_nodes) or "no index"
     print()
     print("| measure | target | p50 ms | p95 ms | p99 ms | verdict |")
     print("|---|---|---:|---:|---:|---|")
-    for name, target, _ in measures:
+    for name, target, _ in MEASURES:
         print(table_row(name, target, results[name]))
     print()
     print(
@@ -497,25 +558,26 @@ def run(args: argparse.Namespace, services: devservices.Services) -> int:
         f"EXPLAIN ANALYZE execution {plan.execution_ms:.3f} ms)"
     )
     print(
-        f"- reservations: {total:,} ({active:,} active, {total - active:,} cancelled), {SPACE_COUNT:,} spaces"
+        f"- reservations: {loaded.total:,} ({loaded.active:,} active, "
+        f"{loaded.total - loaded.active:,} cancelled), {SPACE_COUNT:,} spaces"
     )
     print(
         f"- busy intervals per measured day: min {min(busy)}, "
         f"mean {statistics.mean(busy):.1f}, max {max(busy)}"
     )
-    print(f"- SQL statements per call: uncached {uncached_statements}, cached {cached_statements}")
-    print(f"- load time: {load_seconds:.1f} s ({insert_seconds:.1f} s inserting, then VACUUM ANALYZE)")
+    print(
+        f"- SQL statements per call: uncached {checks.uncached_statements}, cached {checks.cached_statements}"
+    )
+    print(
+        f"- load time: {loaded.seconds:.1f} s ({loaded.insert_seconds:.1f} s inserting, then VACUUM ANALYZE)"
+    )
     print(f"- runs per measure: {args.runs} after {WARMUP_RUNS} warm-up runs")
-    print(f"- machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
-    print(f"- PostgreSQL: {version} ({services.database_origin})")
+    print(
+        f"- machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"load average {load_average()} at the end (other work on the machine skews the tail)"
+    )
+    print(f"- PostgreSQL: {checks.postgres_version} ({services.database_origin})")
     print(f"- Redis: {services.redis_origin}")
-
-    failed = failures(database, cached, plan)
-    if cached_statements:
-        failed.append(f"a cached call still sent {cached_statements} SQL statement(s): Redis did not answer")
-    for failure in failed:
-        print(f"FAILED: {failure}")
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":

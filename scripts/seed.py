@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from reservas.accounts import repository
 from reservas.passwords import hash_password
+from reservas.spaces.schemas import SpaceSettings
 from reservas.tables import spaces
 
 DEMO_ACCOUNTS = [
@@ -112,7 +113,9 @@ def seed(engine: Engine) -> list[tuple[str, str, str]]:
             if row is not None:
                 created.append((email, password, role))
         existing = set(session.scalars(select(spaces.c.name)))
-        missing = [space for space in DEMO_SPACES if space["name"] not in existing]
+        missing = [
+            SpaceSettings(**space).model_dump() for space in DEMO_SPACES if space["name"] not in existing
+        ]
         if missing:
             session.execute(insert(spaces), missing)
         session.commit()

@@ -111,3 +111,12 @@ def test_a_fresh_start_brings_its_own_database_and_redis_and_seeds_demo_accounts
             assert me.json()["role"] == "admin"
     finally:
         assert stop_local_api(api) == 0
+
+
+def test_the_local_api_serves_the_contract_and_swagger_ui(http):
+    document = http.get("/openapi.json")
+    assert document.status_code == 200
+    assert document.json()["openapi"].startswith("3.1")
+    assert "/reservations" in document.json()["paths"]
+    docs = http.get("/docs")
+    assert docs.status_code == 200 and "swagger-ui" in docs.text.lower()

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from reservas.errors import PROBLEM_JSON, install_error_handlers, problem_response
+from reservas.errors import PROBLEM_JSON, ProblemDetails, install_error_handlers, problem_response
 from reservas.health import Health, health
 from reservas.observability import logger, metrics, tracer
 from reservas.rate_limits import get_rate_limiter, parse_limits
@@ -127,9 +127,42 @@ def create_app(service: str, *routers: APIRouter) -> FastAPI:
             expose_headers=["X-Correlation-Id", "Retry-After"],
             max_age=600,
         )
+    _document_problems(app)
     app.add_middleware(RateLimitMiddleware, service=service)
     app.add_middleware(CorrelationIdMiddleware)
     return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Give every problem+json response in the app's OpenAPI document the ProblemDetails schema."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = generate()
+        ref = {"$ref": "#/components/schemas/ProblemDetails"}
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
+                if "security" in operation:
+                    operation["responses"].setdefault(
+                        "401",
+                        {
+                            "description": "No token, or a token that is not valid",
+                            "content": {PROBLEM_JSON: {}},
+                        },
+                    )
+                for response in operation.get("responses", {}).values():
+                    if PROBLEM_JSON in response.get("content", {}):
+                        response["content"][PROBLEM_JSON] = {"schema": ref}
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas["ProblemDetails"] = ProblemDetails.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi
 
 
 def lambda_handler(app: FastAPI) -> Callable[[dict, Any], dict]:

@@ -8,13 +8,33 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reservas.observability import logger
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457: what every error answer carries."""
+
+    type: str = Field(
+        description="A URI naming the kind of problem; about:blank when the status says it all."
+    )
+    title: str
+    status: int
+    detail: str = Field(description="What went wrong, in words a person can act on.")
+    errors: list[dict[str, Any]] | None = Field(
+        None, description="On 422: every invalid input, as {loc, msg}."
+    )
+    conflicts: list[dict[str, Any]] | None = Field(
+        None, description="On a booking 409: the intervals in the way."
+    )
+    suggestions: list[dict[str, Any]] | None = Field(
+        None, description="On a booking 409: free intervals and spaces to book instead."
+    )
 
 
 class Problem(Exception):
