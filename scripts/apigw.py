@@ -138,15 +138,41 @@ class InProcessRunner:
         stdout.write_str(json.dumps(response))
 
 
+def _local_http_api_class():
+    from samcli.local.apigw.event_constructor import construct_v2_event_http
+    from samcli.local.apigw.local_apigw_service import LocalApigwService
+    from samcli.local.apigw.path_converter import PathConverter
+
+    class LocalHttpApi(LocalApigwService):
+        """SAM CLI's local API Gateway with one fix: a body that is not UTF-8 reaches the function
+        base64-encoded, as API Gateway sends it, instead of failing in the gateway with a 502."""
+
+        def _generate_lambda_event(self, flask_request, route, method, endpoint):
+            try:
+                return super()._generate_lambda_event(flask_request, route, method, endpoint)
+            except UnicodeDecodeError:
+                return construct_v2_event_http(
+                    flask_request=flask_request,
+                    port=self.port,
+                    binary_types=["*/*"],
+                    stage_name=self.api.stage_name,
+                    stage_variables=self.api.stage_variables,
+                    route_key=self._v2_route_key(
+                        method, PathConverter.convert_path_to_api_gateway(endpoint), route.is_default_route
+                    ),
+                )
+
+    return LocalHttpApi
+
+
 def create_service(host: str = "127.0.0.1", port: int = 3000, template: Path = TEMPLATE):
     """The Flask app of SAM CLI's local API Gateway, wired to the in-process runner."""
     from samcli.lib.providers.api_provider import ApiProvider
-    from samcli.local.apigw.local_apigw_service import LocalApigwService
 
     stacks = load_stacks(template)
     api = ApiProvider(stacks, cwd=str(ROOT)).api
     runner = InProcessRunner(function_specs(stacks))
-    service = LocalApigwService(api=api, lambda_runner=runner, port=port, host=host)
+    service = _local_http_api_class()(api=api, lambda_runner=runner, port=port, host=host)
     service.create()
     _serve_api_documents(service._app)
     return service, api, runner

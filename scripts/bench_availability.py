@@ -12,8 +12,8 @@ reservations; every 20th one is cancelled (5%). The real schema is kept, the GiS
 `reservations_no_overlap` included. Then, for a different space and day on each run, it measures:
 
 - the database layer, uncached: `repository.busy_intervals` alone (target: p95 <= 10 ms);
-- the service, uncached: `service.availability` after `bookings_changed` emptied the space's cache,
-  as after a booking (it also misses the space's details, so it runs two queries; no target);
+- the service, uncached: `service.availability` after `bookings_changed` invalidated the space's
+  availability, as a booking does (no target);
 - the service, cached: `service.availability` again right after a warm call (target: p95 <= 1 ms).
 
 Timings are taken on one open session with a warm connection, so they leave out what opening a request

@@ -5,7 +5,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 
 from reservas.app_factory import create_app, lambda_handler
 from reservas.dependencies import CurrentUser, SessionDep
@@ -13,6 +12,7 @@ from reservas.errors import PROBLEM_JSON
 from reservas.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from reservas.reservations import idempotency, service
 from reservas.reservations.schemas import BookingRequest, Reservation
+from reservas.timestamps import Instant
 
 
 def _problem(description: str) -> dict:
@@ -22,10 +22,8 @@ def _problem(description: str) -> dict:
 AUTHENTICATED = {401: _problem("Not authenticated")}
 NOT_FOUND = {404: _problem("No reservation of yours has this id")}
 StatusFilter = Annotated[Literal["active", "cancelled", "completed"] | None, Query()]
-From = Annotated[
-    AwareDatetime | None, Query(alias="from", description="Only reservations ending after this.")
-]
-To = Annotated[AwareDatetime | None, Query(alias="to", description="Only reservations starting before this.")]
+From = Annotated[Instant | None, Query(alias="from", description="Only reservations ending after this.")]
+To = Annotated[Instant | None, Query(alias="to", description="Only reservations starting before this.")]
 
 router = APIRouter(prefix="/reservations", tags=["reservations"])
 

@@ -5,7 +5,6 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import AwareDatetime
 
 from reservas.app_factory import create_app, lambda_handler
 from reservas.dependencies import AdminUser, OptionalUser, SessionDep
@@ -13,6 +12,7 @@ from reservas.errors import PROBLEM_JSON
 from reservas.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from reservas.spaces import service
 from reservas.spaces.schemas import Availability, AvailableSpace, Space, SpaceSettings, SpaceUpdate
+from reservas.timestamps import Instant
 
 
 def _problem(description: str) -> dict:
@@ -20,6 +20,8 @@ def _problem(description: str) -> dict:
 
 
 NOT_FOUND = {404: _problem("No such space (or deactivated)")}
+# Open to anyone; a token, when sent, shows admins what only they see.
+OPTIONAL_SIGN_IN = {"security": [{"HTTPBearer": []}, {}]}
 ADMIN_ONLY = {401: _problem("Not authenticated"), 403: _problem("Not an administrator")}
 
 AmenitiesQuery = Annotated[
@@ -34,7 +36,9 @@ def _amenities(value: str | None) -> list[str]:
 router = APIRouter(prefix="/spaces", tags=["spaces"])
 
 
-@router.get("", responses={401: _problem("A token was sent and is not valid")})
+@router.get(
+    "", responses={401: _problem("A token was sent and is not valid")}, openapi_extra=OPTIONAL_SIGN_IN
+)
 def list_spaces(
     session: SessionDep,
     viewer: OptionalUser,
@@ -64,8 +68,8 @@ def list_spaces(
 @router.get("/available")
 def available_spaces(
     session: SessionDep,
-    start_time: Annotated[AwareDatetime, Query(description="RFC 3339 with an offset.")],
-    end_time: Annotated[AwareDatetime, Query(description="RFC 3339 with an offset.")],
+    start_time: Annotated[Instant, Query()],
+    end_time: Annotated[Instant, Query()],
     capacity_min: Annotated[int | None, Query(ge=1, le=100_000)] = None,
     amenities: AmenitiesQuery = None,
     limit: Limit = DEFAULT_LIMIT,
@@ -89,7 +93,7 @@ def create_space(body: SpaceSettings, _: AdminUser, session: SessionDep, respons
     return space
 
 
-@router.get("/{space_id}", responses=NOT_FOUND)
+@router.get("/{space_id}", responses=NOT_FOUND, openapi_extra=OPTIONAL_SIGN_IN)
 def read_space(space_id: uuid.UUID, session: SessionDep, viewer: OptionalUser) -> Space:
     return service.get_space(session, space_id, viewer)
 
@@ -105,7 +109,7 @@ def deactivate_space(space_id: uuid.UUID, _: AdminUser, session: SessionDep) -> 
     return Response(status_code=204)
 
 
-@router.get("/{space_id}/availability", responses=NOT_FOUND)
+@router.get("/{space_id}/availability", responses=NOT_FOUND, openapi_extra=OPTIONAL_SIGN_IN)
 def availability(
     space_id: uuid.UUID,
     session: SessionDep,

@@ -70,12 +70,13 @@ def test_results_page_past_spaces_that_do_not_fit(spaces_api, monday):
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"start_time": "2030-01-07T10:00:00", "end_time": "2030-01-07T11:00:00+01:00"}, "timezone"),
+        ({"start_time": "2030-01-07T10:00:00", "end_time": "2030-01-07T11:00:00+01:00"}, "with an offset"),
+        ({"start_time": "1893459600", "end_time": "2030-01-07T11:00:00+01:00"}, "RFC 3339"),
         (
             {"start_time": "2030-01-07T11:00:00+01:00", "end_time": "2030-01-07T10:00:00+01:00"},
             "after start_time",
         ),
-        ({"start_time": "tomorrow", "end_time": "2030-01-07T10:00:00+01:00"}, "datetime"),
+        ({"start_time": "tomorrow", "end_time": "2030-01-07T10:00:00+01:00"}, "RFC 3339"),
         ({"end_time": "2030-01-07T10:00:00+01:00"}, "required"),
     ],
 )

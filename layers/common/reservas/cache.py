@@ -52,13 +52,13 @@ class Cache:
             "cache off for a while: Redis failed", extra={"error": f"{type(error).__name__}: {error}"}
         )
 
-    def version(self, key: str) -> str | None:
-        """The current version of a family of keys ('0' before any change); None when Redis is out."""
+    def versions(self, *keys: str) -> list[str] | None:
+        """The current versions of families of keys ('0' before any change); None when Redis is out."""
         client = self._client()
         if client is None:
             return None
         try:
-            return client.get(key) or "0"
+            return [value or "0" for value in client.mget(keys)]
         except Exception as error:  # any Redis failure: answer from PostgreSQL
             self._failed(error)
             return None
@@ -76,16 +76,17 @@ class Cache:
         except Exception as error:  # any Redis failure: values expire by their TTL
             self._failed(error)
 
-    def get(self, key: str) -> Any | None:
+    def get_many(self, *keys: str) -> list[Any | None]:
+        """The values under these keys, in one round trip; None for each miss."""
         client = self._client()
         if client is None:
-            return None
+            return [None] * len(keys)
         try:
-            raw = client.get(key)
-        except Exception as error:  # any Redis failure: a miss
+            raws = client.mget(keys)
+        except Exception as error:  # any Redis failure: all misses
             self._failed(error)
-            return None
-        return None if raw is None else json.loads(raw)
+            return [None] * len(keys)
+        return [None if raw is None else json.loads(raw) for raw in raws]
 
     def set(self, key: str, value: Any, ttl_seconds: int) -> None:
         client = self._client()

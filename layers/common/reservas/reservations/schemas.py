@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from reservas.money import Money
+from reservas.timestamps import Instant
 
 Status = Literal["active", "cancelled", "completed"]
 
@@ -18,8 +19,8 @@ class BookingRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     space_id: uuid.UUID
-    start_time: AwareDatetime = Field(description="RFC 3339 with an offset.")
-    end_time: AwareDatetime = Field(description="RFC 3339 with an offset.")
+    start_time: Instant
+    end_time: Instant
     attendees: Annotated[int, Field(ge=1, le=100_000)] = 1
     notes: Annotated[str, Field(max_length=1000)] = ""
 

@@ -1,9 +1,12 @@
-"""The spaces' cache: keys and lifetimes of the original design, invalidated exactly by versions.
+"""The spaces' cache: the original design's keys and lifetimes, invalidated exactly by versions.
 
-spaces:list:g{v}:{query}             5 minutes   v = spaces:list:gen, bumped by any change to any space
-spaces:{id}:details:g{v}             10 minutes  v = spaces:{id}:gen, bumped by a change to the space
-spaces:{id}:availability:g{v}:{range} 1 minute    or by a booking or cancellation in it
-"""
+    spaces:list:g{L}:{query}                   5 minutes   L = spaces:list:gen (any space changed)
+    spaces:{id}:details:g{S}                   10 minutes  S = spaces:{id}:gen (this space changed)
+    spaces:{id}:availability:g{S}.{B}:{range}  1 minute    B = spaces:{id}:bookings:gen (booked or cancelled)
+
+A reader reads the versions before it computes and stores under them, so an answer computed before a
+change is never read after it; a change bumps a version after it commits. A read of a space and its
+availability costs two round trips: the versions, then both values."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from reservas.cache import cache
@@ -21,46 +25,67 @@ AVAILABILITY_TTL = 60
 LIST_VERSION = "spaces:list:gen"
 
 
-def _space_version(space_id: uuid.UUID) -> str:
+def _settings_version(space_id: uuid.UUID) -> str:
     return f"spaces:{space_id}:gen"
 
 
-def cached(version_key: str, key: Callable[[str], str], ttl: int, compute: Callable[[], Any]) -> Any:
-    """Cache-aside: the stored value, or `compute()` stored under the version read before computing."""
-    version = cache.version(version_key)
-    if version is None:
-        return compute()
-    full_key = key(version)
-    value = cache.get(full_key)
-    if value is None:
-        value = compute()
-        cache.set(full_key, value, ttl)
-    return value
+def _bookings_version(space_id: uuid.UUID) -> str:
+    return f"spaces:{space_id}:bookings:gen"
+
+
+@dataclass(frozen=True)
+class SpaceEntry:
+    """What the cache holds for one space (and one availability range); keys are None without Redis."""
+
+    details_key: str | None = None
+    availability_key: str | None = None
+    details: dict | None = None
+    availability: dict | None = None
+
+
+def lookup(space_id: uuid.UUID, range_key: str | None = None) -> SpaceEntry:
+    versions = cache.versions(_settings_version(space_id), _bookings_version(space_id))
+    if versions is None:
+        return SpaceEntry()
+    settings_v, bookings_v = versions
+    details_key = f"spaces:{space_id}:details:g{settings_v}"
+    if range_key is None:
+        [details] = cache.get_many(details_key)
+        return SpaceEntry(details_key, None, details, None)
+    availability_key = f"spaces:{space_id}:availability:g{settings_v}.{bookings_v}:{range_key}"
+    details, availability = cache.get_many(details_key, availability_key)
+    return SpaceEntry(details_key, availability_key, details, availability)
+
+
+def store_details(entry: SpaceEntry, value: dict) -> None:
+    if entry.details_key is not None:
+        cache.set(entry.details_key, value, DETAILS_TTL)
+
+
+def store_availability(entry: SpaceEntry, value: dict) -> None:
+    if entry.availability_key is not None:
+        cache.set(entry.availability_key, value, AVAILABILITY_TTL)
 
 
 def cached_list(query: dict, compute: Callable[[], Any]) -> Any:
+    """Cache-aside for catalogue pages: the stored page, or `compute()` stored under the current version."""
+    versions = cache.versions(LIST_VERSION)
+    if versions is None:
+        return compute()
     digest = hashlib.sha256(json.dumps(query, sort_keys=True, default=str).encode()).hexdigest()[:32]
-    return cached(LIST_VERSION, lambda v: f"spaces:list:g{v}:{digest}", LIST_TTL, compute)
-
-
-def cached_details(space_id: uuid.UUID, compute: Callable[[], Any]) -> Any:
-    return cached(_space_version(space_id), lambda v: f"spaces:{space_id}:details:g{v}", DETAILS_TTL, compute)
-
-
-def cached_availability(space_id: uuid.UUID, range_key: str, compute: Callable[[], Any]) -> Any:
-    return cached(
-        _space_version(space_id),
-        lambda v: f"spaces:{space_id}:availability:g{v}:{range_key}",
-        AVAILABILITY_TTL,
-        compute,
-    )
+    key = f"spaces:list:g{versions[0]}:{digest}"
+    [value] = cache.get_many(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, LIST_TTL)
+    return value
 
 
 def space_changed(space_id: uuid.UUID) -> None:
     """After a space's settings change: its details, its availability and every list."""
-    cache.bump(_space_version(space_id), LIST_VERSION)
+    cache.bump(_settings_version(space_id), LIST_VERSION)
 
 
 def bookings_changed(space_id: uuid.UUID) -> None:
-    """After a booking or a cancellation commits: the space's availability is stale."""
-    cache.bump(_space_version(space_id))
+    """After a booking or a cancellation commits: the space's availability, nothing else."""
+    cache.bump(_bookings_version(space_id))

@@ -7,6 +7,7 @@ Python's `zoneinfo` reads them (shifted forward by the gap); the hour repeated i
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -125,13 +126,16 @@ def grid_points(window: Interval, zone: ZoneInfo, slot_minutes: int) -> list[dat
 
 
 def slots(free: Sequence[Interval], zone: ZoneInfo, slot_minutes: int) -> list[Interval]:
-    """The grid slots that lie wholly inside a free interval."""
+    """The grid slots that lie wholly inside a free interval (free intervals sorted, not overlapping)."""
+    if not free:
+        return []
     length = timedelta(minutes=slot_minutes)
+    points = grid_points(Interval(free[0].start, free[-1].end), zone, slot_minutes)
     found = []
     for interval in free:
-        for start in grid_points(interval, zone, slot_minutes):
-            if start + length <= interval.end:
-                found.append(Interval(start, start + length))
+        first = bisect.bisect_left(points, interval.start)
+        last = bisect.bisect_right(points, interval.end - length)
+        found.extend(Interval(start, start + length) for start in points[first:last])
     return found
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, literal, or_, select, update
+from sqlalchemy import and_, func, insert, literal, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import JSONB, TSTZRANGE
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
@@ -79,7 +79,9 @@ def overlapping_reservations(interval: tuple[datetime, datetime]):
     """Active reservations overlapping [start, end): the shape the GiST exclusion index answers."""
     start, end = interval
     return select(reservations.c.start_time, reservations.c.end_time).where(
-        reservations.c.status == "active",
+        # A literal, not a parameter: the GiST index is partial (WHERE status = 'active'), and only a
+        # literal lets every plan, generic ones included, use it.
+        reservations.c.status == literal_column("'active'"),
         func.tstzrange(reservations.c.start_time, reservations.c.end_time).op("&&")(
             func.tstzrange(start, end, type_=TSTZRANGE)
         ),

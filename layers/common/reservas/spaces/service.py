@@ -72,14 +72,17 @@ def list_spaces(
     return Page[Space].model_validate(page)
 
 
-def get_space(session: Session, space_id: uuid.UUID, viewer: User | None) -> Space:
+def get_space(
+    session: Session, space_id: uuid.UUID, viewer: User | None, entry: cache.SpaceEntry | None = None
+) -> Space:
     """The space, for anyone while it is active; deactivated, only admins see it (404 for others)."""
-
-    def compute() -> dict | None:
+    entry = entry or cache.lookup(space_id)
+    data = entry.details
+    if data is None:
         row = repository.find_space(session, space_id)
-        return None if row is None else _space(row).model_dump(mode="json")
-
-    data = cache.cached_details(space_id, compute)
+        if row is not None:
+            data = _space(row).model_dump(mode="json")
+            cache.store_details(entry, data)
     if data is None or (not data["is_active"] and not _is_admin(viewer)):
         raise NotFound("No space has this id.")
     return Space.model_validate(data)
@@ -132,32 +135,32 @@ def availability(
 ) -> Availability:
     """Opening hours minus active reservations, in the space's own days, from now to its booking horizon."""
     first, last = _day_range(day, first, last)
-    space = get_space(session, space_id, viewer)
+    entry = cache.lookup(space_id, f"{first}:{last}")
+    space = get_space(session, space_id, viewer, entry)
+    if entry.availability is not None:
+        return Availability.model_validate(entry.availability)
     zone = ZoneInfo(space.timezone)
     window = calendar.day_window(first, last, zone)
     now = now or datetime.now(UTC)
-
-    def compute() -> dict:
-        blocks = calendar.opening_blocks(space.opening_hours, zone, window)
-        busy = [
-            calendar.Interval(start, end)
-            for start, end in repository.busy_intervals(session, space.id, window.start, window.end)
-        ]
-        bookable = calendar.Interval(
-            max(window.start, now), min(window.end, now + timedelta(days=space.max_advance_days))
-        )
-        free = calendar.clip(calendar.subtract(blocks, busy), bookable)
-        return Availability(
-            space_id=space.id,
-            timezone=space.timezone,
-            slot_minutes=space.slot_minutes,
-            from_=window.start.astimezone(zone),
-            to=window.end.astimezone(zone),
-            free=[_time_range(i, zone) for i in free],
-            slots=[_time_range(i, zone) for i in calendar.slots(free, zone, space.slot_minutes)],
-        ).model_dump(mode="json", by_alias=True)
-
-    return Availability.model_validate(cache.cached_availability(space.id, f"{first}:{last}", compute))
+    blocks = calendar.opening_blocks(space.opening_hours, zone, window)
+    busy = [
+        calendar.Interval(start, end)
+        for start, end in repository.busy_intervals(session, space.id, window.start, window.end)
+    ]
+    horizon = now + timedelta(days=space.max_advance_days)
+    bookable = calendar.Interval(max(window.start, now), min(window.end, horizon))
+    free = calendar.clip(calendar.subtract(blocks, busy), bookable)
+    result = Availability(
+        space_id=space.id,
+        timezone=space.timezone,
+        slot_minutes=space.slot_minutes,
+        from_=window.start.astimezone(zone),
+        to=window.end.astimezone(zone),
+        free=[_time_range(i, zone) for i in free],
+        slots=[_time_range(i, zone) for i in calendar.slots(free, zone, space.slot_minutes)],
+    )
+    cache.store_availability(entry, result.model_dump(mode="json", by_alias=True))
+    return result
 
 
 def _day_range(day: date | None, first: date | None, last: date | None) -> tuple[date, date]:
