@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install dev test test-unit lint format build clean migrate admin bench openapi
+.PHONY: install dev test test-unit lint format build clean migrate admin bench openapi fuzz
 
 $(STAMP): pyproject.toml layers/common/requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11" >&2; exit 1; }
@@ -38,6 +38,10 @@ format: $(STAMP)
 
 build: $(STAMP)
 	$(BIN)/sam build --template-file template.yaml
+
+# Schemathesis for longer than `make test` does, with a new seed each time (override: FUZZ_SEED=...).
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} FUZZ_SEED=$${FUZZ_SEED:-$$RANDOM} $(BIN)/python -m pytest tests/e2e/test_fuzz.py -v
 
 openapi: $(STAMP)
 	$(BIN)/python scripts/export_openapi.py

@@ -1,7 +1,6 @@
 """/spaces: the catalogue, free time in each space, and which spaces are free for an interval."""
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -12,7 +11,7 @@ from reservas.errors import PROBLEM_JSON
 from reservas.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from reservas.spaces import service
 from reservas.spaces.schemas import Availability, AvailableSpace, Space, SpaceSettings, SpaceUpdate
-from reservas.timestamps import Instant
+from reservas.timestamps import Day, Instant
 
 
 def _problem(description: str) -> dict:
@@ -114,9 +113,9 @@ def availability(
     space_id: uuid.UUID,
     session: SessionDep,
     viewer: OptionalUser,
-    day: Annotated[date | None, Query(alias="date", description="A day in the space's time zone.")] = None,
-    first: Annotated[date | None, Query(alias="from", description="First day (with `to`).")] = None,
-    last: Annotated[date | None, Query(alias="to", description="Last day, at most 31 days on.")] = None,
+    day: Annotated[Day | None, Query(alias="date", description="A day in the space's time zone.")] = None,
+    first: Annotated[Day | None, Query(alias="from", description="First day (with `to`).")] = None,
+    last: Annotated[Day | None, Query(alias="to", description="Last day, at most 31 days on.")] = None,
 ) -> Availability:
     return service.availability(session, space_id, viewer, day=day, first=first, last=last)
 

@@ -120,3 +120,14 @@ def test_the_local_api_serves_the_contract_and_swagger_ui(http):
     assert "/reservations" in document.json()["paths"]
     docs = http.get("/docs")
     assert docs.status_code == 200 and "swagger-ui" in docs.text.lower()
+
+
+@pytest.mark.parametrize("path", ["/auth/login", "/auth/register", "/spaces", "/users/me"])
+def test_a_body_that_is_not_utf8_is_a_client_error_not_a_gateway_error(http, path):
+    """Found by fuzzing: SAM CLI's gateway answered 502 to such bodies; API Gateway base64-encodes them."""
+    method = "put" if path == "/users/me" else "post"
+    response = http.request(
+        method.upper(), path, content=b"\xf6\xa7\xff", headers={"content-type": "application/json"}
+    )
+    assert 400 <= response.status_code < 500
+    assert response.headers["content-type"] == PROBLEM_JSON

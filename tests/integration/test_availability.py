@@ -130,7 +130,8 @@ def test_the_past_and_beyond_the_horizon_are_not_free(spaces_api):
         ({"from": "2030-01-10", "to": "2030-01-07"}, "before"),
         ({"from": "2030-01-01", "to": "2030-02-01"}, "at most 31 days"),
         ({"date": "2030-02-30"}, "valid date"),
-        ({"date": "next monday"}, "valid date"),
+        ({"date": "next monday"}, "YYYY-MM-DD"),
+        ({"date": "0"}, "YYYY-MM-DD"),
     ],
 )
 def test_bad_ranges_are_422(spaces_api, params, message):

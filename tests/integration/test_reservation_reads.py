@@ -172,3 +172,13 @@ def test_bookings_and_cancellations_write_events_in_their_own_transaction(bookin
     ]
     assert rows[0].payload == created
     assert rows[1].payload["status"] == "cancelled"
+
+
+@pytest.mark.parametrize("value", ["0.5", "1893459600", "2030-01-07T10:00:00", "yesterday"])
+def test_time_filters_take_rfc3339_with_an_offset_only(booking, value):
+    """Found by fuzzing: `to=0.5` was read as a Unix time."""
+    response = booking.api.get(
+        "/reservations", params={"to": value}, headers=bearer(booking.user["access_token"])
+    )
+    assert response.status_code == 422
+    assert "RFC 3339" in response.text
