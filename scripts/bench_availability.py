@@ -485,7 +485,7 @@ def run(args: argparse.Namespace, services: devservices.Services) -> int:
     first_start = first_reservation_start()
     loaded = prepare_database(services.database_url, args.reservations, first_start)
     days = populated_days(args.reservations, first_start)
-    rng = random.Random(SEED)  # noqa: S311 (a reproducible choice of cases, nothing secret)
+    rng = random.Random(SEED)
     with Session(get_engine(), expire_on_commit=False) as session:
         results = measure_all(session, rng, loaded.space_ids, days, args.runs)
         checks = run_checks(session, rng, loaded.space_ids, days)

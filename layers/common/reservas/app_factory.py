@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reservas.errors import PROBLEM_JSON, ProblemDetails, install_error_handlers, problem_response
 from reservas.health import Health, health
-from reservas.observability import logger, metrics, tracer
+from reservas.observability import logger, metrics, traced
 from reservas.rate_limits import get_rate_limiter, parse_limits
 from reservas.settings import get_settings
 
@@ -167,7 +167,7 @@ def _document_problems(app: FastAPI) -> None:
 
 def lambda_handler(app: FastAPI) -> Callable[[dict, Any], dict]:
     """The Lambda entry point: Mangum (no lifespan: the app's resources live at module scope) wrapped
-    in Powertools' logging context, metrics flush and tracing."""
+    in Powertools' logging context, metrics flush and (opt-in) tracing."""
     from aws_lambda_powertools.logging import correlation_paths
     from mangum import Mangum
 
@@ -175,7 +175,7 @@ def lambda_handler(app: FastAPI) -> Callable[[dict, Any], dict]:
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     @metrics.log_metrics(capture_cold_start_metric=True)
-    @tracer.capture_lambda_handler(capture_response=False)
+    @traced
     def handler(event: dict, context: Any) -> dict:
         return asgi_handler(event, context)
 

@@ -1,0 +1,49 @@
+"""The race checker against the local API: clients book, cancel and re-book overlapping intervals at
+once; afterwards every acknowledged booking exists as acknowledged, nothing overlaps, nothing was a 5xx."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from reservas.tables import users
+from scripts.race_checker import Workload, check, run_against_api
+from tests.support import STRONG_PASSWORD, local, next_day, space_body
+
+EVERY_DAY = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+
+
+def test_bookings_cancellations_and_rebookings_racing_keep_every_promise(http, local_api, engine):
+    http.post(
+        "/auth/register", json={"email": "root@example.com", "password": STRONG_PASSWORD, "name": "Root"}
+    )
+    with engine.begin() as connection:
+        connection.execute(update(users).where(users.c.email == "root@example.com").values(role="admin"))
+    admin = http.post("/auth/login", json={"email": "root@example.com", "password": STRONG_PASSWORD}).json()
+    headers = {"Authorization": f"Bearer {admin['access_token']}"}
+    spaces = [
+        http.post(
+            "/spaces", json=space_body(name=f"Room {n}", opening_hours=EVERY_DAY), headers=headers
+        ).json()["id"]
+        for n in range(3)
+    ]
+    tokens = [
+        http.post(
+            "/auth/register",
+            json={"email": f"client{n}@example.com", "password": STRONG_PASSWORD, "name": "Client"},
+        ).json()["access_token"]
+        for n in range(8)
+    ]
+    workload = Workload(
+        spaces=spaces,
+        first_start=local("Europe/Madrid", next_day("Europe/Madrid", weekday=1), "09:00"),
+        clients=8,
+        operations_per_client=20,
+        max_seconds=90,
+    )
+
+    history = run_against_api(workload, local_api.url, tokens)
+    verdict = check(history, engine)
+
+    assert verdict.ok, verdict
+    assert verdict.acknowledged_bookings > 0 and verdict.refused_bookings > 0  # the clients did collide
+    assert verdict.cancellations > 0
