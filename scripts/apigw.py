@@ -48,6 +48,55 @@ class LambdaContext:
         return self.timeout_seconds * 1000
 
 
+def v2_event(
+    method: str,
+    path: str,
+    *,
+    route: str | None = None,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    query: str = "",
+    path_parameters: dict[str, str] | None = None,
+    source_ip: str = "203.0.113.7",
+    request_id: str | None = None,
+) -> dict:
+    """An API Gateway HTTP API payload-v2 event, as API Gateway sends it for `route` (e.g.
+    `/spaces/{space_id}`) called as `path` (e.g. `/spaces/3f2a...`)."""
+    route_key = f"{method} {route or path}"
+    event = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": {"content-type": "application/json", **{k.lower(): v for k, v in (headers or {}).items()}},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api",
+            "domainName": "api.example.com",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": "curl/8.5.0",
+            },
+            "requestId": request_id or str(uuid.uuid4()),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": "28/Nov/2026:12:00:00 +0000",
+            "timeEpoch": 1795881600000,
+        },
+        "isBase64Encoded": False,
+    }
+    if query:
+        event["queryStringParameters"] = dict(part.split("=", 1) for part in query.split("&"))
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    if body is not None:
+        event["body"] = body if isinstance(body, str) else json.dumps(body)
+    return event
+
+
 @dataclass(frozen=True)
 class FunctionSpec:
     name: str

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
-import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from reservas.spaces.calendar import day_window
-from scripts.apigw import ROOT, LambdaContext, load_function_module
+from scripts.apigw import ROOT, LambdaContext, load_function_module, v2_event
 
 GROUPS = ("auth", "users", "spaces", "reservations")
 STRONG_PASSWORD = "Correct-Horse-9"
@@ -21,44 +20,9 @@ def function_module(group: str):
     return load_function_module(ROOT / "functions" / group)
 
 
-def http_event(
-    method: str,
-    path: str,
-    *,
-    body: Any = None,
-    headers: dict[str, str] | None = None,
-    query: str = "",
-    source_ip: str = "203.0.113.7",
-) -> dict:
+def http_event(method: str, path: str, **kwargs: Any) -> dict:
     """An API Gateway HTTP API payload-v2 event, as API Gateway sends it."""
-    raw_body = body if isinstance(body, str) or body is None else json.dumps(body)
-    headers = {"content-type": "application/json", **(headers or {})}
-    return {
-        "version": "2.0",
-        "routeKey": f"{method} {path}",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": {k.lower(): v for k, v in headers.items()},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "api",
-            "domainName": "api.example.com",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": source_ip,
-                "userAgent": "pytest",
-            },
-            "requestId": str(uuid.uuid4()),
-            "routeKey": f"{method} {path}",
-            "stage": "$default",
-            "time": "28/Nov/2026:12:00:00 +0000",
-            "timeEpoch": 1795881600000,
-        },
-        "body": raw_body,
-        "isBase64Encoded": False,
-    }
+    return v2_event(method, path, **kwargs)
 
 
 def invoke(group: str, event: dict) -> tuple[int, dict[str, str], Any]:

@@ -68,3 +68,25 @@ def test_the_layer_is_built_by_sam_with_python311(template):
     assert layer["Metadata"]["BuildMethod"] == "python3.11"
     assert (ROOT / layer["Properties"]["ContentUri"] / "requirements.txt").exists()
     assert template["Globals"]["Function"]["Runtime"] == "python3.11"
+
+
+def test_every_route_has_a_sample_event(template):
+    import json
+
+    keys = {json.loads(path.read_text())["routeKey"] for path in (ROOT / "events").glob("*.json")}
+    for name, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            for method, path in template_routes(template, name):
+                assert f"{method} {path}" in keys, f"no event in events/ for {method} {path}"
+
+
+def test_the_sample_events_are_current():
+    import json
+
+    from scripts.sample_events import SAMPLES, sample_event
+
+    for name, method, route, request in SAMPLES:
+        written = json.loads((ROOT / "events" / f"{name}.json").read_text())
+        assert written == sample_event(method, route, request), (
+            f"events/{name}.json is stale: run scripts/sample_events.py"
+        )

@@ -1,0 +1,135 @@
+"""Writes events/: one API Gateway HTTP API (payload v2) event per route of template.yaml, for
+`sam local invoke <Function> -e events/<file>.json` or `scripts/invoke <Function> -e events/<file>.json`.
+
+    .venv/bin/python scripts/sample_events.py
+
+Events of signed-in routes carry `Bearer PASTE-AN-ACCESS-TOKEN` (or use `scripts/invoke --token`), and
+ids are the nil UUID: replace them with real ones."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT)]
+
+from scripts.apigw import v2_event  # noqa: E402
+
+TOKEN = "Bearer PASTE-AN-ACCESS-TOKEN"  # noqa: S105 (a placeholder)
+NIL = "00000000-0000-0000-0000-000000000000"
+SIGNED_IN = {"authorization": TOKEN}
+CREDENTIALS = {"email": "sam@example.com", "password": "Sam-local-invoke-1"}
+SPACE = {
+    "name": "Sala Retiro",
+    "capacity": 8,
+    "timezone": "Europe/Madrid",
+    "opening_hours": {day: [["08:00", "20:00"]] for day in ("mon", "tue", "wed", "thu", "fri")},
+    "price_per_hour": "25.00",
+    "currency": "EUR",
+}
+BOOKING = {
+    "space_id": NIL,
+    "start_time": "2027-01-11T10:00:00+01:00",
+    "end_time": "2027-01-11T11:00:00+01:00",
+    "attendees": 4,
+}
+
+# file name, method, route, and what the request carries
+SAMPLES: list[tuple[str, str, str, dict]] = [
+    ("auth-register", "POST", "/auth/register", {"body": {**CREDENTIALS, "name": "Sam"}}),
+    ("auth-login", "POST", "/auth/login", {"body": CREDENTIALS}),
+    ("auth-refresh", "POST", "/auth/refresh", {"body": {"refresh_token": "PASTE-A-REFRESH-TOKEN"}}),
+    (
+        "auth-logout",
+        "POST",
+        "/auth/logout",
+        {"body": {"refresh_token": "PASTE-A-REFRESH-TOKEN"}, "headers": SIGNED_IN},
+    ),
+    ("auth-validate", "POST", "/auth/validate", {"body": {"token": "PASTE-AN-ACCESS-TOKEN"}}),
+    ("auth-health", "GET", "/auth/health", {}),
+    ("users-me", "GET", "/users/me", {"headers": SIGNED_IN}),
+    ("users-update-me", "PUT", "/users/me", {"body": {"name": "Sam Local"}, "headers": SIGNED_IN}),
+    ("users-delete-me", "DELETE", "/users/me", {"headers": SIGNED_IN}),
+    ("users-get", "GET", "/users/{user_id}", {"path": {"user_id": NIL}, "headers": SIGNED_IN}),
+    ("users-list", "GET", "/users", {"query": "email=example.com&limit=20", "headers": SIGNED_IN}),
+    ("users-health", "GET", "/users/health", {}),
+    ("spaces-list", "GET", "/spaces", {"query": "capacity_min=2&amenities=projector"}),
+    (
+        "spaces-available",
+        "GET",
+        "/spaces/available",
+        {"query": "start_time=2027-01-11T10:00:00%2B01:00&end_time=2027-01-11T11:00:00%2B01:00"},
+    ),
+    ("spaces-create", "POST", "/spaces", {"body": SPACE, "headers": SIGNED_IN}),
+    ("spaces-get", "GET", "/spaces/{space_id}", {"path": {"space_id": NIL}}),
+    (
+        "spaces-update",
+        "PUT",
+        "/spaces/{space_id}",
+        {"path": {"space_id": NIL}, "body": {"capacity": 10}, "headers": SIGNED_IN},
+    ),
+    ("spaces-deactivate", "DELETE", "/spaces/{space_id}", {"path": {"space_id": NIL}, "headers": SIGNED_IN}),
+    (
+        "spaces-availability",
+        "GET",
+        "/spaces/{space_id}/availability",
+        {"path": {"space_id": NIL}, "query": "date=2027-01-11"},
+    ),
+    ("spaces-health", "GET", "/spaces/health", {}),
+    (
+        "reservations-book",
+        "POST",
+        "/reservations",
+        {"body": BOOKING, "headers": {**SIGNED_IN, "idempotency-key": "sample-1"}},
+    ),
+    ("reservations-list", "GET", "/reservations", {"query": "status=active", "headers": SIGNED_IN}),
+    ("reservations-search", "GET", "/reservations/search", {"query": "q=review", "headers": SIGNED_IN}),
+    (
+        "reservations-get",
+        "GET",
+        "/reservations/{reservation_id}",
+        {"path": {"reservation_id": NIL}, "headers": SIGNED_IN},
+    ),
+    (
+        "reservations-cancel",
+        "DELETE",
+        "/reservations/{reservation_id}",
+        {"path": {"reservation_id": NIL}, "headers": SIGNED_IN},
+    ),
+    ("reservations-health", "GET", "/reservations/health", {}),
+]
+
+
+def sample_event(method: str, route: str, request: dict) -> dict:
+    path = route
+    for name, value in request.get("path", {}).items():
+        path = path.replace("{" + name + "}", value)
+    return v2_event(
+        method,
+        path,
+        route=route,
+        body=request.get("body"),
+        headers=request.get("headers"),
+        query=request.get("query", ""),
+        path_parameters=request.get("path"),
+        request_id="c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+    )
+
+
+def main() -> int:
+    folder = ROOT / "events"
+    folder.mkdir(exist_ok=True)
+    for old in folder.glob("*.json"):
+        old.unlink()
+    for name, method, route, request in SAMPLES:
+        (folder / f"{name}.json").write_text(
+            json.dumps(sample_event(method, route, request), indent=2) + "\n"
+        )
+    print(f"wrote {len(SAMPLES)} events in events/")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
