@@ -33,7 +33,11 @@ def test_each_kind_of_broken_promise_is_reported(engine):
     history.add(op="cancel", client=0, id=revived, status=200)
     history.add(op="book", client=1, space=space, start=START, end=START, status=502, id=None)
 
-    verdict = check(history, engine, NAIVE_TABLE)
+    try:
+        verdict = check(history, engine, NAIVE_TABLE)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP TABLE {NAIVE_TABLE}"))
 
     assert verdict.lost_bookings == [lost]
     assert verdict.wrong_status == [revived]  # acknowledged as cancelled, still active

@@ -7,7 +7,7 @@ import re
 import ssl
 from collections.abc import Iterator
 
-from sqlalchemy import Engine, create_engine, exc
+from sqlalchemy import ColumnElement, Engine, create_engine, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
@@ -72,6 +72,12 @@ def get_session() -> Iterator[Session]:
     """FastAPI dependency: a session per request. Nothing is committed unless a service commits."""
     with Session(get_engine(), expire_on_commit=False) as session:
         yield session
+
+
+def contains(column: ColumnElement, text: str) -> ColumnElement[bool]:
+    """`column` contains `text`, in any case, with LIKE's wildcards in `text` taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")
 
 
 def sqlstate(error: exc.DBAPIError) -> str | None:

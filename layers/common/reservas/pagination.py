@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -44,3 +45,23 @@ def decode_cursor(cursor: str, size: int) -> list[str]:
 
 def invalid_cursor() -> Unprocessable:
     return Unprocessable("The cursor is not valid: pass the `next_cursor` of a previous page.")
+
+
+def keyset(cursor: str | None, parse: Callable[[str, str], tuple]) -> tuple | None:
+    """What a page's cursor points after, (sort value, id) parsed by `parse`; None on the first page."""
+    if not cursor:
+        return None
+    first, second = decode_cursor(cursor, 2)
+    try:
+        return parse(first, second)
+    except ValueError:
+        raise invalid_cursor() from None
+
+
+def page(
+    rows: Sequence[Any], limit: int, item: Callable[[Any], Item], key: Callable[[Any], tuple]
+) -> Page[Item]:
+    """A page from up to `limit + 1` rows: `limit` items, and a cursor when a row was left over."""
+    items = [item(row) for row in rows[:limit]]
+    next_cursor = encode_cursor(*key(rows[limit - 1])) if len(rows) > limit else None
+    return Page[Any](items=items, next_cursor=next_cursor)

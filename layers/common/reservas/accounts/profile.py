@@ -12,7 +12,7 @@ from reservas.accounts import repository, service
 from reservas.accounts.schemas import UpdateMeRequest, User
 from reservas.database import UNIQUE_VIOLATION, sqlstate
 from reservas.errors import Conflict, Forbidden, NotFound
-from reservas.pagination import Page, decode_cursor, encode_cursor, invalid_cursor
+from reservas.pagination import Page, keyset, page
 from reservas.passwords import hash_password
 
 
@@ -51,14 +51,13 @@ def get_user(session: Session, user_id: uuid.UUID) -> User:
 
 
 def list_users(session: Session, *, email: str | None, limit: int, cursor: str | None) -> Page[User]:
-    after = None
-    if cursor:
-        created_at, last_id = decode_cursor(cursor, 2)
-        try:
-            after = (datetime.fromisoformat(created_at), uuid.UUID(last_id))
-        except ValueError:
-            raise invalid_cursor() from None
+    after = keyset(
+        cursor, lambda created_at, last_id: (datetime.fromisoformat(created_at), uuid.UUID(last_id))
+    )
     rows = repository.list_users(session, email_contains=email, after=after, limit=limit + 1)
-    items = [User.model_validate(dict(row)) for row in rows[:limit]]
-    next_cursor = encode_cursor(items[-1].created_at.isoformat(), items[-1].id) if len(rows) > limit else None
-    return Page[User](items=items, next_cursor=next_cursor)
+    return page(
+        rows,
+        limit,
+        lambda row: User.model_validate(dict(row)),
+        lambda row: (row["created_at"].isoformat(), row["id"]),
+    )

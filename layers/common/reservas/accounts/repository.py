@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
+from reservas.database import contains
 from reservas.tables import refresh_tokens, sessions, users
 
 USER_COLUMNS = [c for c in users.c if c.name != "password_hash"]
@@ -69,8 +70,7 @@ def list_users(
 ) -> list[RowMapping]:
     statement = select(*USER_COLUMNS).order_by(users.c.created_at, users.c.id).limit(limit)
     if email_contains:
-        pattern = email_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        statement = statement.where(users.c.email.ilike(f"%{pattern}%", escape="\\"))
+        statement = statement.where(contains(users.c.email, email_contains))
     if after is not None:
         created_at, last_id = after
         statement = statement.where(

@@ -11,6 +11,7 @@ from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
+from reservas.database import contains
 from reservas.spaces.repository import overlapping_reservations
 from reservas.tables import reservations, spaces, users
 
@@ -97,10 +98,7 @@ def search(
     if ends_after is not None:
         statement = statement.where(reservations.c.end_time > ends_after)
     if text:
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        statement = statement.where(
-            or_(reservations.c.notes.ilike(pattern, escape="\\"), spaces.c.name.ilike(pattern, escape="\\"))
-        )
+        statement = statement.where(or_(contains(reservations.c.notes, text), contains(spaces.c.name, text)))
     if after is not None:
         start, last_id = after
         statement = statement.where(

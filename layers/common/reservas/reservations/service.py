@@ -20,7 +20,7 @@ from reservas.accounts.schemas import User
 from reservas.database import DEADLOCK_DETECTED, EXCLUSION_VIOLATION, SERIALIZATION_FAILURE, sqlstate
 from reservas.errors import Conflict, Forbidden, NotFound, Unprocessable
 from reservas.money import Money, booking_cost
-from reservas.pagination import Page, decode_cursor, encode_cursor, invalid_cursor
+from reservas.pagination import Page, keyset, page
 from reservas.reservations import idempotency, repository
 from reservas.reservations.schemas import BookingRequest, Reservation, Suggestion, TimeSpan
 from reservas.settings import get_settings
@@ -245,13 +245,7 @@ def search(
         if user_id is not None and user_id != user.id:
             raise Forbidden("Only administrators search other users' reservations.")
         user_id = user.id
-    after = None
-    if cursor:
-        start, last_id = decode_cursor(cursor, 2)
-        try:
-            after = (datetime.fromisoformat(start), uuid.UUID(last_id))
-        except ValueError:
-            raise invalid_cursor() from None
+    after = keyset(cursor, lambda start, last_id: (datetime.fromisoformat(start), uuid.UUID(last_id)))
     rows = repository.search(
         session,
         user_id=user_id,
@@ -263,9 +257,4 @@ def search(
         after=after,
         limit=limit + 1,
     )
-    items = [to_reservation(row) for row in rows[:limit]]
-    more = len(rows) > limit
-    next_cursor = (
-        encode_cursor(rows[limit - 1]["start_time"].isoformat(), rows[limit - 1]["id"]) if more else None
-    )
-    return Page[Reservation](items=items, next_cursor=next_cursor)
+    return page(rows, limit, to_reservation, lambda row: (row["start_time"].isoformat(), row["id"]))

@@ -11,12 +11,8 @@ from sqlalchemy.dialects.postgresql import JSONB, TSTZRANGE
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
+from reservas.database import contains
 from reservas.tables import reservations, spaces
-
-
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def insert_space(session: Session, values: dict[str, Any]) -> RowMapping:
@@ -55,14 +51,11 @@ def search_spaces(
     if capacity_min is not None:
         statement = statement.where(spaces.c.capacity >= capacity_min)
     if location:
-        statement = statement.where(spaces.c.location.ilike(_like(location), escape="\\"))
+        statement = statement.where(contains(spaces.c.location, location))
     if amenities:
         statement = statement.where(spaces.c.amenities.contains(func.cast(literal(amenities, JSONB), JSONB)))
     if text:
-        pattern = _like(text)
-        statement = statement.where(
-            or_(spaces.c.name.ilike(pattern, escape="\\"), spaces.c.description.ilike(pattern, escape="\\"))
-        )
+        statement = statement.where(or_(contains(spaces.c.name, text), contains(spaces.c.description, text)))
     if after is not None:
         name, last_id = after
         statement = statement.where(

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from reservas.accounts.schemas import User
 from reservas.errors import NotFound, Unprocessable, invalid_input
 from reservas.money import Money, booking_cost
-from reservas.pagination import Page, decode_cursor, encode_cursor, invalid_cursor
+from reservas.pagination import Page, encode_cursor, keyset, page
 from reservas.spaces import cache, calendar, repository
 from reservas.spaces.rules import booking_problems
 from reservas.spaces.schemas import Availability, AvailableSpace, Space, SpaceSettings, SpaceUpdate, TimeRange
@@ -31,13 +31,7 @@ def _space(row: RowMapping) -> Space:
 
 
 def _after(cursor: str | None) -> tuple[str, uuid.UUID] | None:
-    if not cursor:
-        return None
-    name, last_id = decode_cursor(cursor, 2)
-    try:
-        return name, uuid.UUID(last_id)
-    except ValueError:
-        raise invalid_cursor() from None
+    return keyset(cursor, lambda name, last_id: (name, uuid.UUID(last_id)))
 
 
 def list_spaces(
@@ -63,13 +57,10 @@ def list_spaces(
 
     def compute() -> dict:
         rows = repository.search_spaces(session, **filters, after=after, limit=limit + 1)
-        items = [_space(row) for row in rows[:limit]]
-        more = len(rows) > limit
-        next_cursor = encode_cursor(items[-1].name, items[-1].id) if more else None
-        return Page[Space](items=items, next_cursor=next_cursor).model_dump(mode="json")
+        return page(rows, limit, _space, lambda row: (row["name"], row["id"])).model_dump(mode="json")
 
-    page = cache.cached_list({**filters, "limit": limit, "cursor": cursor}, compute)
-    return Page[Space].model_validate(page)
+    listed = cache.cached_list({**filters, "limit": limit, "cursor": cursor}, compute)
+    return Page[Space].model_validate(listed)
 
 
 def get_space(
