@@ -77,3 +77,20 @@ def local_api(services) -> Iterator[LocalApi]:
 def http(local_api, engine) -> Iterator[httpx.Client]:
     with local_api.client() as client:
         yield client
+
+
+@pytest.fixture
+def admin_headers(http, engine) -> dict[str, str]:
+    """An administrator signed in through the API (promoted in SQL, as `make admin` does)."""
+    from sqlalchemy import update
+
+    from reservas.tables import users
+    from tests.support import STRONG_PASSWORD
+
+    http.post(
+        "/auth/register", json={"email": "root@example.com", "password": STRONG_PASSWORD, "name": "Root"}
+    )
+    with engine.begin() as connection:
+        connection.execute(update(users).where(users.c.email == "root@example.com").values(role="admin"))
+    login = http.post("/auth/login", json={"email": "root@example.com", "password": STRONG_PASSWORD}).json()
+    return {"Authorization": f"Bearer {login['access_token']}"}

@@ -6,28 +6,21 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import text
 
-from reservas.tables import users
 from tests.support import STRONG_PASSWORD, local, next_day, space_body
 
 PEOPLE = 50
 
 
 @pytest.fixture
-def crowd(http, local_api, engine):
+def crowd(http, local_api, engine, admin_headers):
     """A 24-hour space, and fifty signed-in people."""
-    http.post(
-        "/auth/register", json={"email": "root@example.com", "password": STRONG_PASSWORD, "name": "Root"}
-    )
-    with engine.begin() as connection:
-        connection.execute(update(users).where(users.c.email == "root@example.com").values(role="admin"))
-    admin = http.post("/auth/login", json={"email": "root@example.com", "password": STRONG_PASSWORD}).json()
     every_day = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
     space = http.post(
         "/spaces",
         json=space_body(opening_hours=every_day, max_duration_minutes=60),
-        headers={"Authorization": f"Bearer {admin['access_token']}"},
+        headers=admin_headers,
     ).json()
 
     def sign_up(n: int) -> str:

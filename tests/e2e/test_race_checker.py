@@ -3,23 +3,16 @@ once; afterwards every acknowledged booking exists as acknowledged, nothing over
 
 from __future__ import annotations
 
-from sqlalchemy import update
-
-from reservas.tables import users
 from scripts.race_checker import Workload, check, run_against_api
 from tests.support import STRONG_PASSWORD, local, next_day, space_body
 
 EVERY_DAY = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 
-def test_bookings_cancellations_and_rebookings_racing_keep_every_promise(http, local_api, engine):
-    http.post(
-        "/auth/register", json={"email": "root@example.com", "password": STRONG_PASSWORD, "name": "Root"}
-    )
-    with engine.begin() as connection:
-        connection.execute(update(users).where(users.c.email == "root@example.com").values(role="admin"))
-    admin = http.post("/auth/login", json={"email": "root@example.com", "password": STRONG_PASSWORD}).json()
-    headers = {"Authorization": f"Bearer {admin['access_token']}"}
+def test_bookings_cancellations_and_rebookings_racing_keep_every_promise(
+    http, local_api, engine, admin_headers
+):
+    headers = admin_headers
     spaces = [
         http.post(
             "/spaces", json=space_body(name=f"Room {n}", opening_hours=EVERY_DAY), headers=headers
