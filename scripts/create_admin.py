@@ -14,8 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common")]
 
-from sqlalchemy import update  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
+from sqlalchemy import Connection, update  # noqa: E402
 
 from reservas.accounts import repository  # noqa: E402
 from reservas.accounts.schemas import RegisterRequest  # noqa: E402
@@ -25,7 +24,7 @@ from reservas.settings import get_database_url  # noqa: E402
 from reservas.tables import users  # noqa: E402
 
 
-def make_admin(session: Session, email: str, name: str, password: str | None) -> str:
+def make_admin(session: Connection, email: str, name: str, password: str | None) -> str:
     """'promoted' or 'created'. Raises ValueError when a new account's details break the rules."""
     email = email.strip().lower()
     existing = repository.find_user_with_hash(session, email=email)
@@ -53,7 +52,7 @@ def main() -> int:
     parser.add_argument("--name", default="Administrator")
     args = parser.parse_args()
     engine = build_engine(get_database_url())
-    with Session(engine) as session:
+    with engine.connect() as session:
         exists = repository.find_user_with_hash(session, email=args.email.strip().lower()) is not None
         password = None
         if not exists:

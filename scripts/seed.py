@@ -8,7 +8,6 @@ import string
 from decimal import Decimal
 
 from sqlalchemy import Engine, insert, select
-from sqlalchemy.orm import Session
 
 from reservas.accounts import repository
 from reservas.passwords import hash_password
@@ -104,7 +103,7 @@ def demo_password() -> str:
 def seed(engine: Engine) -> list[tuple[str, str, str]]:
     """Create what is missing; return (email, password, role) of the accounts created now."""
     created = []
-    with Session(engine) as session:
+    with engine.connect() as session:
         for email, name, role in DEMO_ACCOUNTS:
             password = demo_password()
             row = repository.insert_user(

@@ -3,8 +3,6 @@
 import functools
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from reservas import events
 from reservas.database import get_engine
 from reservas.observability import logger
@@ -23,7 +21,7 @@ def handler(event: dict, context: Any) -> dict:
     bus_name = get_settings().event_bus_name
     if not bus_name:
         raise RuntimeError("RESERVAS_EVENT_BUS_NAME is not set")
-    with Session(get_engine()) as session:
+    with get_engine().connect() as session:
         result = events.publish_pending(session, _events_client(), bus_name)
     logger.info("outbox published", extra=result)
     return result

@@ -6,7 +6,6 @@ import uuid
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from reservas.tables import users
 from scripts.create_admin import make_admin as create_admin
@@ -164,7 +163,7 @@ def test_no_route_shows_or_changes_another_users_data(client_for, register):
 
 def test_the_admin_command_promotes_or_creates(engine, register, client_for):
     register()
-    with Session(engine) as session:
+    with engine.connect() as session:
         assert create_admin(session, "Ana@example.com", "Ana", None) == "promoted"
         assert create_admin(session, "ops@example.com", "Ops", "Ops-password-77") == "created"
         with pytest.raises(ValueError, match="password"):

@@ -23,7 +23,7 @@ def clean_env(monkeypatch):
 
 
 def test_defaults_follow_the_design(clean_env):
-    settings = Settings()
+    settings = Settings.from_environment()
     assert settings.stage == "local"
     assert settings.bcrypt_rounds == 12
     assert settings.access_token_minutes == 15
@@ -39,44 +39,44 @@ def test_weak_or_default_jwt_keys_are_refused_outside_local_runs(clean_env, key)
     clean_env.setenv("RESERVAS_JWT_SECRET", key)
     clean_env.setenv("DATABASE_URL", "postgresql://u:p@db/reservas")
     with pytest.raises(ValidationError, match="JWT key"):
-        Settings()
+        Settings.from_environment()
 
 
 def test_a_strong_key_is_accepted_in_production(clean_env):
     clean_env.setenv("RESERVAS_STAGE", "prod")
     clean_env.setenv("RESERVAS_JWT_SECRET", "k" * 32)
     clean_env.setenv("DATABASE_URL", "postgresql://u:p@db/reservas")
-    assert Settings().stage == "prod"
+    assert Settings.from_environment().stage == "prod"
 
 
 def test_production_needs_a_jwt_key_and_a_database(clean_env):
     clean_env.setenv("RESERVAS_STAGE", "prod")
     with pytest.raises(ValidationError, match="JWT_SECRET_ARN"):
-        Settings()
+        Settings.from_environment()
     clean_env.setenv("RESERVAS_JWT_SECRET_ARN", ARN)
     with pytest.raises(ValidationError, match="DATABASE_SECRET_ARN"):
-        Settings()
+        Settings.from_environment()
     clean_env.setenv("RESERVAS_DATABASE_SECRET_ARN", ARN)
-    assert Settings().jwt_secret_arn == ARN
+    assert Settings.from_environment().jwt_secret_arn == ARN
 
 
 def test_local_runs_may_use_the_development_key(clean_env):
     clean_env.setenv("RESERVAS_STAGE", "local")
     clean_env.setenv("RESERVAS_JWT_SECRET", LOCAL_DEVELOPMENT_JWT_KEY)
-    assert Settings().is_local
+    assert Settings.from_environment().is_local
 
 
 def test_cors_origins_are_a_comma_separated_list(clean_env):
     clean_env.setenv("RESERVAS_CORS_ORIGINS", "https://a.example.com, https://b.example.com,")
-    assert Settings().cors_origins == ["https://a.example.com", "https://b.example.com"]
+    assert Settings.from_environment().cors_origins == ["https://a.example.com", "https://b.example.com"]
     clean_env.setenv("RESERVAS_CORS_ORIGINS", "")
-    assert Settings().cors_origins == []
+    assert Settings.from_environment().cors_origins == []
 
 
 def test_secrets_are_not_shown_in_reprs(clean_env):
     clean_env.setenv("RESERVAS_JWT_SECRET", "k" * 40)
     clean_env.setenv("DATABASE_URL", "postgresql://u:hunter2@db/reservas")
-    text = repr(Settings())
+    text = repr(Settings.from_environment())
     assert "k" * 40 not in text and "hunter2" not in text
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from reservas.accounts import repository
 from reservas.accounts.schemas import User
@@ -15,7 +15,7 @@ from reservas.database import get_session
 from reservas.errors import Forbidden, Unauthorized
 from reservas.tokens import AccessClaims, InvalidToken, verify_access_token
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Connection, Depends(get_session)]
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from /auth/login or /auth/register.")
 

@@ -7,8 +7,7 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, func, insert, select, update
 
 from reservas.observability import logger
 from reservas.tables import outbox
@@ -19,12 +18,12 @@ RESERVATION_CANCELLED = "ReservationCancelled"
 PUT_EVENTS_BATCH = 10  # EventBridge's limit per PutEvents call
 
 
-def record(session: Session, event_type: str, aggregate_id: uuid.UUID, payload: dict[str, Any]) -> None:
+def record(session: Connection, event_type: str, aggregate_id: uuid.UUID, payload: dict[str, Any]) -> None:
     """Add an event to the current transaction."""
     session.execute(insert(outbox).values(event_type=event_type, aggregate_id=aggregate_id, payload=payload))
 
 
-def publish_pending(session: Session, client: Any, bus_name: str, limit: int = 100) -> dict[str, int]:
+def publish_pending(session: Connection, client: Any, bus_name: str, limit: int = 100) -> dict[str, int]:
     """Send unpublished events, oldest first, and mark those EventBridge accepted. Rows are locked with
     SKIP LOCKED, so two publishers never send the same event twice at once."""
     rows = session.execute(

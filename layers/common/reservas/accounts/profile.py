@@ -5,8 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import exc
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, exc
 
 from reservas.accounts import repository, service
 from reservas.accounts.schemas import UpdateMeRequest, User
@@ -16,7 +15,7 @@ from reservas.pagination import Page, keyset, page
 from reservas.passwords import hash_password
 
 
-def update_me(session: Session, user: User, request: UpdateMeRequest) -> User:
+def update_me(session: Connection, user: User, request: UpdateMeRequest) -> User:
     changes = request.model_dump(exclude_none=True, exclude={"current_password"})  # null: no change
     sensitive = request.email is not None or request.password is not None
     if sensitive and service.authenticate(session, user.email, request.current_password) is None:
@@ -37,20 +36,20 @@ def update_me(session: Session, user: User, request: UpdateMeRequest) -> User:
     return User.model_validate(dict(row))
 
 
-def delete_me(session: Session, user: User) -> None:
+def delete_me(session: Connection, user: User) -> None:
     """The account goes, and with it (by cascade) its sessions and reservations."""
     repository.delete_user(session, user.id)
     session.commit()
 
 
-def get_user(session: Session, user_id: uuid.UUID) -> User:
+def get_user(session: Connection, user_id: uuid.UUID) -> User:
     row = repository.find_user_by_id(session, user_id)
     if row is None:
         raise NotFound("No user has this id.")
     return User.model_validate(dict(row))
 
 
-def list_users(session: Session, *, email: str | None, limit: int, cursor: str | None) -> Page[User]:
+def list_users(session: Connection, *, email: str | None, limit: int, cursor: str | None) -> Page[User]:
     after = keyset(
         cursor, lambda created_at, last_id: (datetime.fromisoformat(created_at), uuid.UUID(last_id))
     )

@@ -6,10 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.orm import Session
 
 from reservas.database import contains
 from reservas.tables import refresh_tokens, sessions, users
@@ -21,7 +20,7 @@ USER_COLUMNS = [c for c in users.c if c.name != "password_hash"]
 
 
 def insert_user(
-    session: Session, *, email: str, password_hash: str, name: str, role: str = "user"
+    session: Connection, *, email: str, password_hash: str, name: str, role: str = "user"
 ) -> RowMapping | None:
     """The new user, or None when the email is taken."""
     statement = (
@@ -33,17 +32,17 @@ def insert_user(
     return session.execute(statement).mappings().first()
 
 
-def find_user_by_id(session: Session, user_id: uuid.UUID) -> RowMapping | None:
+def find_user_by_id(session: Connection, user_id: uuid.UUID) -> RowMapping | None:
     return session.execute(select(*USER_COLUMNS).where(users.c.id == user_id)).mappings().first()
 
 
-def find_user_with_hash(session: Session, *, email: str | None = None, user_id: uuid.UUID | None = None):
+def find_user_with_hash(session: Connection, *, email: str | None = None, user_id: uuid.UUID | None = None):
     condition = users.c.email == email if email is not None else users.c.id == user_id
     return session.execute(select(users).where(condition)).mappings().first()
 
 
 def find_user_in_live_session(
-    session: Session, user_id: uuid.UUID, session_id: uuid.UUID
+    session: Connection, user_id: uuid.UUID, session_id: uuid.UUID
 ) -> RowMapping | None:
     """The user, with `session_live`: whether that session of theirs still stands. None: no such user."""
     live = exists().where(
@@ -56,17 +55,17 @@ def find_user_in_live_session(
     return session.execute(statement).mappings().first()
 
 
-def update_user(session: Session, user_id: uuid.UUID, values: dict[str, Any]) -> RowMapping | None:
+def update_user(session: Connection, user_id: uuid.UUID, values: dict[str, Any]) -> RowMapping | None:
     statement = update(users).where(users.c.id == user_id).values(**values).returning(*USER_COLUMNS)
     return session.execute(statement).mappings().first()
 
 
-def delete_user(session: Session, user_id: uuid.UUID) -> None:
+def delete_user(session: Connection, user_id: uuid.UUID) -> None:
     session.execute(delete(users).where(users.c.id == user_id))
 
 
 def list_users(
-    session: Session, *, email_contains: str | None, after: tuple[datetime, uuid.UUID] | None, limit: int
+    session: Connection, *, email_contains: str | None, after: tuple[datetime, uuid.UUID] | None, limit: int
 ) -> list[RowMapping]:
     statement = select(*USER_COLUMNS).order_by(users.c.created_at, users.c.id).limit(limit)
     if email_contains:
@@ -82,17 +81,17 @@ def list_users(
 # ---------------------------------------------------------------- sessions and refresh tokens
 
 
-def insert_session(session: Session, *, user_id: uuid.UUID, expires_at: datetime) -> uuid.UUID:
+def insert_session(session: Connection, *, user_id: uuid.UUID, expires_at: datetime) -> uuid.UUID:
     return session.execute(
         insert(sessions).values(user_id=user_id, expires_at=expires_at).returning(sessions.c.id)
     ).scalar_one()
 
 
-def insert_refresh_token(session: Session, *, session_id: uuid.UUID, token_hash: bytes) -> None:
+def insert_refresh_token(session: Connection, *, session_id: uuid.UUID, token_hash: bytes) -> None:
     session.execute(insert(refresh_tokens).values(session_id=session_id, token_hash=token_hash))
 
 
-def lock_refresh_token(session: Session, token_hash: bytes) -> RowMapping | None:
+def lock_refresh_token(session: Connection, token_hash: bytes) -> RowMapping | None:
     """The token with its session, locked until the transaction ends, so that two refreshes of one
     token take turns and the second sees the first's rotation."""
     statement = (
@@ -111,11 +110,11 @@ def lock_refresh_token(session: Session, token_hash: bytes) -> RowMapping | None
     return session.execute(statement).mappings().first()
 
 
-def mark_refresh_token_used(session: Session, token_id: uuid.UUID) -> None:
+def mark_refresh_token_used(session: Connection, token_id: uuid.UUID) -> None:
     session.execute(update(refresh_tokens).where(refresh_tokens.c.id == token_id).values(used_at=func.now()))
 
 
-def find_session_of_refresh_token(session: Session, token_hash: bytes) -> RowMapping | None:
+def find_session_of_refresh_token(session: Connection, token_hash: bytes) -> RowMapping | None:
     statement = (
         select(sessions.c.id, sessions.c.user_id)
         .join(refresh_tokens, refresh_tokens.c.session_id == sessions.c.id)
@@ -124,7 +123,7 @@ def find_session_of_refresh_token(session: Session, token_hash: bytes) -> RowMap
     return session.execute(statement).mappings().first()
 
 
-def revoke_sessions(session: Session, *, reason: str, session_ids=None, user_id=None) -> None:
+def revoke_sessions(session: Connection, *, reason: str, session_ids=None, user_id=None) -> None:
     """End sessions (by id, or all of a user's); ended sessions stay ended with their first reason."""
     statement = (
         update(sessions)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import Connection
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.orm import Session
 
 from reservas.accounts import repository
 from reservas.accounts.schemas import (
@@ -33,7 +33,7 @@ LOGIN_FAILED = "The email or password is incorrect."
 REFRESH_FAILED = "The refresh token is invalid, expired or already used; sign in again."
 
 
-def register(session: Session, request: RegisterRequest) -> TokenPair:
+def register(session: Connection, request: RegisterRequest) -> TokenPair:
     row = repository.insert_user(
         session, email=request.email, password_hash=hash_password(request.password), name=request.name
     )
@@ -44,7 +44,7 @@ def register(session: Session, request: RegisterRequest) -> TokenPair:
     return pair
 
 
-def login(session: Session, request: LoginRequest) -> TokenPair:
+def login(session: Connection, request: LoginRequest) -> TokenPair:
     row = authenticate(session, request.email, request.password)
     if row is None:
         raise Unauthorized(LOGIN_FAILED, title="Login failed")
@@ -53,7 +53,7 @@ def login(session: Session, request: LoginRequest) -> TokenPair:
     return pair
 
 
-def authenticate(session: Session, email: str, password: str) -> RowMapping | None:
+def authenticate(session: Connection, email: str, password: str) -> RowMapping | None:
     """The user whose password this is, or None. Takes as long whether the account exists or not, and
     stops answering an account after too many failures (429), whether it exists or not."""
     failure_limits = parse_limits(get_settings().login_failure_limit)
@@ -72,7 +72,7 @@ def authenticate(session: Session, email: str, password: str) -> RowMapping | No
     return None
 
 
-def refresh(session: Session, refresh_token: str) -> TokenPair:
+def refresh(session: Connection, refresh_token: str) -> TokenPair:
     """Rotate: the presented token is spent and a new pair issued in the same session. A token that was
     already spent means it leaked (or a client replayed it), so its whole session ends."""
     token = repository.lock_refresh_token(session, hash_refresh_token(refresh_token))
@@ -94,7 +94,7 @@ def refresh(session: Session, refresh_token: str) -> TokenPair:
     return pair
 
 
-def logout(session: Session, user: User, access_session_id: uuid.UUID, refresh_token: str) -> None:
+def logout(session: Connection, user: User, access_session_id: uuid.UUID, refresh_token: str) -> None:
     """End the session of the access token and that of the refresh token (if it is the user's)."""
     ended = {access_session_id}
     other = repository.find_session_of_refresh_token(session, hash_refresh_token(refresh_token))
@@ -104,11 +104,11 @@ def logout(session: Session, user: User, access_session_id: uuid.UUID, refresh_t
     session.commit()
 
 
-def end_all_sessions(session: Session, user_id: uuid.UUID, reason: str) -> None:
+def end_all_sessions(session: Connection, user_id: uuid.UUID, reason: str) -> None:
     repository.revoke_sessions(session, user_id=user_id, reason=reason)
 
 
-def validate(session: Session, token: str) -> TokenValidation:
+def validate(session: Connection, token: str) -> TokenValidation:
     """For other services: is this a current access token of a live session? Its claims if so."""
     try:
         claims = verify_access_token(token)
@@ -120,13 +120,13 @@ def validate(session: Session, token: str) -> TokenValidation:
     return TokenValidation(valid=True, claims=claims.raw)
 
 
-def _start_session(session: Session, user: RowMapping) -> TokenPair:
+def _start_session(session: Connection, user: RowMapping) -> TokenPair:
     expires_at = datetime.now(UTC) + timedelta(days=get_settings().refresh_token_days)
     session_id = repository.insert_session(session, user_id=user["id"], expires_at=expires_at)
     return _token_pair(session, user, session_id)
 
 
-def _token_pair(session: Session, user: RowMapping, session_id: uuid.UUID) -> TokenPair:
+def _token_pair(session: Connection, user: RowMapping, session_id: uuid.UUID) -> TokenPair:
     refresh_token, token_hash = new_refresh_token()
     repository.insert_refresh_token(session, session_id=session_id, token_hash=token_hash)
     return TokenPair(

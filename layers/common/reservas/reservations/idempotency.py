@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.orm import Session
 
 from reservas.errors import Unprocessable
 from reservas.tables import idempotency_keys
@@ -40,7 +39,7 @@ def check_key(key: str) -> str:
     return key
 
 
-def claim(session: Session, user_id: uuid.UUID, key: str, fingerprint: str) -> Replay | None:
+def claim(session: Connection, user_id: uuid.UUID, key: str, fingerprint: str) -> Replay | None:
     """Reserve the key for this request inside the current transaction. A Replay when an earlier request
     with this key already succeeded; a 422 when that request was a different one."""
     now = datetime.now(UTC)
@@ -83,7 +82,9 @@ def claim(session: Session, user_id: uuid.UUID, key: str, fingerprint: str) -> R
     return Replay(earlier["status_code"], earlier["response_body"])
 
 
-def remember(session: Session, user_id: uuid.UUID, key: str, status_code: int, body: dict[str, Any]) -> None:
+def remember(
+    session: Connection, user_id: uuid.UUID, key: str, status_code: int, body: dict[str, Any]
+) -> None:
     session.execute(
         idempotency_keys.update()
         .where(idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key)

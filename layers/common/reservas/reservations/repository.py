@@ -7,9 +7,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, case, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.orm import Session
 
 from reservas.database import contains
 from reservas.spaces.repository import overlapping_reservations
@@ -31,12 +30,12 @@ def _select():
     return select(*_COLUMNS).join(spaces, spaces.c.id == reservations.c.space_id)
 
 
-def lock_user(session: Session, user_id: uuid.UUID) -> None:
+def lock_user(session: Connection, user_id: uuid.UUID) -> None:
     """Serialise one user's bookings, so that the limit on active reservations holds under concurrency."""
     session.execute(select(users.c.id).where(users.c.id == user_id).with_for_update())
 
 
-def count_active_future(session: Session, user_id: uuid.UUID) -> int:
+def count_active_future(session: Connection, user_id: uuid.UUID) -> int:
     statement = select(func.count()).where(
         reservations.c.user_id == user_id,
         reservations.c.status == "active",
@@ -45,18 +44,18 @@ def count_active_future(session: Session, user_id: uuid.UUID) -> int:
     return session.execute(statement).scalar_one()
 
 
-def insert_reservation(session: Session, values: dict[str, Any]) -> uuid.UUID:
+def insert_reservation(session: Connection, values: dict[str, Any]) -> uuid.UUID:
     return session.execute(insert(reservations).values(**values).returning(reservations.c.id)).scalar_one()
 
 
-def find(session: Session, reservation_id: uuid.UUID, *, lock: bool = False) -> RowMapping | None:
+def find(session: Connection, reservation_id: uuid.UUID, *, lock: bool = False) -> RowMapping | None:
     statement = _select().where(reservations.c.id == reservation_id)
     if lock:
         statement = statement.with_for_update(of=reservations)
     return session.execute(statement).mappings().first()
 
 
-def cancel(session: Session, reservation_id: uuid.UUID) -> None:
+def cancel(session: Connection, reservation_id: uuid.UUID) -> None:
     session.execute(
         update(reservations)
         .where(reservations.c.id == reservation_id)
@@ -64,7 +63,7 @@ def cancel(session: Session, reservation_id: uuid.UUID) -> None:
     )
 
 
-def conflicts(session: Session, space_id: uuid.UUID, start: datetime, end: datetime) -> list[tuple]:
+def conflicts(session: Connection, space_id: uuid.UUID, start: datetime, end: datetime) -> list[tuple]:
     statement = (
         overlapping_reservations((start, end))
         .where(reservations.c.space_id == space_id)
@@ -74,7 +73,7 @@ def conflicts(session: Session, space_id: uuid.UUID, start: datetime, end: datet
 
 
 def search(
-    session: Session,
+    session: Connection,
     *,
     user_id: uuid.UUID | None,
     space_id: uuid.UUID | None,

@@ -11,9 +11,8 @@ import uuid
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exc
+from sqlalchemy import Connection, exc
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.orm import Session
 
 from reservas import events
 from reservas.accounts.schemas import User
@@ -55,7 +54,7 @@ def to_reservation(row: RowMapping) -> Reservation:
 
 
 def book(
-    session: Session, user: User, request: BookingRequest, idempotency_key: str | None = None
+    session: Connection, user: User, request: BookingRequest, idempotency_key: str | None = None
 ) -> tuple[int, dict]:
     """Book, or explain why not. Returns the status and body to answer with (201, or a replay)."""
     for attempt in range(1, RETRIES + 1):
@@ -74,7 +73,7 @@ def book(
     raise AssertionError("unreachable")
 
 
-def _book_once(session: Session, user: User, request: BookingRequest, key: str | None) -> tuple[int, dict]:
+def _book_once(session: Connection, user: User, request: BookingRequest, key: str | None) -> tuple[int, dict]:
     if key is not None:
         fingerprint = idempotency.request_hash(request.model_dump(mode="json"))
         replay = idempotency.claim(session, user.id, key, fingerprint)
@@ -108,7 +107,7 @@ def _book_once(session: Session, user: User, request: BookingRequest, key: str |
     return 201, body
 
 
-def _bookable_space(session: Session, space_id: uuid.UUID) -> Space:
+def _bookable_space(session: Connection, space_id: uuid.UUID) -> Space:
     row = spaces_repository.find_space(session, space_id)
     if row is None or not row["is_active"]:
         raise Unprocessable(
@@ -118,7 +117,7 @@ def _bookable_space(session: Session, space_id: uuid.UUID) -> Space:
     return Space.model_validate(dict(row))
 
 
-def _check_rules(session: Session, user: User, space: Space, request: BookingRequest) -> None:
+def _check_rules(session: Connection, user: User, space: Space, request: BookingRequest) -> None:
     problems = [
         (["body", "start_time"], problem)
         for problem in booking_problems(space, request.start_time, request.end_time, datetime.now(UTC))
@@ -134,7 +133,7 @@ def _check_rules(session: Session, user: User, space: Space, request: BookingReq
         raise Unprocessable(detail, title="Booking refused", errors=errors)
 
 
-def _overlap(session: Session, request: BookingRequest) -> Conflict:
+def _overlap(session: Connection, request: BookingRequest) -> Conflict:
     """A 409 that shows what is in the way and what could be booked instead."""
     start, end = request.start_time, request.end_time
     space = Space.model_validate(dict(spaces_repository.find_space(session, request.space_id)))
@@ -156,7 +155,7 @@ def _overlap(session: Session, request: BookingRequest) -> Conflict:
 
 
 def _same_space_suggestions(
-    session: Session, space: Space, start: datetime, end: datetime
+    session: Connection, space: Space, start: datetime, end: datetime
 ) -> list[Suggestion]:
     """The nearest free intervals of the same length in this space, on the same local day."""
     zone = ZoneInfo(space.timezone)
@@ -182,7 +181,7 @@ def _same_space_suggestions(
     ]
 
 
-def _other_space_suggestions(session: Session, space: Space, request: BookingRequest) -> list[Suggestion]:
+def _other_space_suggestions(session: Connection, space: Space, request: BookingRequest) -> list[Suggestion]:
     """Other spaces free for the very interval asked for, big enough for the party."""
     others = spaces_service.available_spaces(
         session,
@@ -200,7 +199,7 @@ def _other_space_suggestions(session: Session, space: Space, request: BookingReq
     ][:SUGGESTIONS]
 
 
-def get(session: Session, user: User, reservation_id: uuid.UUID) -> Reservation:
+def get(session: Connection, user: User, reservation_id: uuid.UUID) -> Reservation:
     """The owner's or, for admins, anyone's; 404 for everyone else, so its existence stays private."""
     row = repository.find(session, reservation_id)
     if row is None or (row["user_id"] != user.id and user.role != "admin"):
@@ -208,7 +207,7 @@ def get(session: Session, user: User, reservation_id: uuid.UUID) -> Reservation:
     return to_reservation(row)
 
 
-def cancel(session: Session, user: User, reservation_id: uuid.UUID) -> Reservation:
+def cancel(session: Connection, user: User, reservation_id: uuid.UUID) -> Reservation:
     """Owners until the start, admins until the end. Cancelling again changes nothing."""
     row = repository.find(session, reservation_id, lock=True)
     if row is None or (row["user_id"] != user.id and user.role != "admin"):
@@ -228,7 +227,7 @@ def cancel(session: Session, user: User, reservation_id: uuid.UUID) -> Reservati
 
 
 def search(
-    session: Session,
+    session: Connection,
     user: User,
     *,
     user_id: uuid.UUID | None = None,

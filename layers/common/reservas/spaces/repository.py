@@ -6,25 +6,24 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, literal, literal_column, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, literal, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import JSONB, TSTZRANGE
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.orm import Session
 
 from reservas.database import contains
 from reservas.tables import reservations, spaces
 
 
-def insert_space(session: Session, values: dict[str, Any]) -> RowMapping:
+def insert_space(session: Connection, values: dict[str, Any]) -> RowMapping:
     return session.execute(insert(spaces).values(**values).returning(spaces)).mappings().one()
 
 
-def update_space(session: Session, space_id: uuid.UUID, values: dict[str, Any]) -> RowMapping | None:
+def update_space(session: Connection, space_id: uuid.UUID, values: dict[str, Any]) -> RowMapping | None:
     statement = update(spaces).where(spaces.c.id == space_id).values(**values).returning(spaces)
     return session.execute(statement).mappings().first()
 
 
-def find_space(session: Session, space_id: uuid.UUID, *, lock: bool = False) -> RowMapping | None:
+def find_space(session: Connection, space_id: uuid.UUID, *, lock: bool = False) -> RowMapping | None:
     statement = select(spaces).where(spaces.c.id == space_id)
     if lock:
         statement = statement.with_for_update()
@@ -32,7 +31,7 @@ def find_space(session: Session, space_id: uuid.UUID, *, lock: bool = False) -> 
 
 
 def search_spaces(
-    session: Session,
+    session: Connection,
     *,
     include_inactive: bool,
     capacity_min: int | None,
@@ -81,7 +80,7 @@ def overlapping_reservations(interval: tuple[datetime, datetime]):
     )
 
 
-def busy_intervals(session: Session, space_id: uuid.UUID, start: datetime, end: datetime) -> list[tuple]:
+def busy_intervals(session: Connection, space_id: uuid.UUID, start: datetime, end: datetime) -> list[tuple]:
     statement = (
         overlapping_reservations((start, end))
         .where(reservations.c.space_id == space_id)

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
+from sqlalchemy import Connection
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.orm import Session
 
 from reservas.accounts.schemas import User
 from reservas.errors import NotFound, Unprocessable, invalid_input
@@ -35,7 +35,7 @@ def _after(cursor: str | None) -> tuple[str, uuid.UUID] | None:
 
 
 def list_spaces(
-    session: Session,
+    session: Connection,
     viewer: User | None,
     *,
     include_inactive: bool,
@@ -64,7 +64,7 @@ def list_spaces(
 
 
 def get_space(
-    session: Session, space_id: uuid.UUID, viewer: User | None, entry: cache.SpaceEntry | None = None
+    session: Connection, space_id: uuid.UUID, viewer: User | None, entry: cache.SpaceEntry | None = None
 ) -> Space:
     """The space, for anyone while it is active; deactivated, only admins see it (404 for others)."""
     entry = entry or cache.lookup(space_id)
@@ -79,14 +79,14 @@ def get_space(
     return Space.model_validate(data)
 
 
-def create_space(session: Session, settings: SpaceSettings) -> Space:
+def create_space(session: Connection, settings: SpaceSettings) -> Space:
     space = _space(repository.insert_space(session, settings.model_dump()))
     session.commit()
     cache.space_changed(space.id)
     return space
 
 
-def update_space(session: Session, space_id: uuid.UUID, changes: SpaceUpdate) -> Space:
+def update_space(session: Connection, space_id: uuid.UUID, changes: SpaceUpdate) -> Space:
     row = repository.find_space(session, space_id, lock=True)
     if row is None:
         raise NotFound("No space has this id.")
@@ -106,7 +106,7 @@ def update_space(session: Session, space_id: uuid.UUID, changes: SpaceUpdate) ->
     return space
 
 
-def deactivate_space(session: Session, space_id: uuid.UUID) -> None:
+def deactivate_space(session: Connection, space_id: uuid.UUID) -> None:
     """Takes no new bookings and disappears for non-admins; its bookings stay. Repeating it is harmless."""
     if repository.update_space(session, space_id, {"is_active": False}) is None:
         raise NotFound("No space has this id.")
@@ -115,7 +115,7 @@ def deactivate_space(session: Session, space_id: uuid.UUID) -> None:
 
 
 def availability(
-    session: Session,
+    session: Connection,
     space_id: uuid.UUID,
     viewer: User | None,
     *,
@@ -173,7 +173,7 @@ def _time_range(interval: calendar.Interval, zone: ZoneInfo) -> TimeRange:
 
 
 def available_spaces(
-    session: Session,
+    session: Connection,
     *,
     start: datetime,
     end: datetime,
