@@ -57,16 +57,29 @@ def overlapping_pairs(engine) -> int:
         ).scalar_one()
 
 
+def deadlocks(engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(
+            text("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
+        ).scalar_one()
+
+
 def test_fifty_requests_for_one_slot_give_one_booking(local_api, crowd, engine):
     space, tokens = crowd
     day = next_day("Europe/Madrid", weekday=2)
-    slot = (local("Europe/Madrid", day, "10:00"), local("Europe/Madrid", day, "11:00"))
+    # Overlapping, not identical: each pair of these intervals shares 10:30-11:00.
+    slots = [
+        (local("Europe/Madrid", day, start), local("Europe/Madrid", day, end))
+        for start, end in (("10:00", "11:00"), ("10:30", "11:30"), ("10:30", "11:00"))
+    ]
+    before = deadlocks(engine)
 
-    statuses = race(local_api, space, tokens, [slot] * PEOPLE)
+    statuses = race(local_api, space, tokens, [slots[n % len(slots)] for n in range(PEOPLE)])
 
     assert statuses.count(201) == 1
     assert statuses.count(409) == PEOPLE - 1
     assert overlapping_pairs(engine) == 0
+    assert deadlocks(engine) == before  # bookings of one space take turns instead of deadlocking
 
 
 def test_fifty_requests_for_distinct_slots_all_book(local_api, crowd, engine):

@@ -7,7 +7,7 @@ import re
 import ssl
 from collections.abc import Iterator
 
-from sqlalchemy import ColumnElement, Connection, Engine, create_engine, exc
+from sqlalchemy import ColumnElement, Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, make_url
 
 from reservas.settings import get_database_url, get_settings
@@ -16,6 +16,8 @@ EXCLUSION_VIOLATION = "23P01"
 UNIQUE_VIOLATION = "23505"
 DEADLOCK_DETECTED = "40P01"
 SERIALIZATION_FAILURE = "40001"
+LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout
+QUERY_CANCELED = "57014"  # statement_timeout
 
 _SSL_MODES = {"require", "verify-ca", "verify-full"}
 
@@ -43,10 +45,12 @@ def pg8000_url(url: str) -> tuple[URL, dict]:
 
 
 def build_engine(url: str, *, pool_size: int = 1, timeout_seconds: float | None = None) -> Engine:
+    """With `timeout_seconds`, PostgreSQL itself gives up on a statement (and a lock wait) before the
+    socket does, so a slow request ends in an error the API can explain instead of a dead connection."""
     sa_url, connect_args = pg8000_url(url)
     if timeout_seconds:
-        connect_args["timeout"] = timeout_seconds
-    return create_engine(
+        connect_args["timeout"] = timeout_seconds + 5
+    engine = create_engine(
         sa_url,
         connect_args=connect_args,
         pool_size=pool_size,
@@ -55,6 +59,16 @@ def build_engine(url: str, *, pool_size: int = 1, timeout_seconds: float | None 
         pool_pre_ping=True,
         pool_recycle=1800,
     )
+    if timeout_seconds:
+
+        @event.listens_for(engine, "connect")
+        def _server_side_timeouts(connection, _record) -> None:
+            cursor = connection.cursor()
+            cursor.execute(f"SET statement_timeout = {int(timeout_seconds * 1000)}")
+            cursor.execute(f"SET lock_timeout = {int(timeout_seconds * 500)}")
+            cursor.close()
+
+    return engine
 
 
 @functools.cache

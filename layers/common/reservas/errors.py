@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from reservas.database import LOCK_NOT_AVAILABLE, QUERY_CANCELED, sqlstate
 from reservas.observability import logger
 
 PROBLEM_JSON = "application/problem+json"
@@ -173,11 +174,23 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(sa_exc.OperationalError)
     @app.exception_handler(sa_exc.InterfaceError)
     @app.exception_handler(sa_exc.TimeoutError)
+    @app.exception_handler(TimeoutError)
     async def _database_down(_: Request, error: Exception) -> JSONResponse:
         logger.error("database unavailable", extra={"error": str(error).splitlines()[0]})
         return problem_response(
             503, "The database is unavailable; try again shortly.", headers={"Retry-After": "5"}
         )
+
+    @app.exception_handler(sa_exc.DBAPIError)
+    async def _database_error(request: Request, error: sa_exc.DBAPIError) -> JSONResponse:
+        if sqlstate(error) in (LOCK_NOT_AVAILABLE, QUERY_CANCELED):
+            logger.warning("database too busy", extra={"sqlstate": sqlstate(error)})
+            return problem_response(
+                503,
+                "The database is too busy to answer in time; try again shortly.",
+                headers={"Retry-After": "2"},
+            )
+        return await _unexpected(request, error)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, error: Exception) -> JSONResponse:

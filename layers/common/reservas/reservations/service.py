@@ -108,7 +108,10 @@ def _book_once(session: Connection, user: User, request: BookingRequest, key: st
 
 
 def _bookable_space(session: Connection, space_id: uuid.UUID) -> Space:
-    row = spaces_repository.find_space(session, space_id)
+    # Locked for the transaction: bookings of one space take turns. Without it, two overlapping inserts
+    # each wait on the other's row in the exclusion index, a deadlock PostgreSQL breaks only after
+    # deadlock_timeout. The constraint still decides; the lock only spares that wait.
+    row = spaces_repository.find_space(session, space_id, lock=True)
     if row is None or not row["is_active"]:
         raise Unprocessable(
             "No active space has this id.",

@@ -26,7 +26,7 @@ def update_space(session: Connection, space_id: uuid.UUID, values: dict[str, Any
 def find_space(session: Connection, space_id: uuid.UUID, *, lock: bool = False) -> RowMapping | None:
     statement = select(spaces).where(spaces.c.id == space_id)
     if lock:
-        statement = statement.with_for_update()
+        statement = statement.with_for_update(key_share=True)  # FOR NO KEY UPDATE
     return session.execute(statement).mappings().first()
 
 
