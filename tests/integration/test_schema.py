@@ -53,10 +53,19 @@ def test_tables_in_code_match_the_migrated_database(engine):
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), metadata)
     kinds = {"add_table", "remove_table", "add_column", "remove_column", "modify_type", "modify_nullable"}
+    changes = [change if isinstance(change, tuple) else change[0] for change in diff]
     table_or_column_changes = [
-        change for change in diff if (change[0] if isinstance(change, tuple) else change[0][0]) in kinds
+        change for change in changes if change[0] in kinds and not _jsonb_declared_as_json(change)
     ]
     assert table_or_column_changes == []
+
+
+def _jsonb_declared_as_json(change: tuple) -> bool:
+    """tables.py declares jsonb columns as generic JSON on purpose (see there); nothing else may differ."""
+    from sqlalchemy import JSON
+    from sqlalchemy.dialects.postgresql import JSONB
+
+    return change[0] == "modify_type" and isinstance(change[5], JSONB) and isinstance(change[6], JSON)
 
 
 @pytest.mark.parametrize(

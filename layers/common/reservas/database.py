@@ -7,7 +7,7 @@ import re
 import ssl
 from collections.abc import Iterator
 
-from sqlalchemy import ColumnElement, Connection, Engine, create_engine, event, exc
+from sqlalchemy import ColumnElement, Connection, Engine, Insert, Table, create_engine, event, exc
 from sqlalchemy.engine import URL, make_url
 
 from reservas.settings import get_database_url, get_settings
@@ -87,6 +87,13 @@ def get_session() -> Iterator[Connection]:
     (SQLAlchemy Core's Connection: the ORM is never imported, which keeps cold starts short.)"""
     with get_engine().connect() as session:
         yield session
+
+
+def postgres_insert(table: Table) -> Insert:
+    """PostgreSQL's INSERT, for ON CONFLICT; the dialect is imported on first use, not at cold start."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    return insert(table)
 
 
 def contains(column: ColumnElement, text: str) -> ColumnElement[bool]:

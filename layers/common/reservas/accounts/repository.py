@@ -7,10 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, exists, func, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
 
-from reservas.database import contains
+from reservas.database import contains, postgres_insert
 from reservas.tables import refresh_tokens, sessions, users
 
 USER_COLUMNS = [c for c in users.c if c.name != "password_hash"]
@@ -24,7 +23,7 @@ def insert_user(
 ) -> RowMapping | None:
     """The new user, or None when the email is taken."""
     statement = (
-        pg_insert(users)
+        postgres_insert(users)
         .values(email=email, password_hash=password_hash, name=name, role=role)
         .on_conflict_do_nothing(index_elements=[users.c.email])
         .returning(*USER_COLUMNS)

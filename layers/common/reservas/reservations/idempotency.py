@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from reservas.database import postgres_insert
 from reservas.errors import Unprocessable
 from reservas.tables import idempotency_keys
 
@@ -51,7 +51,7 @@ def claim(session: Connection, user_id: uuid.UUID, key: str, fingerprint: str) -
         )
     )
     claimed = session.execute(
-        pg_insert(idempotency_keys)
+        postgres_insert(idempotency_keys)
         .values(
             user_id=user_id,
             key=key,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, literal, literal_column, or_, select, update
-from sqlalchemy.dialects.postgresql import JSONB, TSTZRANGE
+from sqlalchemy import Connection, and_, func, insert, literal_column, or_, select, update
+from sqlalchemy import text as sql
 from sqlalchemy.engine import RowMapping
 
 from reservas.database import contains
@@ -52,7 +53,8 @@ def search_spaces(
     if location:
         statement = statement.where(contains(spaces.c.location, location))
     if amenities:
-        statement = statement.where(spaces.c.amenities.contains(func.cast(literal(amenities, JSONB), JSONB)))
+        wanted = sql("CAST(:amenities AS jsonb)").bindparams(amenities=json.dumps(amenities))
+        statement = statement.where(spaces.c.amenities.op("@>")(wanted))
     if text:
         statement = statement.where(or_(contains(spaces.c.name, text), contains(spaces.c.description, text)))
     if after is not None:
@@ -75,7 +77,7 @@ def overlapping_reservations(interval: tuple[datetime, datetime]):
         # literal lets every plan, generic ones included, use it.
         reservations.c.status == literal_column("'active'"),
         func.tstzrange(reservations.c.start_time, reservations.c.end_time).op("&&")(
-            func.tstzrange(start, end, type_=TSTZRANGE)
+            func.tstzrange(start, end)
         ),
     )
 
