@@ -220,8 +220,13 @@ def parse_availability(output: str, returncode: int, quick: bool) -> Result:
             uses = ": yes" in line
             detail = line.split("(", 1)[1].rsplit(")", 1)[0] if "(" in line else ""
             result.rows.append(
-                Row(title, "plan of busy_intervals uses the GiST index", "yes" if uses else "no", "-",
-                    ("pass" if uses else "FAIL") + (f" ({detail.split(';')[0]})" if detail else ""))
+                Row(
+                    title,
+                    "plan of busy_intervals uses the GiST index",
+                    "yes" if uses else "no",
+                    "-",
+                    ("pass" if uses else "FAIL") + (f" ({detail.split(';')[0]})" if detail else ""),
+                )
             )
         elif line.startswith(("- reservations:", "- busy intervals", "- load time:", "- SQL statements")):
             result.notes.append("Availability: " + line[2:])
@@ -241,8 +246,11 @@ def run_section(section: Section, logs: Path, quick: bool) -> tuple[Result, floa
     result_file = logs / f"{section.key}.json"
     command = [*section.command, *(["--json", str(result_file)] if section.structured else [])]
     started = time.perf_counter()
-    print(f"[bench] {section.title}: {' '.join(Path(c).name if '/' in c else c for c in command[1:])}",
-          file=sys.stderr, flush=True)
+    print(
+        f"[bench] {section.title}: {' '.join(Path(c).name if '/' in c else c for c in command[1:])}",
+        file=sys.stderr,
+        flush=True,
+    )
     # Each section starts a PostgreSQL and a Redis of its own: none adopts DATABASE_URL or REDIS_URL
     # (the availability benchmark needs an empty database, the others write to theirs).
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
@@ -376,8 +384,7 @@ def main() -> int:
     if set(s.key for s in chosen) == {s.key for s in sections(args.quick)} or args.output != REPORT:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text)
-        print(f"(written to {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output})",
-              file=sys.stderr)
+        print(f"(written to {args.output})", file=sys.stderr)
     else:
         print(f"(--only: {REPORT.relative_to(ROOT)} left as it was)", file=sys.stderr)
     return 1 if failures else 0

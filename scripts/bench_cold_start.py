@@ -1,0 +1,404 @@
+"""Cold start of each API function as Lambda builds it: a fresh interpreter imports the handler module.
+
+    .venv/bin/python scripts/bench_cold_start.py [--rounds 15] [--no-build] [--json result.json]
+
+1. `sam build` when .aws-sam/build is missing or older than the sources (or with --rebuild), then
+   `python -m compileall` over .aws-sam/build: Lambda layers are read-only, so a layer without .pyc
+   files compiles every module it imports on every cold start.
+2. Candidates, each measured by a fresh `python -S -c ...` whose sys.path is a function's build folder
+   plus .aws-sam/build/CommonLayer/python and the standard library: nothing from the source tree or
+   the virtualenv. The child times its own import with time.perf_counter; RESERVAS_STAGE=test and
+   POWERTOOLS_METRICS_DISABLED=true as the only settings.
+   - `python -S -c pass`: the interpreter alone (wall time of the whole subprocess);
+   - `import fastapi, mangum`, and `import fastapi, mangum, sqlalchemy, pg8000`: the BUDGET base, what
+     any FastAPI-on-Lambda function with this database driver pays;
+   - a naive import of every runtime dependency in layers/common/requirements.txt;
+   - each API function's `import app` (which builds its FastAPI app and its handler);
+   - AuthFunction's `import app` from a copy of the build without any .pyc (every third round).
+   Rounds go over every candidate in a new random order each time, after one untimed round, so that
+   noise on the machine falls on all of them alike. The figures are medians over the rounds.
+3. Budget: each function's paired ratio (the median, over the rounds, of its init divided by the base
+   measured next to it in the same round) at most 1.25, and none of boto3, botocore.session or
+   redis.asyncio in sys.modules after its init. The ratio of the plain medians is shown too; on a
+   shared 2-core machine a slow spell can land on one candidate's runs and not the other's, which the
+   paired ratio does not suffer.
+4. `python -X importtime` of AuthFunction's init is saved to docs/importtime-auth.txt, and its top 15
+   cumulative entries summarised ("where the time goes").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT)]
+
+from scripts.bench import Result, Row, fmt_ms, summarise  # noqa: E402
+
+BUILD = ROOT / ".aws-sam" / "build"
+LAYER = BUILD / "CommonLayer" / "python"
+REQUIREMENTS = ROOT / "layers" / "common" / "requirements.txt"
+IMPORTTIME_FILE = ROOT / "docs" / "importtime-auth.txt"
+FUNCTIONS = ("AuthFunction", "UsersFunction", "SpacesFunction", "ReservationsFunction")
+SOURCES = (ROOT / "functions", ROOT / "layers" / "common", ROOT / "template.yaml")
+BUDGET_RATIO = 1.25
+MUST_NOT_LOAD = ("boto3", "botocore.session", "redis.asyncio")
+SECTION = "Cold start"
+
+# Distribution name -> the module its users import (when the two differ).
+MODULE_OF = {
+    "pyjwt": "jwt",
+    "aws-lambda-powertools": "aws_lambda_powertools",
+    "aws-xray-sdk": "aws_xray_sdk.core",
+    "email-validator": "email_validator",
+    "pydantic-settings": "pydantic_settings",
+}
+
+CHILD = """
+import sys, time, json
+sys.path[:] = {paths!r} + [p for p in sys.path if p]
+started = time.perf_counter()
+{statement}
+elapsed = time.perf_counter() - started
+print(json.dumps({{"seconds": elapsed, "loaded": [m for m in {watch!r} if m in sys.modules],
+                  "modules": len(sys.modules)}}), flush=True)
+import os
+os._exit(0)  # no interpreter teardown (~0.1 s with 700 modules): a cold start never pays it
+"""
+
+
+@dataclass
+class Candidate:
+    name: str
+    statement: str | None  # None: time the whole subprocess (the bare interpreter)
+    paths: list[Path]
+    cwd: Path
+    every: int = 1  # measured in every n-th round only
+    function: bool = False  # one of FUNCTIONS, held to the budget
+    samples: list[float] = field(default_factory=list)
+    paired: list[float] = field(default_factory=list)  # this / the base measured next to it
+    walls: list[float] = field(default_factory=list)
+    loaded: set[str] = field(default_factory=set)
+    modules: int = 0
+
+    def code(self) -> str:
+        if self.statement is None:
+            return "pass"
+        return CHILD.format(
+            paths=[str(p) for p in self.paths], statement=self.statement, watch=list(MUST_NOT_LOAD)
+        )
+
+
+def child_env() -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "RESERVAS_STAGE": "test",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "PYTHONDONTWRITEBYTECODE": "1",  # the no-.pyc candidate must stay without them
+    }
+
+
+# --- build -------------------------------------------------------------------------------------------
+
+
+def newest_source_mtime() -> float:
+    newest = 0.0
+    for source in SOURCES:
+        files = [source] if source.is_file() else source.rglob("*")
+        for path in files:
+            if path.is_file() and "__pycache__" not in path.parts:
+                newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+def ensure_build(rebuild: bool) -> str:
+    marker = BUILD / "template.yaml"
+    missing = not all((BUILD / name / "app.py").exists() for name in FUNCTIONS) or not LAYER.is_dir()
+    stale = not missing and marker.stat().st_mtime < newest_source_mtime()
+    if not (rebuild or missing or stale):
+        return "kept the existing .aws-sam/build (newer than every source)"
+    reason = "--rebuild" if rebuild else "missing" if missing else "older than the sources"
+    print(f"sam build ({reason})...", flush=True)
+    started = time.perf_counter()
+    subprocess.run(
+        [str(Path(sys.executable).parent / "sam"), "build", "--template-file", "template.yaml"],
+        cwd=ROOT,
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return f"ran `sam build` ({reason}, {time.perf_counter() - started:.0f} s)"
+
+
+def compile_build() -> tuple[int, float]:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "-j", "0", str(BUILD)], check=True)
+    return sum(1 for _ in BUILD.rglob("*.pyc")), time.perf_counter() - started
+
+
+def copy_without_pyc(destination: Path) -> tuple[Path, Path]:
+    """AuthFunction and the layer as `sam build` leaves them: sources only."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    function = shutil.copytree(BUILD / "AuthFunction", destination / "AuthFunction", ignore=ignore)
+    layer = shutil.copytree(LAYER, destination / "CommonLayer" / "python", ignore=ignore)
+    return Path(function), Path(layer)
+
+
+# --- candidates ----------------------------------------------------------------------------------------
+
+
+def runtime_modules() -> list[str]:
+    modules = []
+    for line in REQUIREMENTS.read_text().splitlines():
+        requirement = line.split("#", 1)[0].strip()
+        if not requirement:
+            continue
+        name = re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].strip()
+        modules.append(MODULE_OF.get(name.lower(), name.lower().replace("-", "_")))
+    return modules
+
+
+def candidates(no_pyc: tuple[Path, Path]) -> tuple[list[Candidate], Candidate]:
+    dependencies = runtime_modules()
+    base = Candidate(
+        "import fastapi, mangum, sqlalchemy, pg8000 (BUDGET base)",
+        "import fastapi, mangum, sqlalchemy, pg8000",
+        [LAYER],
+        BUILD,
+    )
+    found = [
+        Candidate("`python -S -c pass` (the interpreter; subprocess wall time)", None, [], BUILD),
+        Candidate("import fastapi, mangum", "import fastapi, mangum", [LAYER], BUILD),
+        base,
+        Candidate(
+            f"naive: import all {len(dependencies)} runtime dependencies of requirements.txt",
+            "import " + ", ".join(dependencies),
+            [LAYER],
+            BUILD,
+        ),
+    ]
+    for name in FUNCTIONS:
+        found.append(
+            Candidate(
+                f"{name} init (`import app`)",
+                "import app",
+                [BUILD / name, LAYER],
+                BUILD / name,
+                function=True,
+            )
+        )
+    function, layer = no_pyc
+    found.append(
+        Candidate(
+            "AuthFunction init without any .pyc (informative)",
+            "import app",
+            [function, layer],
+            function,
+            every=3,
+        )
+    )
+    return found, base
+
+
+def measure(candidate: Candidate, *, record: bool) -> None:
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, "-S", "-c", candidate.code()],
+        cwd=candidate.cwd,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+    )
+    wall = time.perf_counter() - started
+    if completed.returncode:
+        raise RuntimeError(f"{candidate.name} failed:\n{completed.stderr}")
+    if not record:
+        return
+    candidate.walls.append(wall)
+    if candidate.statement is None:
+        candidate.samples.append(wall)
+        return
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    candidate.samples.append(report["seconds"])
+    candidate.loaded.update(report["loaded"])
+    candidate.modules = report["modules"]
+
+
+def run_rounds(found: list[Candidate], base: Candidate, functions: list[Candidate], rounds: int) -> None:
+    """Each round: every candidate in a new random order, the base measured once more right next to each
+    function (which of the two goes first is random too), so that each function also has a ratio to a
+    base measured seconds apart, as a check on the ratio of the medians."""
+    rng = random.Random(2026)
+    for candidate in found:  # one untimed round: the files in the page cache, like a warm host
+        measure(candidate, record=False)
+    singles = [c for c in found if c is not base and c not in functions]
+    for number in range(rounds):
+        blocks: list[list[Candidate]] = [[c] for c in singles if number % c.every == 0]
+        blocks += [rng.sample([base, function], 2) for function in functions]
+        rng.shuffle(blocks)
+        for block in blocks:
+            for candidate in block:
+                measure(candidate, record=True)
+            if len(block) == 2:
+                function = block[0] if block[1] is base else block[1]
+                function.paired.append(function.samples[-1] / base.samples[-1])
+        print(f"  round {number + 1}/{rounds} done", flush=True)
+
+
+# --- where the time goes -------------------------------------------------------------------------------
+
+IMPORTTIME_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|\s*(\S+)$")
+Entry = tuple[str, int, int]  # module, self us, cumulative us
+
+
+def importtime(paths: list[Path], statement: str, cwd: Path, runs: int = 3) -> tuple[str, list[Entry]]:
+    """`python -X importtime` of one candidate's imports, the median run of a few (by total): its raw
+    text and (module, self us, cumulative us) per line."""
+    code = CHILD.format(paths=[str(p) for p in paths], statement=statement, watch=list(MUST_NOT_LOAD))
+    outputs = []
+    for _ in range(runs):
+        completed = subprocess.run(
+            [sys.executable, "-X", "importtime", "-S", "-c", code],
+            cwd=cwd,
+            env=child_env(),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        entries = []
+        for line in completed.stderr.splitlines():
+            match = IMPORTTIME_LINE.match(line)
+            if match:
+                entries.append((match[3], int(match[1]), int(match[2])))
+        outputs.append((sum(self_us for _, self_us, _ in entries), completed.stderr, entries))
+    outputs.sort(key=lambda item: item[0])
+    _, text, entries = outputs[len(outputs) // 2]
+    return text, entries
+
+
+def per_package(entries: list[Entry]) -> dict[str, int]:
+    """Self time summed per top-level package, in microseconds."""
+    totals: dict[str, int] = {}
+    for name, self_us, _ in entries:
+        package = name.split(".")[0]
+        totals[package] = totals.get(package, 0) + self_us
+    return totals
+
+
+def where_the_time_goes(entries: list[Entry], base_entries: list[Entry]) -> list[str]:
+    top = sorted(entries, key=lambda e: e[2], reverse=True)[:15]
+    total = sum(self_us for _, self_us, _ in entries) or 1
+    base_total = sum(self_us for _, self_us, _ in base_entries)
+    listed = ", ".join(f"{name} {cumulative / 1000:.0f}" for name, _, cumulative in top)
+    packages = per_package(entries)
+    heaviest = sorted(packages.items(), key=lambda item: item[1], reverse=True)[:10]
+    grouped = ", ".join(f"{package} {us / 1000:.0f} ({us / total:.0%})" for package, us in heaviest)
+    base_packages = per_package(base_entries)
+    extra = {package: us - base_packages.get(package, 0) for package, us in packages.items()}
+    added = sorted(extra.items(), key=lambda item: item[1], reverse=True)[:12]
+    beyond = ", ".join(f"{package} +{us / 1000:.0f}" for package, us in added if us >= 1000)
+    return [
+        "Where AuthFunction's init time goes (`python -X importtime`, which itself slows imports; full "
+        f"output in docs/importtime-auth.txt; {total / 1000:.0f} ms of imports under importtime). Top 15 "
+        f"cumulative, ms: {listed}.",
+        f"Same run, self time summed per top-level package, ms (share): {grouped}.",
+        f"What AuthFunction imports beyond the BUDGET base ({base_total / 1000:.0f} ms under importtime, "
+        f"{total / 1000 - base_total / 1000:+.0f} ms), self time per package, ms: {beyond}.",
+    ]
+
+
+# --- main ----------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--rebuild", action="store_true", help="run sam build even when the build is fresh")
+    parser.add_argument("--no-build", action="store_true", help="use .aws-sam/build as it is")
+    parser.add_argument("--json", help="write the result here (for scripts/bench.py)")
+    args = parser.parse_args()
+
+    build_note = "used .aws-sam/build as it was (--no-build)" if args.no_build else ensure_build(args.rebuild)
+    pyc_count, compile_seconds = compile_build()
+    result = Result()
+    with tempfile.TemporaryDirectory(prefix="reservas-nopyc-") as scratch:
+        found, base = candidates(copy_without_pyc(Path(scratch)))
+        print(f"{len(found)} candidates, {args.rounds} rounds", flush=True)
+        functions = [c for c in found if c.function]
+        run_rounds(found, base, functions, args.rounds)
+
+    base_median = statistics.median(base.samples)
+    for candidate in found:
+        median, p95 = summarise(candidate.samples)
+        ratio = median / base_median
+        if candidate.statement is None:
+            verdict = "-"
+        elif candidate is base:
+            verdict = "1.00x (base)"
+        elif candidate.function:
+            loaded = sorted(candidate.loaded)
+            paired = statistics.median(candidate.paired)
+            within = paired <= BUDGET_RATIO and not loaded
+            verdict = f"paired {paired:.2f}x base (medians {ratio:.2f}x): "
+            verdict += "within budget" if within else "OVER BUDGET"
+            verdict += f"; loads {', '.join(loaded)}" if loaded else f"; no {'/'.join(MUST_NOT_LOAD)}"
+            if paired > BUDGET_RATIO:
+                result.failures.append(
+                    f"{candidate.name}: init is {paired:.2f}x the base measured next to it, "
+                    f"over {BUDGET_RATIO}x"
+                )
+            if loaded:
+                result.failures.append(f"{candidate.name}: {', '.join(loaded)} in sys.modules after init")
+        else:
+            verdict = f"{ratio:.2f}x base"
+        samples = f" ({len(candidate.samples)} runs)" if candidate.every > 1 else ""
+        result.rows.append(Row(SECTION, candidate.name + samples, fmt_ms(median), fmt_ms(p95), verdict))
+
+    walls = ", ".join(f"{c.name.split()[0]} {fmt_ms(statistics.median(c.walls))}" for c in functions)
+    modules = ", ".join(f"{c.name.split()[0]} {c.modules}" for c in functions)
+    no_pyc = found[-1]
+    auth = next(c for c in functions if c.name.startswith("AuthFunction"))
+    result.notes += [
+        f"Cold start: {args.rounds} interleaved rounds (random order, after one untimed round) of fresh "
+        "`python -S` interpreters whose sys.path is the built function folder + "
+        ".aws-sam/build/CommonLayer/python + the standard library; init is timed inside the child. "
+        f"Budget: a function's paired ratio <= {BUDGET_RATIO}x. The base is measured next to "
+        "each function in every round (in random order), so the base median is over "
+        f"{len(base.samples)} runs; 'paired' is the median over the rounds of function / the base measured "
+        "next to it, a check less sensitive to slow spells of the machine. Median wall time of the whole "
+        f"subprocess (interpreter start + init; the child skips teardown with os._exit): {walls}. "
+        f"Modules loaded after init: {modules}.",
+        f"Build: {build_note}; then `python -m compileall` over .aws-sam/build ({pyc_count} .pyc, "
+        f"{compile_seconds:.1f} s). `sam build` ships no .pyc, and Lambda's /opt and /var/task are "
+        "read-only, so a layer deployed as built compiles every module on every cold start: AuthFunction "
+        f"without .pyc takes {fmt_ms(statistics.median(no_pyc.samples))}, "
+        f"{statistics.median(no_pyc.samples) / statistics.median(auth.samples):.1f}x its init with them. "
+        "Compiling the layer before packaging it (with the runtime's Python 3.11, so the magic number "
+        "matches) removes that.",
+    ]
+
+    auth_dir = BUILD / "AuthFunction"
+    text, entries = importtime([auth_dir, LAYER], "import app", auth_dir)
+    _, base_entries = importtime([LAYER], base.statement, BUILD)
+    IMPORTTIME_FILE.write_text(text)
+    result.notes += where_the_time_goes(entries, base_entries)
+    result.print_markdown()
+    result.save(args.json)
+    return 1 if result.failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
