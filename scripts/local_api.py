@@ -94,7 +94,8 @@ def main() -> int:
     elif not args.no_seed:
         print(f"Demo accounts: see {CREDENTIALS_FILE.relative_to(ROOT)}")
     print(
-        f"{len(api.routes)} routes from template.yaml. Try: curl http://{args.host}:{args.port}/auth/health"
+        f"{sum(len(route.methods) for route in api.routes)} routes from template.yaml. "
+        f"Try: curl http://{args.host}:{args.port}/auth/health"
     )
     print(f"Reservas local API on http://{args.host}:{args.port}  (Ctrl-C stops everything)", flush=True)
     from samcli.local.docker.exceptions import ProcessSigTermException

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Callable
@@ -174,7 +175,10 @@ def lambda_handler(app: FastAPI) -> Callable[[dict, Any], dict]:
     asgi_handler = Mangum(app, lifespan="off")
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-    @metrics.log_metrics(capture_cold_start_metric=True)
+    # Powertools prints the cold-start metric even with POWERTOOLS_METRICS_DISABLED; asked only when enabled.
+    @metrics.log_metrics(
+        capture_cold_start_metric=os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() != "true"
+    )
     @traced
     def handler(event: dict, context: Any) -> dict:
         return asgi_handler(event, context)
