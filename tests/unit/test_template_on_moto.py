@@ -91,7 +91,9 @@ def test_the_stack_is_created(stack):
     assert stack["status"] == "CREATE_COMPLETE"
 
 
-@pytest.mark.parametrize("function", [*API_FUNCTIONS, "MigrateFunction", "OutboxPublisherFunction"])
+@pytest.mark.parametrize(
+    "function", [*API_FUNCTIONS, "MigrateFunction", "OutboxPublisherFunction", "MaintenanceFunction"]
+)
 def test_every_function_exists_on_python311_with_the_layer(stack, function):
     assert stack["resources"][function]["ResourceStatus"] == "CREATE_COMPLETE"
     # moto keeps neither layers nor tracing on functions; the translated template is what CloudFormation gets.
@@ -117,8 +119,9 @@ def test_api_functions_read_only_their_two_secrets(stack, function):
     assert resources == {stack["secrets"]["database"], stack["secrets"]["jwt"]}
 
 
-def test_migrate_reads_only_the_database_secret(stack):
-    assert {s["Resource"] for s in _statements(stack, "MigrateFunction")} == {stack["secrets"]["database"]}
+@pytest.mark.parametrize("function", ["MigrateFunction", "MaintenanceFunction"])
+def test_database_only_functions_read_only_the_database_secret(stack, function):
+    assert {s["Resource"] for s in _statements(stack, function)} == {stack["secrets"]["database"]}
 
 
 def test_the_publisher_reads_the_database_and_puts_events_on_its_bus_only(stack):
@@ -135,7 +138,7 @@ def test_the_publisher_reads_the_database_and_puts_events_on_its_bus_only(stack)
 
 
 def test_no_policy_of_ours_grants_a_wildcard(stack):
-    for function in (*API_FUNCTIONS, "MigrateFunction", "OutboxPublisherFunction"):
+    for function in (*API_FUNCTIONS, "MigrateFunction", "OutboxPublisherFunction", "MaintenanceFunction"):
         for statement in _statements(stack, function):
             assert "*" not in json.dumps(statement["Resource"]), (function, statement)
 

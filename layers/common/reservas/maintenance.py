@@ -1,0 +1,36 @@
+"""Housekeeping: rows that no request will ever read again."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import Connection, delete, func, or_
+
+from reservas.tables import idempotency_keys, outbox, sessions
+
+PUBLISHED_EVENTS_KEPT = timedelta(days=7)
+ENDED_SESSIONS_KEPT = timedelta(days=30)  # for audits of revocations
+
+
+def purge(session: Connection) -> dict[str, int]:
+    """Delete expired idempotency keys, published events after a week, and sessions a month after
+    they ended (their refresh tokens go with them). Returns how many rows of each went."""
+    now = func.now()
+    counts = {
+        "idempotency_keys": session.execute(
+            delete(idempotency_keys).where(idempotency_keys.c.expires_at <= now)
+        ).rowcount,
+        "outbox": session.execute(
+            delete(outbox).where(outbox.c.published_at <= now - PUBLISHED_EVENTS_KEPT)
+        ).rowcount,
+        "sessions": session.execute(
+            delete(sessions).where(
+                or_(
+                    sessions.c.expires_at <= now - ENDED_SESSIONS_KEPT,
+                    sessions.c.revoked_at <= now - ENDED_SESSIONS_KEPT,
+                )
+            )
+        ).rowcount,
+    }
+    session.commit()
+    return counts
