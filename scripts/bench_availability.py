@@ -126,22 +126,6 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def configure_environment(database_url: str, redis_url: str) -> None:
-    """What scripts/local_api.py sets, before anything imports `reservas` (settings are read once)."""
-    os.environ.update(
-        {
-            "RESERVAS_STAGE": "local",
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "RESERVAS_JWT_SECRET": secrets.token_urlsafe(48),
-            "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_SERVICE_NAME": "reservas-bench",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
-        }
-    )
-
-
 def first_reservation_start() -> datetime:
     return datetime.combine(datetime.now(UTC).date() + timedelta(days=DAYS_AHEAD), datetime.min.time(), UTC)
 
@@ -470,7 +454,7 @@ def main() -> int:
     args = parse_args()
     services = devservices.start(data_dir=None)
     try:
-        configure_environment(services.database_url, services.redis_url)
+        devservices.configure_environment(services, secrets.token_urlsafe(48))
         return run(args, services)
     finally:
         services.stop()

@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common")]
 
 from scripts import devservices  # noqa: E402
+from scripts.apigw import v2_event  # noqa: E402
 from scripts.bench import Result, Row, fmt_ms, summarise  # noqa: E402
 
 ZONE = ZoneInfo("Europe/Madrid")
@@ -50,43 +51,13 @@ EVERY_DAY = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri"
 SECTION = "Warm handler"
 
 
-def configure(services: devservices.Services) -> None:
-    os.environ.update(
-        {
-            "RESERVAS_STAGE": "local",
-            "DATABASE_URL": services.database_url,
-            "REDIS_URL": services.redis_url,
-            "RESERVAS_JWT_SECRET": secrets.token_urlsafe(48),
-            "RESERVAS_RATE_LIMITS_ENABLED": "false",  # measured: the handler, not the limiter
-            "RESERVAS_MAX_ACTIVE_RESERVATIONS": "10000",
-            "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
-        }
-    )
-
-
 def event(
     method: str, path: str, token: str | None = None, body: dict | None = None, query: dict | None = None
 ) -> dict:
-    headers = {"content-type": "application/json"}
-    if token:
-        headers["authorization"] = f"Bearer {token}"
-    return {
-        "version": "2.0",
-        "routeKey": f"{method} {path}",
-        "rawPath": path,
-        "rawQueryString": urlencode(query or {}),
-        "headers": headers,
-        "requestContext": {
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.1"},
-            "requestId": str(uuid.uuid4()),
-            "routeKey": f"{method} {path}",
-            "stage": "$default",
-        },
-        "body": json.dumps(body) if body is not None else None,
-        "isBase64Encoded": False,
-    }
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    return v2_event(
+        method, path, body=body, headers=headers, query=urlencode(query or {}), source_ip="203.0.113.1"
+    )
 
 
 @dataclass
@@ -424,7 +395,12 @@ def main() -> int:
 
     services = devservices.start(data_dir=None, allow_fake_redis=False)
     try:
-        configure(services)
+        devservices.configure_environment(
+            services,
+            secrets.token_urlsafe(48),
+            RESERVAS_RATE_LIMITS_ENABLED="false",  # measured: the handler, not the limiter
+            RESERVAS_MAX_ACTIVE_RESERVATIONS="10000",
+        )
         return run(args, services)
     finally:
         services.stop()

@@ -114,3 +114,22 @@ def start(*, data_dir: Path | None = None, allow_fake_redis: bool = True) -> Ser
     services = Services(database_url, redis_url, database_origin, redis_origin, [stop_postgres, stop_redis])
     atexit.register(services.stop)
     return services
+
+
+def configure_environment(services: Services, jwt_key: str, **overrides: str) -> None:
+    """The settings the functions read, as template.yaml gives them in AWS, for local runs in this
+    process: set before anything imports `reservas`, which reads them once. `overrides` win."""
+    os.environ.update(
+        {
+            "RESERVAS_STAGE": "local",
+            "DATABASE_URL": services.database_url,
+            "REDIS_URL": services.redis_url,
+            "RESERVAS_DB_POOL_SIZE": os.environ.get("RESERVAS_DB_POOL_SIZE", "10"),
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_SERVICE_NAME": "reservas-local",
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            **overrides,
+        }
+    )
+    os.environ.setdefault("RESERVAS_JWT_SECRET", jwt_key)

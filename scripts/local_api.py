@@ -30,23 +30,6 @@ def local_jwt_key() -> str:
     return JWT_KEY_FILE.read_text().strip()
 
 
-def configure_environment(database_url: str, redis_url: str, jwt_key: str) -> None:
-    """The settings every in-process function reads, as template.yaml would give them in AWS."""
-    os.environ.update(
-        {
-            "RESERVAS_STAGE": "local",
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "RESERVAS_DB_POOL_SIZE": os.environ.get("RESERVAS_DB_POOL_SIZE", "10"),
-            "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_SERVICE_NAME": "reservas-local",
-            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
-        }
-    )
-    os.environ.setdefault("RESERVAS_JWT_SECRET", jwt_key)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -68,7 +51,7 @@ def main() -> int:
         STATE_DIR.mkdir(exist_ok=True)
         services = devservices.start(data_dir=STATE_DIR / "pgdata")
         jwt_key = local_jwt_key()
-    configure_environment(services.database_url, services.redis_url, jwt_key)
+    devservices.configure_environment(services, jwt_key)
 
     from reservas.database import build_engine
     from reservas.migrations import upgrade

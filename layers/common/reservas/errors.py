@@ -61,10 +61,6 @@ class Problem(Exception):
         self.extra = extra
 
 
-class BadRequest(Problem):
-    status = 400
-
-
 class Unauthorized(Problem):
     status = 401
 
@@ -101,15 +97,8 @@ class TooManyRequests(Problem):
 
 def invalid_input(error: ValidationError, location: tuple[str, ...] = ("body",)) -> Unprocessable:
     """A 422 for input that passed its own checks but not those of the whole it makes (a merged update)."""
-    items = [
-        {"loc": [*location, *error_item["loc"]], "msg": _message(error_item)} for error_item in error.errors()
-    ]
-    first = items[0]
-    return Unprocessable(f"{_location(first['loc'])}: {first['msg']}", title="Invalid request", errors=items)
-
-
-class ServiceUnavailable(Problem):
-    status = 503
+    items = _error_items(error.errors(), location)
+    return Unprocessable(_summary(items), title="Invalid request", errors=items)
 
 
 def problem_response(
@@ -137,12 +126,19 @@ def _location(loc: tuple | list) -> str:
 def validation_problem(errors: list[dict]) -> JSONResponse:
     if any(error.get("type") == "json_invalid" for error in errors):
         return problem_response(400, "The request body is not valid JSON.", title="Malformed JSON")
-    items = [{"loc": list(error["loc"]), "msg": _message(error)} for error in errors]
+    items = _error_items(errors)
+    return problem_response(422, _summary(items), title="Invalid request", errors=items)
+
+
+def _error_items(errors: list[dict], location: tuple[str, ...] = ()) -> list[dict]:
+    return [{"loc": [*location, *error["loc"]], "msg": _message(error)} for error in errors]
+
+
+def _summary(items: list[dict]) -> str:
+    """The first invalid input in words, and how many more there are."""
     first = items[0]
     detail = f"{_location(first['loc'])}: {first['msg']}" if first["loc"] else first["msg"]
-    if len(items) > 1:
-        detail += f" (and {len(items) - 1} more)"
-    return problem_response(422, detail, title="Invalid request", errors=items)
+    return detail + (f" (and {len(items) - 1} more)" if len(items) > 1 else "")
 
 
 def _message(error: dict) -> str:

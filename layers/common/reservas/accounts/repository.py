@@ -35,9 +35,8 @@ def find_user_by_id(session: Connection, user_id: uuid.UUID) -> RowMapping | Non
     return session.execute(select(*USER_COLUMNS).where(users.c.id == user_id)).mappings().first()
 
 
-def find_user_with_hash(session: Connection, *, email: str | None = None, user_id: uuid.UUID | None = None):
-    condition = users.c.email == email if email is not None else users.c.id == user_id
-    return session.execute(select(users).where(condition)).mappings().first()
+def find_user_with_hash(session: Connection, email: str) -> RowMapping | None:
+    return session.execute(select(users).where(users.c.email == email)).mappings().first()
 
 
 def find_user_in_live_session(

@@ -45,8 +45,3 @@ class Suggestion(BaseModel):
     space_id: uuid.UUID
     start_time: datetime
     end_time: datetime
-
-
-class TimeSpan(BaseModel):
-    start_time: datetime
-    end_time: datetime

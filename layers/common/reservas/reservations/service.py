@@ -21,14 +21,14 @@ from reservas.errors import Conflict, Forbidden, NotFound, Unprocessable
 from reservas.money import Money, booking_cost
 from reservas.pagination import Page, keyset, page
 from reservas.reservations import idempotency, repository
-from reservas.reservations.schemas import BookingRequest, Reservation, Suggestion, TimeSpan
+from reservas.reservations.schemas import BookingRequest, Reservation, Suggestion
 from reservas.settings import get_settings
 from reservas.spaces import cache as spaces_cache
 from reservas.spaces import calendar
 from reservas.spaces import repository as spaces_repository
 from reservas.spaces import service as spaces_service
 from reservas.spaces.rules import booking_problems
-from reservas.spaces.schemas import Space
+from reservas.spaces.schemas import Space, TimeRange
 
 RETRIES = 3  # for deadlocks and serialization failures, which a second try resolves
 SUGGESTIONS = 3
@@ -142,7 +142,7 @@ def _overlap(session: Connection, request: BookingRequest) -> Conflict:
     space = Space.model_validate(dict(spaces_repository.find_space(session, request.space_id)))
     zone = ZoneInfo(space.timezone)
     in_the_way = [
-        TimeSpan(start_time=s.astimezone(zone), end_time=e.astimezone(zone))
+        TimeRange(start_time=s.astimezone(zone), end_time=e.astimezone(zone))
         for s, e in repository.conflicts(session, space.id, start, end)
     ]
     suggestions = _same_space_suggestions(session, space, start, end) + _other_space_suggestions(
@@ -163,13 +163,7 @@ def _same_space_suggestions(
     """The nearest free intervals of the same length in this space, on the same local day."""
     zone = ZoneInfo(space.timezone)
     day = start.astimezone(zone).date()
-    window = calendar.day_window(day, day, zone)
-    blocks = calendar.opening_blocks(space.opening_hours, zone, window)
-    busy = [
-        calendar.Interval(s, e)
-        for s, e in spaces_repository.busy_intervals(session, space.id, window.start, window.end)
-    ]
-    free = calendar.clip(calendar.subtract(blocks, busy), window)
+    free = spaces_service.free_time(session, space, calendar.day_window(day, day, zone))
     length, now = end - start, datetime.now(UTC)
     candidates = [
         point

@@ -133,14 +133,9 @@ def availability(
     zone = ZoneInfo(space.timezone)
     window = calendar.day_window(first, last, zone)
     now = now or datetime.now(UTC)
-    blocks = calendar.opening_blocks(space.opening_hours, zone, window)
-    busy = [
-        calendar.Interval(start, end)
-        for start, end in repository.busy_intervals(session, space.id, window.start, window.end)
-    ]
     horizon = now + timedelta(days=space.max_advance_days)
     bookable = calendar.Interval(max(window.start, now), min(window.end, horizon))
-    free = calendar.clip(calendar.subtract(blocks, busy), bookable)
+    free = calendar.clip(free_time(session, space, window), bookable)
     result = Availability(
         space_id=space.id,
         timezone=space.timezone,
@@ -152,6 +147,17 @@ def availability(
     )
     cache.store_availability(entry, result.model_dump(mode="json", by_alias=True))
     return result
+
+
+def free_time(session: Connection, space: Space, window: calendar.Interval) -> list[calendar.Interval]:
+    """Opening hours minus active reservations, within the window."""
+    zone = ZoneInfo(space.timezone)
+    blocks = calendar.opening_blocks(space.opening_hours, zone, window)
+    busy = [
+        calendar.Interval(start, end)
+        for start, end in repository.busy_intervals(session, space.id, window.start, window.end)
+    ]
+    return calendar.clip(calendar.subtract(blocks, busy), window)
 
 
 def _day_range(day: date | None, first: date | None, last: date | None) -> tuple[date, date]:
