@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    StringConstraints,
     model_validator,
 )
 
@@ -42,11 +43,7 @@ def _small_preferences(preferences: dict[str, Any]) -> dict[str, Any]:
 Email = Annotated[EmailStr, BeforeValidator(normalise_email), Field(max_length=254)]
 NewPassword = Annotated[str, AfterValidator(_acceptable_password)]
 AnyPassword = Annotated[str, Field(min_length=1, max_length=MAX_LENGTH * 4)]
-Name = Annotated[
-    str,
-    BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v),
-    Field(min_length=2, max_length=100),
-]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
 Preferences = Annotated[dict[str, Any], AfterValidator(_small_preferences)]
 RefreshToken = Annotated[str, Field(min_length=1, max_length=200)]
 
