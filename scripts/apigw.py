@@ -7,6 +7,7 @@ payload-v2 event in, a payload-v2 response out."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import importlib.util
 import json
 import os
@@ -16,6 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
@@ -59,41 +61,71 @@ def v2_event(
     path_parameters: dict[str, str] | None = None,
     source_ip: str = "203.0.113.7",
     request_id: str | None = None,
+    stage: str = "$default",
+    cookies: list[str] | None = None,
+    base64_body: bool = False,
 ) -> dict:
     """An API Gateway HTTP API payload-v2 event, as API Gateway sends it for `route` (e.g.
-    `/spaces/{space_id}`) called as `path` (e.g. `/spaces/3f2a...`)."""
+    `/spaces/{space_id}`) called as `path` (e.g. `/spaces/3f2a...`).
+
+    The template's API serves on the `$default` stage; a named `stage` puts `/{stage}` in front of the
+    paths, as API Gateway does. Cookies arrive in `cookies`, not as a header; `base64_body` sends the
+    body base64-encoded, as API Gateway does for media types it does not take for text."""
     route_key = f"{method} {route or path}"
+    raw_path = path if stage == "$default" else f"/{stage}{path}"
+    domain = "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"
+    encoded = None
+    if body is not None:
+        encoded = (body if isinstance(body, str) else json.dumps(body)).encode()
+    request_id = request_id or str(uuid.uuid4())
+    trace = f"Root=1-6748a000-{request_id.replace('-', '')[:24]}"
     event = {
         "version": "2.0",
         "routeKey": route_key,
-        "rawPath": path,
+        "rawPath": raw_path,
         "rawQueryString": query,
-        "headers": {"content-type": "application/json", **{k.lower(): v for k, v in (headers or {}).items()}},
+        "headers": {
+            "accept": "*/*",
+            "host": domain,
+            "user-agent": "curl/8.5.0",
+            "x-amzn-trace-id": trace,
+            "x-forwarded-for": source_ip,
+            "x-forwarded-port": "443",
+            "x-forwarded-proto": "https",
+            **({"content-type": "application/json", "content-length": str(len(encoded))} if encoded else {}),
+            **{k.lower(): v for k, v in (headers or {}).items()},
+        },
         "requestContext": {
             "accountId": "123456789012",
-            "apiId": "api",
-            "domainName": "api.example.com",
+            "apiId": domain.split(".")[0],
+            "domainName": domain,
+            "domainPrefix": domain.split(".")[0],
             "http": {
                 "method": method,
-                "path": path,
+                "path": raw_path,
                 "protocol": "HTTP/1.1",
                 "sourceIp": source_ip,
                 "userAgent": "curl/8.5.0",
             },
-            "requestId": request_id or str(uuid.uuid4()),
+            "requestId": request_id,
             "routeKey": route_key,
-            "stage": "$default",
+            "stage": stage,
             "time": "28/Nov/2026:12:00:00 +0000",
             "timeEpoch": 1795881600000,
         },
-        "isBase64Encoded": False,
+        "isBase64Encoded": base64_body,
     }
+    if cookies:
+        event["cookies"] = cookies
     if query:
-        event["queryStringParameters"] = dict(part.split("=", 1) for part in query.split("&"))
+        parameters: dict[str, str] = {}
+        for name, value in parse_qsl(query, keep_blank_values=True):  # repeated names: comma-joined
+            parameters[name] = f"{parameters[name]},{value}" if name in parameters else value
+        event["queryStringParameters"] = parameters
     if path_parameters:
         event["pathParameters"] = path_parameters
-    if body is not None:
-        event["body"] = body if isinstance(body, str) else json.dumps(body)
+    if encoded is not None:
+        event["body"] = base64.b64encode(encoded).decode() if base64_body else encoded.decode()
     return event
 
 
@@ -106,10 +138,10 @@ class FunctionSpec:
     timeout_s: int
 
 
-def load_stacks(template: Path = TEMPLATE):
+def load_stacks(template: Path = TEMPLATE, parameters: dict[str, str] | None = None):
     from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 
-    stacks, _ = SamLocalStackProvider.get_stacks(str(template))
+    stacks, _ = SamLocalStackProvider.get_stacks(str(template), parameter_overrides=parameters)
     return stacks
 
 
@@ -175,32 +207,87 @@ class InProcessRunner:
         # SAM CLI gives every event the same request id; API Gateway gives each request its own.
         event["requestContext"]["requestId"] = context.aws_request_id
         handler = self.handler(function_identifier)
-        # Lambda calls handlers on its main thread, where Mangum finds an event loop; the HTTP server
-        # calls this from a thread of its own, which needs one made for it.
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        try:
-            response = handler(event, context)
-        finally:
-            asyncio.set_event_loop(None)
-            loop.close()
-        stdout.write_str(json.dumps(response))
+        stdout.write_str(json.dumps(_on_an_event_loop(handler, event, context)))
+
+
+def _on_an_event_loop(handler, event: dict, context: LambdaContext) -> dict:
+    """Lambda calls handlers on its main thread, where Mangum finds an event loop; the HTTP server calls
+    them from threads of its own, which need one made for them (and removed after)."""
+    if threading.current_thread() is threading.main_thread():
+        return handler(event, context)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return handler(event, context)
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
 
 
 def _local_http_api_class():
+    from flask import Response, request
     from samcli.local.apigw.event_constructor import construct_v2_event_http
     from samcli.local.apigw.local_apigw_service import LocalApigwService
     from samcli.local.apigw.path_converter import PathConverter
 
     class LocalHttpApi(LocalApigwService):
-        """SAM CLI's local API Gateway with one fix: a body that is not UTF-8 reaches the function
-        base64-encoded, as API Gateway sends it, instead of failing in the gateway with a 502."""
+        """SAM CLI's local API Gateway, made to do two things as API Gateway does them:
+
+        - a body that is not UTF-8 reaches the function base64-encoded, instead of failing in the
+          gateway with a 502;
+        - CORS, from the HttpApi's CorsConfiguration: the gateway answers preflights itself (204, never
+          a function), adds its CORS headers to the functions' answers and drops any they send. SAM CLI
+          answers preflights with 200 and cannot read a conditional CorsConfiguration."""
+
+        def __init__(self, *args: Any, gateway_cors: dict | None = None, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.gateway_cors = gateway_cors
+
+        def _request_handler(self, **kwargs: Any):
+            origin = request.headers.get("Origin")
+            if request.method == "OPTIONS":
+                return self._preflight(origin)
+            response = super()._request_handler(**kwargs)
+            for name in {
+                name for name, _ in response.headers.items() if name.lower().startswith("access-control-")
+            }:
+                del response.headers[name]
+            allowed = self._allowed_origin(origin)
+            if allowed:
+                response.headers["Access-Control-Allow-Origin"] = allowed
+                if self.gateway_cors.get("ExposeHeaders"):
+                    response.headers["Access-Control-Expose-Headers"] = ",".join(
+                        self.gateway_cors["ExposeHeaders"]
+                    )
+            return response
+
+        def _preflight(self, origin: str | None):
+            """No OPTIONS route exists: without CORS the gateway knows no such route."""
+            if self.gateway_cors is None or not request.headers.get("Access-Control-Request-Method"):
+                return Response('{"message":"Not Found"}', status=404, mimetype="application/json")
+            response = Response(status=204)
+            del response.headers["Content-Type"]
+            allowed = self._allowed_origin(origin)
+            if allowed:
+                cors = self.gateway_cors
+                response.headers["Access-Control-Allow-Origin"] = allowed
+                response.headers["Access-Control-Allow-Methods"] = ",".join(cors.get("AllowMethods", []))
+                response.headers["Access-Control-Allow-Headers"] = ",".join(cors.get("AllowHeaders", []))
+                if cors.get("MaxAge") is not None:
+                    response.headers["Access-Control-Max-Age"] = str(cors["MaxAge"])
+            return response
+
+        def _allowed_origin(self, origin: str | None) -> str | None:
+            if self.gateway_cors is None or not origin:
+                return None
+            origins = self.gateway_cors.get("AllowOrigins", [])
+            return "*" if "*" in origins else origin if origin in origins else None
 
         def _generate_lambda_event(self, flask_request, route, method, endpoint):
             try:
-                return super()._generate_lambda_event(flask_request, route, method, endpoint)
+                event = super()._generate_lambda_event(flask_request, route, method, endpoint)
             except UnicodeDecodeError:
-                return construct_v2_event_http(
+                event = construct_v2_event_http(
                     flask_request=flask_request,
                     port=self.port,
                     binary_types=["*/*"],
@@ -210,18 +297,70 @@ def _local_http_api_class():
                         method, PathConverter.convert_path_to_api_gateway(endpoint), route.is_default_route
                     ),
                 )
+            return _as_api_gateway_sends_it(event, flask_request)
 
     return LocalHttpApi
 
 
-def create_service(host: str = "127.0.0.1", port: int = 3000, template: Path = TEMPLATE):
-    """The Flask app of SAM CLI's local API Gateway, wired to the in-process runner."""
+def _as_api_gateway_sends_it(event: dict, flask_request) -> dict:
+    """SAM CLI's event, corrected where API Gateway differs: header names in lower case, repeated
+    headers comma-joined, the client's address in x-forwarded-for, cookies only in `cookies` (as the
+    client sent them), no `body` or `cookies` when there are none, the client's user agent, the request
+    time in milliseconds."""
+    headers: dict[str, str] = {}
+    for name, value in flask_request.headers.items():
+        name = name.lower()
+        headers[name] = f"{headers[name]},{value}" if name in headers else value
+    cookie_header = headers.pop("cookie", "")
+    headers["x-forwarded-for"] = flask_request.remote_addr or "127.0.0.1"
+    headers["x-forwarded-proto"] = event["headers"].get("X-Forwarded-Proto", "http")
+    headers["x-forwarded-port"] = event["headers"].get("X-Forwarded-Port", "3000")
+    event = {**event, "headers": headers}
+    cookies = [cookie.strip() for cookie in cookie_header.replace(",", ";").split(";") if cookie.strip()]
+    if cookies:
+        event["cookies"] = cookies
+    else:
+        event.pop("cookies", None)
+    if not event.get("body"):
+        event.pop("body", None)
+    event["requestContext"] = {
+        **event["requestContext"],
+        "timeEpoch": event["requestContext"]["timeEpoch"] * 1000,
+    }
+    return event
+
+
+def gateway_cors(stacks, parameters: dict[str, str]) -> dict | None:
+    """The HttpApi's CorsConfiguration as CloudFormation resolves it with these parameter values."""
+    from scripts.cfn_intrinsics import NO_VALUE, resolve
+
+    template = stacks[0].template_dict
+    api = next(r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::HttpApi")
+    cors = resolve(api["Properties"].get("CorsConfiguration", NO_VALUE), template, parameters)
+    return None if cors is NO_VALUE else cors
+
+
+def create_service(
+    host: str = "127.0.0.1",
+    port: int = 3000,
+    template: Path = TEMPLATE,
+    parameters: dict[str, str] | None = None,
+):
+    """The Flask app of SAM CLI's local API Gateway, wired to the in-process runner. `parameters` are
+    the template's parameter values, as `sam local start-api --parameter-overrides` takes them."""
     from samcli.lib.providers.api_provider import ApiProvider
 
-    stacks = load_stacks(template)
+    parameters = parameters or {}
+    stacks = load_stacks(template, parameters)
     api = ApiProvider(stacks, cwd=str(ROOT)).api
+    api.cors = None  # answered by LocalHttpApi, as API Gateway answers it
+    for route in api.routes:  # preflights reach the gateway whatever the route's methods
+        if "OPTIONS" not in route.methods:
+            route.methods.append("OPTIONS")
     runner = InProcessRunner(function_specs(stacks))
-    service = _local_http_api_class()(api=api, lambda_runner=runner, port=port, host=host)
+    service = _local_http_api_class()(
+        api=api, lambda_runner=runner, port=port, host=host, gateway_cors=gateway_cors(stacks, parameters)
+    )
     service.create()
     _serve_api_documents(service._app)
     return service, api, runner

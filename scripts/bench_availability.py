@@ -62,6 +62,8 @@ HOURS_BETWEEN_STARTS = 2  # one-hour reservations every two hours: ~12 per day, 
 CANCELLED_EVERY = 20  # every 20th reservation of a space is cancelled: 5%
 BATCH_SIZE = 250_000
 WARMUP_RUNS = 50
+# Loading and VACUUM run far longer than the API's statement timeout (the role's default) allows.
+BULK_WORK = {"statement_timeout": "0"}
 SEED = 20261128
 
 TARGET_DATABASE_P95_MS = 10.0
@@ -218,7 +220,7 @@ def vacuum_analyze(database_url: str) -> None:
 
     from reservas.database import build_engine
 
-    engine = build_engine(database_url)
+    engine = build_engine(database_url, session_settings=BULK_WORK)
     try:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("VACUUM (ANALYZE) users, spaces, reservations"))
@@ -484,7 +486,7 @@ def prepare_database(database_url: str, reservation_count: int, first_start: dat
     from reservas.database import build_engine
     from reservas.migrations import upgrade
 
-    engine = build_engine(database_url)
+    engine = build_engine(database_url, session_settings=BULK_WORK)
     try:
         upgrade(engine)
         print(f"Loading {reservation_count:,} reservations over {SPACE_COUNT:,} spaces...", flush=True)

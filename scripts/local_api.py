@@ -36,6 +36,12 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
     parser.add_argument("--no-seed", action="store_true", help="do not create demo accounts and spaces")
     parser.add_argument(
+        "--cors-origins",
+        default=os.environ.get("CORS_ORIGINS", ""),
+        metavar="ORIGINS",
+        help="comma-separated origins of web pages that may call the API (the template's CorsAllowOrigins)",
+    )
+    parser.add_argument(
         "--ephemeral",
         action="store_true",
         help="keep nothing: PostgreSQL's data in a temporary folder, nothing written to .local/",
@@ -67,7 +73,9 @@ def main() -> int:
         CREDENTIALS_FILE.write_text("\n".join(lines) + "\n")
         CREDENTIALS_FILE.chmod(0o600)
 
-    service, api, _ = apigw.create_service(host=args.host, port=args.port)
+    service, api, _ = apigw.create_service(
+        host=args.host, port=args.port, parameters={"CorsAllowOrigins": args.cors_origins}
+    )
     print(f"PostgreSQL: {services.database_origin}")
     print(f"Redis:      {services.redis_origin}")
     if created:
@@ -77,7 +85,7 @@ def main() -> int:
     elif not args.no_seed:
         print(f"Demo accounts: see {CREDENTIALS_FILE.relative_to(ROOT)}")
     print(
-        f"{sum(len(route.methods) for route in api.routes)} routes from template.yaml. "
+        f"{sum(len(set(route.methods) - {'OPTIONS'}) for route in api.routes)} routes from template.yaml. "
         f"Try: curl http://{args.host}:{args.port}/auth/health"
     )
     print(f"Reservas local API on http://{args.host}:{args.port}  (Ctrl-C stops everything)", flush=True)

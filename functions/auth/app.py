@@ -1,6 +1,6 @@
 """/auth: register, log in, refresh, log out, validate."""
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
 from reservas.accounts import service
 from reservas.accounts.schemas import (
@@ -16,13 +16,8 @@ from reservas.app_factory import create_app, lambda_handler
 from reservas.dependencies import CallerDep, SessionDep
 from reservas.errors import PROBLEM_JSON
 
-
-def _no_store(response: Response) -> None:
-    """Answers carrying tokens must never be cached (RFC 6749, section 5.1)."""
-    response.headers["Cache-Control"] = "no-store"
-
-
-router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(_no_store)])
+# Answers carrying tokens are never cached (RFC 6749, section 5.1): every answer is `no-store`.
+router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 def _problem(description: str) -> dict:

@@ -94,14 +94,7 @@ def test_register_then_profile_through_the_handlers(engine):
 
 
 def test_a_base64_body_is_decoded_like_api_gateway_sends_it(engine):
-    import base64
-    import json
-
-    event = http_event("POST", "/auth/login")
-    event["body"] = base64.b64encode(
-        json.dumps({"email": "x@example.com", "password": "Nope-1234"}).encode()
-    ).decode()
-    event["isBase64Encoded"] = True
-    status, _, body = invoke("auth", event)
+    body = {"email": "x@example.com", "password": "Nope-1234"}
+    status, _, body = invoke("auth", http_event("POST", "/auth/login", body=body, base64_body=True))
     assert status == 401
     assert body["detail"] == "The email or password is incorrect."

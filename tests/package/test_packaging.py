@@ -79,6 +79,39 @@ def test_each_built_function_serves_a_real_route(built, engine):
     assert mine["statusCode"] == 200 and json.loads(mine["body"])["items"] == []
 
 
+def test_built_functions_serve_events_of_any_stage_with_base64_bodies_and_cookies(built, engine):
+    """Events as API Gateway sends them: a stage in front of the path, a base64 body, cookies."""
+    from scripts.apigw import v2_event
+
+    credentials = {"email": "stage@example.com", "password": "Stage-local-invoke-1"}
+    register = v2_event(
+        "POST",
+        "/auth/register",
+        body={**credentials, "name": "Stage"},
+        stage="prod",
+        base64_body=True,
+        cookies=["theme=dark"],
+    )
+    registered = invoke("AuthFunction", register)
+    assert registered["statusCode"] == 201, registered
+    token = json.loads(registered["body"])["access_token"]
+    for function, path in [("UsersFunction", "/users/me"), ("ReservationsFunction", "/reservations")]:
+        answer = invoke(function, v2_event("GET", path, stage="dev"), token=token)
+        assert answer["statusCode"] == 200, answer
+    health = invoke("SpacesFunction", v2_event("GET", "/spaces/health", stage="staging"))
+    assert health["statusCode"] == 200, health
+
+
+def test_built_functions_answer_problems_as_text(built, engine):
+    from scripts.apigw import v2_event
+
+    answer = invoke("UsersFunction", v2_event("GET", "/users/me", stage="prod"))
+    assert answer["statusCode"] == 401
+    assert answer["isBase64Encoded"] is False
+    assert json.loads(answer["body"])["status"] == 401
+    assert answer["headers"]["x-content-type-options"] == "nosniff"
+
+
 def test_the_built_migrate_function_applies_the_migrations(built, engine):
     result = invoke("MigrateFunction", {})
     assert result["to"] == result["from"] == "0002"  # already applied by the test session: idempotent

@@ -66,13 +66,6 @@ def test_local_runs_may_use_the_development_key(clean_env):
     assert Settings.from_environment().is_local
 
 
-def test_cors_origins_are_a_comma_separated_list(clean_env):
-    clean_env.setenv("RESERVAS_CORS_ORIGINS", "https://a.example.com, https://b.example.com,")
-    assert Settings.from_environment().cors_origins == ["https://a.example.com", "https://b.example.com"]
-    clean_env.setenv("RESERVAS_CORS_ORIGINS", "")
-    assert Settings.from_environment().cors_origins == []
-
-
 def test_secrets_are_not_shown_in_reprs(clean_env):
     clean_env.setenv("RESERVAS_JWT_SECRET", "k" * 40)
     clean_env.setenv("DATABASE_URL", "postgresql://u:hunter2@db/reservas")

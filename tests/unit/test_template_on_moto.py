@@ -16,61 +16,91 @@ from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
 from scripts.apigw import ROOT
+from scripts.cfn_intrinsics import resolve
 
 API_FUNCTIONS = ("AuthFunction", "UsersFunction", "SpacesFunction", "ReservationsFunction")
+ALL_FUNCTIONS = (*API_FUNCTIONS, "MigrateFunction", "OutboxPublisherFunction", "MaintenanceFunction")
 REGION = "eu-west-1"
 
 
-def _packaged(template: dict, s3) -> dict:
+def _packaged(template: dict, s3, bucket: str) -> dict:
     """What `sam package` does: code folders become S3 objects (here a stub zip each)."""
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.writestr("app.py", "def handler(event, context):\n    return {}\n")
-    s3.create_bucket(Bucket="artifacts", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
     for name, resource in template["Resources"].items():
         field = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri"}.get(
             resource["Type"]
         )
         if field:
-            s3.put_object(Bucket="artifacts", Key=f"{name}.zip", Body=archive.getvalue())
-            resource["Properties"][field] = f"s3://artifacts/{name}.zip"
+            s3.put_object(Bucket=bucket, Key=f"{name}.zip", Body=archive.getvalue())
+            resource["Properties"][field] = f"s3://{bucket}/{name}.zip"
     return template
 
 
+def _deploy(cloudformation, iam, s3, name: str, parameters: dict[str, str]) -> dict:
+    """What CloudFormation does with the template: the SAM transform (given the stack's parameter
+    values, as CloudFormation gives them), then the stack."""
+    template = _packaged(yaml_parse((ROOT / "template.yaml").read_text()), s3, bucket=name)
+    translated = transform(template, parameters, ManagedPolicyLoader(iam))
+    cloudformation.create_stack(
+        StackName=name,
+        TemplateBody=json.dumps(translated),
+        Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    description = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    resources = {
+        r["LogicalResourceId"]: r
+        for r in cloudformation.list_stack_resources(StackName=name)["StackResourceSummaries"]
+    }
+    return {
+        "status": description["StackStatus"],
+        "outputs": {o["OutputKey"]: o["OutputValue"] for o in description.get("Outputs", [])},
+        "resources": resources,
+        "translated": translated,
+        "parameters": parameters,
+        "iam": iam,
+    }
+
+
 @pytest.fixture(scope="module")
-def stack():
+def aws():
     with mock_aws():
-        s3, iam = boto3.client("s3", region_name=REGION), boto3.client("iam", region_name=REGION)
-        secrets = boto3.client("secretsmanager", region_name=REGION)
-        database_arn = secrets.create_secret(Name="reservas/db", SecretString="{}")["ARN"]
-        jwt_arn = secrets.create_secret(Name="reservas/jwt", SecretString="k" * 48)["ARN"]
-        template = _packaged(yaml_parse((ROOT / "template.yaml").read_text()), s3)
-        translated = transform(template, {}, ManagedPolicyLoader(iam))
-        cloudformation = boto3.client("cloudformation", region_name=REGION)
-        cloudformation.create_stack(
-            StackName="reservas",
-            TemplateBody=json.dumps(translated),
-            Parameters=[
-                {"ParameterKey": "DatabaseSecretArn", "ParameterValue": database_arn},
-                {"ParameterKey": "JwtSecretArn", "ParameterValue": jwt_arn},
-            ],
-            Capabilities=["CAPABILITY_IAM"],
-        )
-        description = cloudformation.describe_stacks(StackName="reservas")["Stacks"][0]
-        resources = {
-            r["LogicalResourceId"]: r
-            for r in cloudformation.list_stack_resources(StackName="reservas")["StackResourceSummaries"]
+        clients = {
+            name: boto3.client(name, region_name=REGION)
+            for name in ("s3", "iam", "secretsmanager", "cloudformation", "lambda", "events", "ec2")
         }
-        yield {
-            "status": description["StackStatus"],
-            "outputs": {o["OutputKey"]: o["OutputValue"] for o in description.get("Outputs", [])},
-            "resources": resources,
-            "translated": translated,
-            "secrets": {"database": database_arn, "jwt": jwt_arn},
-            "lambda": boto3.client("lambda", region_name=REGION),
-            "iam": iam,
-            "events": boto3.client("events", region_name=REGION),
+        clients["secrets"] = {
+            "database": clients["secretsmanager"].create_secret(Name="reservas/db", SecretString="{}")["ARN"],
+            "jwt": clients["secretsmanager"].create_secret(Name="reservas/jwt", SecretString="k" * 48)["ARN"],
         }
+        yield clients
+
+
+@pytest.fixture(scope="module")
+def stack(aws):
+    """The stack with the parameters a first deploy needs: no VPC, no CORS origins."""
+    parameters = {"DatabaseSecretArn": aws["secrets"]["database"], "JwtSecretArn": aws["secrets"]["jwt"]}
+    deployed = _deploy(aws["cloudformation"], aws["iam"], aws["s3"], "reservas", parameters)
+    return {**deployed, "secrets": aws["secrets"], "lambda": aws["lambda"], "events": aws["events"]}
+
+
+@pytest.fixture(scope="module")
+def vpc_stack(aws):
+    """A second stack, in a VPC and with the origins of a web client."""
+    vpc = aws["ec2"].create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = aws["ec2"].create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    group = aws["ec2"].create_security_group(GroupName="reservas", Description="functions", VpcId=vpc)
+    parameters = {
+        "DatabaseSecretArn": aws["secrets"]["database"],
+        "JwtSecretArn": aws["secrets"]["jwt"],
+        "SubnetIds": subnet,
+        "SecurityGroupIds": group["GroupId"],
+        "CorsAllowOrigins": "https://app.example.com,https://admin.example.com",
+    }
+    return _deploy(aws["cloudformation"], aws["iam"], aws["s3"], "reservas-vpc", parameters)
 
 
 def _statements(stack, function: str) -> list[dict]:
@@ -109,19 +139,41 @@ def test_every_function_exists_on_python311_with_the_layer(stack, function):
     assert properties["TracingConfig"] == {"Mode": "Active"}
 
 
+def _listed(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
 @pytest.mark.parametrize("function", API_FUNCTIONS)
 def test_api_functions_read_only_their_two_secrets(stack, function):
     statements = _statements(stack, function)
-    assert {tuple(s["Action"]) if isinstance(s["Action"], list) else (s["Action"],) for s in statements} == {
-        ("secretsmanager:GetSecretValue",)
+    assert {action for s in statements for action in _listed(s["Action"])} == {
+        "secretsmanager:GetSecretValue"
     }
-    resources = {s["Resource"] for s in statements}
+    resources = {resource for s in statements for resource in _listed(s["Resource"])}
     assert resources == {stack["secrets"]["database"], stack["secrets"]["jwt"]}
 
 
 @pytest.mark.parametrize("function", ["MigrateFunction", "MaintenanceFunction"])
 def test_database_only_functions_read_only_the_database_secret(stack, function):
-    assert {s["Resource"] for s in _statements(stack, function)} == {stack["secrets"]["database"]}
+    resources = {resource for s in _statements(stack, function) for resource in _listed(s["Resource"])}
+    assert resources == {stack["secrets"]["database"]}
+
+
+def _managed_policies(stack, function: str) -> set[str]:
+    template = stack["translated"]
+    arns = template["Resources"][f"{function}Role"]["Properties"]["ManagedPolicyArns"]
+    # moto's CloudFormation ignores a role's ManagedPolicyArns: resolved here as CloudFormation would.
+    return {arn.rsplit("/", 1)[-1] for arn in resolve(arns, template, stack["parameters"])}
+
+
+@pytest.mark.parametrize("function", ALL_FUNCTIONS)
+def test_vpc_access_is_granted_only_to_a_stack_in_a_vpc(stack, vpc_stack, function):
+    assert _managed_policies(stack, function) == {"AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess"}
+    assert _managed_policies(vpc_stack, function) == {
+        "AWSLambdaBasicExecutionRole",
+        "AWSXrayWriteOnlyAccess",
+        "AWSLambdaVPCAccessExecutionRole",
+    }
 
 
 def test_the_publisher_reads_the_database_and_puts_events_on_its_bus_only(stack):
@@ -131,14 +183,14 @@ def test_the_publisher_reads_the_database_and_puts_events_on_its_bus_only(stack)
     }
     assert actions == {"secretsmanager:GetSecretValue", "events:PutEvents"}
     put_events = next(s for s in statements if "events:PutEvents" in str(s["Action"]))
-    # One bus, named by a reference to the stack's EventBus (moto renders that reference oddly).
-    assert ":event-bus/" in put_events["Resource"] and not put_events["Resource"].endswith("/*")
+    # One bus: the stack's own.
+    assert ":event-bus/reservas-events" in put_events["Resource"]
     role = stack["translated"]["Resources"]["OutboxPublisherFunctionRole"]["Properties"]
-    assert '{"Ref": "EventBus"}' in json.dumps(role["Policies"])
+    assert '{"Fn::GetAtt": ["EventBus", "Arn"]}' in json.dumps(role["Policies"])
 
 
 def test_no_policy_of_ours_grants_a_wildcard(stack):
-    for function in (*API_FUNCTIONS, "MigrateFunction", "OutboxPublisherFunction", "MaintenanceFunction"):
+    for function in ALL_FUNCTIONS:
         for statement in _statements(stack, function):
             assert "*" not in json.dumps(statement["Resource"]), (function, statement)
 
@@ -148,7 +200,8 @@ def test_the_bus_the_layer_and_the_outputs(stack):
     layer = next(r for r in stack["resources"].values() if r["ResourceType"] == "AWS::Lambda::LayerVersion")
     assert layer["ResourceStatus"] == "CREATE_COMPLETE"
     assert {"ApiUrl", "EventBusArn", "MigrateFunctionName", "CommonLayerArn"} <= set(stack["outputs"])
-    assert stack["outputs"]["ApiUrl"].endswith(".execute-api.eu-west-1.amazonaws.com/dev")
+    # The $default stage: no stage in the base URL (moto leaves the API's id unresolved).
+    assert stack["outputs"]["ApiUrl"].endswith(".execute-api.eu-west-1.amazonaws.com")
 
 
 def test_the_http_api_routes_every_path_and_throttles(stack):
@@ -159,8 +212,48 @@ def test_the_http_api_routes_every_path_and_throttles(stack):
     }
     assert ("POST", "/reservations") in routes and ("GET", "/spaces/{space_id}/availability") in routes
     assert len(routes) == 26
-    stage = next(
+    [stage] = [
         r for r in stack["translated"]["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Stage"
-    )
+    ]
     assert stage["Properties"]["DefaultRouteSettings"]["ThrottlingRateLimit"]
     assert stage["Properties"]["AccessLogSettings"]["DestinationArn"]
+
+
+def test_the_api_serves_on_its_default_stage_so_paths_carry_no_prefix(stack):
+    # A named stage puts "/{stage}" in front of every path API Gateway hands the functions.
+    [stage] = [
+        r for r in stack["translated"]["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Stage"
+    ]
+    assert stage["Properties"]["StageName"] == "$default"
+    assert stage["Properties"]["AutoDeploy"] is True
+
+
+def _gateway_cors(stack) -> dict | None:
+    """The CORS configuration API Gateway gets (None: none), as CloudFormation resolves it."""
+    api = next(r for r in stack["translated"]["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Api")
+    cors = api["Properties"]["Body"].get("x-amazon-apigateway-cors")
+    [resolved] = resolve([cors], stack["translated"], stack["parameters"]) or [None]
+    return resolved
+
+
+def test_browsers_preflights_are_answered_by_the_gateway_for_the_configured_origins(stack, vpc_stack):
+    assert _gateway_cors(stack) is None  # no origins given: no browser page may call it
+    cors = _gateway_cors(vpc_stack)
+    assert cors["allowOrigins"] == ["https://app.example.com", "https://admin.example.com"]
+    routes_methods = {
+        method.upper()
+        for ops in next(
+            r for r in vpc_stack["translated"]["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Api"
+        )["Properties"]["Body"]["paths"].values()
+        for method in ops
+    }
+    assert routes_methods <= set(cors["allowMethods"])
+    assert {"authorization", "content-type", "idempotency-key"} <= set(cors["allowHeaders"])
+    assert {"location", "retry-after", "x-correlation-id"} <= set(cors["exposeHeaders"])
+
+
+def test_the_origins_have_one_home_the_gateway(stack):
+    for resource in stack["translated"]["Resources"].values():
+        if resource["Type"] == "AWS::Lambda::Function":
+            variables = resource["Properties"].get("Environment", {}).get("Variables", {})
+            assert not any("CORS" in name for name in variables)

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -34,9 +33,15 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-class CorrelationIdMiddleware:
-    """Gives every request a correlation id (API Gateway's request id, else a safe incoming
-    `X-Correlation-Id`, else a new one), puts it in the logs and echoes it in the response."""
+class StandardHeadersMiddleware:
+    """What every answer carries, whatever route or error produced it:
+
+    - a correlation id (API Gateway's request id, else a safe incoming `X-Correlation-Id`, else a new
+      one), also put in the logs;
+    - `X-Content-Type-Options: nosniff`;
+    - `Cache-Control: no-store` unless the route chose otherwise: answers carry tokens, personal data or
+      availability that must not be replayed from a cache;
+    - `Strict-Transport-Security` outside local runs (in AWS the API is HTTPS only)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -47,14 +52,23 @@ class CorrelationIdMiddleware:
             return
         correlation_id = _correlation_id(scope)
         logger.set_correlation_id(correlation_id)
+        added = [(b"x-correlation-id", correlation_id.encode()), *_SECURITY_HEADERS]
+        if not get_settings().is_local:
+            added.append(_HSTS)
 
-        async def send_with_header(message: Message) -> None:
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-correlation-id", correlation_id.encode())]
+                headers = list(message.get("headers", []))
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers + added
             await send(message)
 
-        await self.app(scope, receive, send_with_header)
+        await self.app(scope, receive, send_with_headers)
+
+
+_SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff")]
+_HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 
 
 class RateLimitMiddleware:
@@ -98,13 +112,18 @@ def _correlation_id(scope: Scope) -> str:
 
 
 def create_app(service: str, *routers: APIRouter) -> FastAPI:
+    """A function's app. CORS is not here: API Gateway answers preflights and adds the CORS headers
+    (template.yaml's CorsConfiguration), ignoring any an app would send. The OpenAPI document is built
+    by `make openapi`, not served: `/users/{user_id}` would expose it at `/users/openapi.json`."""
     app = FastAPI(
         title=f"Reservas {service}",
         version="0.1.0",
         responses=PROBLEM_RESPONSES,
         docs_url=None,
         redoc_url=None,
-        openapi_url=f"/{service}/openapi.json",
+        openapi_url=None,
+        # No redirects: Starlette builds them from the Host header, which the client chooses.
+        redirect_slashes=False,
     )
     install_error_handlers(app)
 
@@ -118,19 +137,9 @@ def create_app(service: str, *routers: APIRouter) -> FastAPI:
     for router in routers:
         app.include_router(router)
 
-    origins = get_settings().cors_origins
-    if origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=origins,
-            allow_methods=["GET", "POST", "PUT", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Correlation-Id"],
-            expose_headers=["X-Correlation-Id", "Retry-After"],
-            max_age=600,
-        )
     _document_problems(app)
     app.add_middleware(RateLimitMiddleware, service=service)
-    app.add_middleware(CorrelationIdMiddleware)
+    app.add_middleware(StandardHeadersMiddleware)
     return app
 
 
@@ -171,8 +180,10 @@ def lambda_handler(app: FastAPI) -> Callable[[dict, Any], dict]:
     in Powertools' logging context, metrics flush and (opt-in) tracing."""
     from aws_lambda_powertools.logging import correlation_paths
     from mangum import Mangum
+    from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 
-    asgi_handler = Mangum(app, lifespan="off")
+    # Problem details are text: API Gateway passes them on as they are, readable in logs and tests.
+    asgi_handler = Mangum(app, lifespan="off", text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, "+json"])
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     # Powertools prints the cold-start metric even with POWERTOOLS_METRICS_DISABLED; asked only when enabled.
@@ -181,6 +192,35 @@ def lambda_handler(app: FastAPI) -> Callable[[dict, Any], dict]:
     )
     @traced
     def handler(event: dict, context: Any) -> dict:
-        return asgi_handler(event, context)
+        return _without_body_headers(asgi_handler(_without_stage_prefix(event), context))
 
     return handler
+
+
+def _without_stage_prefix(event: dict) -> dict:
+    """The event with the paths the routes know. The template's API uses the `$default` stage, whose
+    paths carry no prefix; a named stage (one an operator adds) puts `/{stage}` in front of them."""
+    context = event.get("requestContext") or {}
+    stage = context.get("stage")
+    http = context.get("http")
+    if not stage or stage == "$default" or not isinstance(http, dict):
+        return event
+    prefix = f"/{stage}"
+
+    def strip(path: str) -> str:
+        if path == prefix or path.startswith(prefix + "/"):
+            return path[len(prefix) :] or "/"
+        return path
+
+    return {
+        **event,
+        "rawPath": strip(event.get("rawPath") or ""),
+        "requestContext": {**context, "http": {**http, "path": strip(http.get("path") or "")}},
+    }
+
+
+def _without_body_headers(response: dict) -> dict:
+    """Mangum labels every answer `application/json`, even a 204 or 304, which have no body."""
+    if response.get("statusCode") in (204, 304) and not response.get("body"):
+        response.get("headers", {}).pop("content-type", None)
+    return response

@@ -1,5 +1,11 @@
 """Redis: one client per container, or none when REDIS_URL is empty. Redis is never required to answer:
-every call here turns a Redis failure into "no cache" and leaves Redis alone for a while."""
+every call here turns a Redis failure into "no cache", and reads leave Redis alone for a while after one.
+
+Invalidations are never skipped: a change made while reads pause still bumps its versions, so entries
+written before it are not served once Redis is read again. An invalidation that Redis itself loses (it
+is down or frozen at that moment) cannot be replayed from a Lambda instance that may never run again:
+every entry therefore lives at most `RESERVAS_CACHE_TTL_SECONDS`, which bounds how stale an answer can
+be after any outage."""
 
 from __future__ import annotations
 
@@ -42,6 +48,7 @@ class Cache:
     _paused_until = 0.0
 
     def _client(self) -> Redis | None:
+        """The client for reads and writes of values; None while they pause after a failure."""
         if time.monotonic() < Cache._paused_until:
             return None
         return get_redis()
@@ -64,8 +71,8 @@ class Cache:
             return None
 
     def bump(self, *version_keys: str) -> None:
-        """Invalidate every value stored under these versions."""
-        client = self._client()
+        """Invalidate every value stored under these versions; tried even while reads pause."""
+        client = get_redis()
         if client is None:
             return
         try:
@@ -88,12 +95,13 @@ class Cache:
             return [None] * len(keys)
         return [None if raw is None else json.loads(raw) for raw in raws]
 
-    def set(self, key: str, value: Any, ttl_seconds: int) -> None:
+    def set(self, key: str, value: Any) -> None:
+        """Store a value for RESERVAS_CACHE_TTL_SECONDS."""
         client = self._client()
         if client is None:
             return
         try:
-            client.set(key, json.dumps(value, separators=(",", ":")), ex=ttl_seconds)
+            client.set(key, json.dumps(value, separators=(",", ":")), ex=get_settings().cache_ttl_seconds)
         except Exception as error:  # any Redis failure: not cached, nothing lost
             self._failed(error)
 

@@ -7,7 +7,7 @@ import re
 import ssl
 from collections.abc import Iterator
 
-from sqlalchemy import ColumnElement, Connection, Engine, Insert, Table, create_engine, event, exc
+from sqlalchemy import ColumnElement, Connection, Engine, Insert, Table, create_engine, exc
 from sqlalchemy.engine import URL, make_url
 
 from reservas.settings import get_database_url, get_settings
@@ -44,13 +44,26 @@ def pg8000_url(url: str) -> tuple[URL, dict]:
     return parsed.set(drivername="postgresql+pg8000", query=query), connect_args
 
 
-def build_engine(url: str, *, pool_size: int = 1, timeout_seconds: float | None = None) -> Engine:
-    """With `timeout_seconds`, PostgreSQL itself gives up on a statement (and a lock wait) before the
-    socket does, so a slow request ends in an error the API can explain instead of a dead connection."""
+def build_engine(
+    url: str,
+    *,
+    pool_size: int = 1,
+    timeout_seconds: float | None = None,
+    session_settings: dict[str, str] | None = None,
+) -> Engine:
+    """With `timeout_seconds`, no database call waits longer than that: connecting, checking a pooled
+    connection out, and every round trip (pg8000's socket timeout). A frozen server therefore costs a
+    request at most two of them (the pre-ping of a pooled connection, then one reconnect) before it
+    answers 503. PostgreSQL's own limits, shorter than the socket's, come from the role's settings
+    (`apply_server_timeouts`), so a slow statement ends in an error the API can explain while the
+    connection stays usable. `session_settings` override those for tools that do bulk work (sent when
+    connecting, in the startup packet)."""
     sa_url, connect_args = pg8000_url(url)
     if timeout_seconds:
-        connect_args["timeout"] = timeout_seconds + 5
-    engine = create_engine(
+        connect_args["timeout"] = timeout_seconds
+    if session_settings:
+        connect_args["startup_params"] = session_settings
+    return create_engine(
         sa_url,
         connect_args=connect_args,
         pool_size=pool_size,
@@ -59,16 +72,24 @@ def build_engine(url: str, *, pool_size: int = 1, timeout_seconds: float | None 
         pool_pre_ping=True,
         pool_recycle=1800,
     )
-    if timeout_seconds:
 
-        @event.listens_for(engine, "connect")
-        def _server_side_timeouts(connection, _record) -> None:
-            cursor = connection.cursor()
-            cursor.execute(f"SET statement_timeout = {int(timeout_seconds * 1000)}")
-            cursor.execute(f"SET lock_timeout = {int(timeout_seconds * 500)}")
-            cursor.close()
 
-    return engine
+def server_timeouts(timeout_seconds: float) -> dict[str, str]:
+    """PostgreSQL's limits for the API's sessions, inside the socket timeout of `timeout_seconds`.
+    `idle_in_transaction_session_timeout` frees the locks of a client that vanished mid-transaction."""
+    return {
+        "statement_timeout": f"{round(timeout_seconds * 750)}ms",
+        "lock_timeout": f"{round(timeout_seconds * 500)}ms",
+        "idle_in_transaction_session_timeout": f"{max(10_000, round(timeout_seconds * 5000))}ms",
+    }
+
+
+def apply_server_timeouts(connection: Connection, timeout_seconds: float) -> None:
+    """Make `server_timeouts` the defaults of the role the functions connect as (`ALTER ROLE ... SET`,
+    which any role may do for itself). PostgreSQL applies them when a session starts, so they hold
+    behind RDS Proxy too, where a `SET` after connecting would pin every client to one connection."""
+    for name, value in server_timeouts(timeout_seconds).items():
+        connection.exec_driver_sql(f"ALTER ROLE CURRENT_USER SET {name} = '{value}'")
 
 
 @functools.cache

@@ -41,10 +41,13 @@ class Settings(BaseModel):
     database_url: SecretStr | None = Field(default=None, validation_alias="DATABASE_URL")
     database_secret_arn: str | None = None
     db_pool_size: int = Field(default=1, ge=1, le=50)
-    db_timeout_seconds: float = Field(default=10, gt=0)
+    # The longest one database call may take (connect, or one round trip); see database.build_engine.
+    db_timeout_seconds: float = Field(default=2, gt=0, le=60)
 
     # Redis: caching and rate limits. Empty means no Redis (features that need it degrade gracefully).
     redis_url: SecretStr | None = Field(default=None, validation_alias="REDIS_URL")
+    # The longest a cached answer lives: how stale one can be after Redis lost an invalidation.
+    cache_ttl_seconds: int = Field(default=55, ge=1, le=3600)
 
     # JSON Web Tokens: the key itself (local runs, tests) or the ARN of a secret holding it (AWS).
     jwt_secret: SecretStr | None = None
@@ -67,7 +70,6 @@ class Settings(BaseModel):
     event_bus_name: str | None = None  # EventBridge bus for ReservationCreated / ReservationCancelled
 
     secrets_max_age_seconds: int = Field(default=300, ge=0)
-    cors_origins: list[str] = Field(default_factory=list)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -77,14 +79,6 @@ class Settings(BaseModel):
             if variable in environ:
                 values[variable if field.validation_alias else name] = environ[variable]
         return cls.model_validate(values)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _split_cors_origins(cls, values: dict) -> dict:
-        origins = values.get("cors_origins")
-        if isinstance(origins, str):
-            values["cors_origins"] = [o.strip() for o in origins.split(",") if o.strip()]
-        return values
 
     @model_validator(mode="after")
     def _refuse_weak_keys_outside_local_runs(self) -> Settings:

@@ -21,16 +21,24 @@ def alembic_config(connection=None):
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply the migrations up to `revision`. Idempotent, and safe to run from several processes at once."""
+    """Apply the migrations up to `revision`, then the server-side timeouts of the API's sessions
+    (from RESERVAS_DB_TIMEOUT_SECONDS). Idempotent, and safe to run from several processes at once.
+    The migrations themselves run without the API's statement timeout."""
     from alembic import command
 
+    from reservas.database import apply_server_timeouts
+    from reservas.settings import get_settings
+
     with engine.connect() as connection:
+        connection.execute(text("SET statement_timeout = 0"))
         connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
         try:
             command.upgrade(alembic_config(connection), revision)
+            apply_server_timeouts(connection, get_settings().db_timeout_seconds)
             connection.commit()
         finally:
             connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _ADVISORY_LOCK_ID})
+            connection.execute(text("RESET statement_timeout"))
             connection.commit()
 
 

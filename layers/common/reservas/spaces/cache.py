@@ -1,8 +1,11 @@
-"""The spaces' cache: the original design's keys and lifetimes, invalidated exactly by versions.
+"""The spaces' cache: the original design's keys, invalidated exactly by versions.
 
-    spaces:list:g{L}:{query}                   5 minutes   L = spaces:list:gen (any space changed)
-    spaces:{id}:details:g{S}                   10 minutes  S = spaces:{id}:gen (this space changed)
-    spaces:{id}:availability:g{S}.{B}:{range}  1 minute    B = spaces:{id}:bookings:gen (booked or cancelled)
+    spaces:list:g{L}:{query}                   L = spaces:list:gen (any space changed)
+    spaces:{id}:details:g{S}                   S = spaces:{id}:gen (this space changed)
+    spaces:{id}:availability:g{S}.{B}:{range}  B = spaces:{id}:bookings:gen (booked or cancelled)
+
+Every entry lives RESERVAS_CACHE_TTL_SECONDS (55 s) at most: the design's 5 and 10 minutes for lists and
+details would let an invalidation lost in a Redis outage show a deactivated space for 10 minutes.
 
 A reader reads the versions before it computes and stores under them, so an answer computed before a
 change is never read after it; a change bumps a version after it commits. A read of a space and its
@@ -19,9 +22,6 @@ from typing import Any
 
 from reservas.cache import cache
 
-LIST_TTL = 5 * 60
-DETAILS_TTL = 10 * 60
-AVAILABILITY_TTL = 60
 LIST_VERSION = "spaces:list:gen"
 
 
@@ -59,12 +59,12 @@ def lookup(space_id: uuid.UUID, range_key: str | None = None) -> SpaceEntry:
 
 def store_details(entry: SpaceEntry, value: dict) -> None:
     if entry.details_key is not None:
-        cache.set(entry.details_key, value, DETAILS_TTL)
+        cache.set(entry.details_key, value)
 
 
 def store_availability(entry: SpaceEntry, value: dict) -> None:
     if entry.availability_key is not None:
-        cache.set(entry.availability_key, value, AVAILABILITY_TTL)
+        cache.set(entry.availability_key, value)
 
 
 def cached_list(query: dict, compute: Callable[[], Any]) -> Any:
@@ -77,7 +77,7 @@ def cached_list(query: dict, compute: Callable[[], Any]) -> Any:
     [value] = cache.get_many(key)
     if value is None:
         value = compute()
-        cache.set(key, value, LIST_TTL)
+        cache.set(key, value)
     return value
 
 

