@@ -40,7 +40,7 @@ def test_register_login_and_read_profile(client_for):
 
     me = users.get("/users/me", headers={"Authorization": f"Bearer {login.json()['access_token']}"})
     assert me.status_code == 200
-    assert me.json() == body["user"]
+    assert me.json() == {**body["user"], "preferences": {}}  # the profile; signing in names the account
 
 
 def test_passwords_are_stored_as_bcrypt_hashes(client_for, register, engine):

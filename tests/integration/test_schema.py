@@ -46,7 +46,7 @@ def test_migrations_are_idempotent_even_when_run_concurrently(engine):
     for thread in threads:
         thread.join()
     assert errors == []
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0003"
 
 
 def test_tables_in_code_match_the_migrated_database(engine):

@@ -103,7 +103,7 @@ def test_deleting_the_account_removes_it(client_for, ana, engine):
 def test_admins_look_users_up(client_for, admin, ana):
     response = client_for("users").get(f"/users/{ana['user']['id']}", headers=bearer(admin["access_token"]))
     assert response.status_code == 200
-    assert response.json() == {**ana["user"], "updated_at": response.json()["updated_at"]}
+    assert response.json() == {**ana["user"], "preferences": {}, "updated_at": response.json()["updated_at"]}
     assert "password_hash" not in response.json()
     missing = client_for("users").get(f"/users/{uuid.uuid4()}", headers=bearer(admin["access_token"]))
     assert missing.status_code == 404

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reservas.errors import PROBLEM_JSON, ProblemDetails, install_error_handlers, problem_response
 from reservas.health import Health, health
+from reservas.input_gate import InputGateMiddleware
 from reservas.observability import logger, metrics, traced
 from reservas.rate_limits import get_rate_limiter, parse_limits
 from reservas.settings import get_settings
@@ -138,6 +139,7 @@ def create_app(service: str, *routers: APIRouter) -> FastAPI:
         app.include_router(router)
 
     _document_problems(app)
+    app.add_middleware(InputGateMiddleware)
     app.add_middleware(RateLimitMiddleware, service=service)
     app.add_middleware(StandardHeadersMiddleware)
     return app

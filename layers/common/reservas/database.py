@@ -7,8 +7,8 @@ import re
 import ssl
 from collections.abc import Iterator
 
-from sqlalchemy import ColumnElement, Connection, Engine, Insert, Table, create_engine, exc
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import ColumnElement, Connection, Engine, Insert, Table, create_engine, event, exc
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 
 from reservas.settings import get_database_url, get_settings
 
@@ -63,7 +63,7 @@ def build_engine(
         connect_args["timeout"] = timeout_seconds
     if session_settings:
         connect_args["startup_params"] = session_settings
-    return create_engine(
+    engine = create_engine(
         sa_url,
         connect_args=connect_args,
         pool_size=pool_size,
@@ -71,7 +71,34 @@ def build_engine(
         pool_timeout=timeout_seconds or 30,
         pool_pre_ping=True,
         pool_recycle=1800,
+        pool_reset_on_return="rollback",  # a connection goes back to the pool with no transaction open
+        hide_parameters=True,  # errors and logs name the statement, never its values (hashes, emails, notes)
     )
+    event.listen(engine, "handle_error", _contain_database_error)
+    return engine
+
+
+def _contain_database_error(context: ExceptionContext) -> None:
+    """What a failed statement leaves behind, kept in bounds:
+
+    - its values stay out of logs: `hide_parameters` keeps the statement's parameters out, and the
+      server's DETAIL, which repeats a failing row (a password hash, an email, notes), is dropped;
+    - a connection stays in the pool only after errors PostgreSQL itself reported (they carry a
+      SQLSTATE, and the protocol is in step again after them). Anything else mid-statement, such as
+      the driver failing to encode a value after the statement went out, may leave replies unread on
+      the connection, and the next request, perhaps another user's, would read them: it is discarded."""
+    fields = _server_error_fields(context.original_exception)
+    if fields is None:
+        context.is_disconnect = True
+    elif "D" in fields:
+        with_detail = str(context.original_exception)
+        del fields["D"]
+        wrapped = context.sqlalchemy_exception  # its message was written from the driver's, D included
+        if wrapped is not None:
+            without = str(context.original_exception)
+            wrapped.args = tuple(
+                a.replace(with_detail, without) if isinstance(a, str) else a for a in wrapped.args
+            )
 
 
 def server_timeouts(timeout_seconds: float) -> dict[str, str]:
@@ -125,7 +152,13 @@ def contains(column: ColumnElement, text: str) -> ColumnElement[bool]:
 
 def sqlstate(error: exc.DBAPIError) -> str | None:
     """The SQLSTATE of a database error raised through pg8000."""
-    args = getattr(error.orig, "args", ())
-    if args and isinstance(args[0], dict):
-        return args[0].get("C")
+    fields = _server_error_fields(error.orig)
+    return None if fields is None else fields["C"]
+
+
+def _server_error_fields(error: BaseException | None) -> dict | None:
+    """The fields of the server's ErrorResponse that pg8000 raised `error` for; None for any other error."""
+    args = getattr(error, "args", ())
+    if args and isinstance(args[0], dict) and "C" in args[0]:
+        return args[0]
     return None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from sqlalchemy import Connection, exc
 
@@ -13,6 +12,7 @@ from reservas.database import UNIQUE_VIOLATION, sqlstate
 from reservas.errors import Conflict, Forbidden, NotFound
 from reservas.pagination import Page, keyset, page
 from reservas.passwords import hash_password
+from reservas.timestamps import parse_instant
 
 
 def update_me(session: Connection, user: User, request: UpdateMeRequest) -> User:
@@ -50,9 +50,7 @@ def get_user(session: Connection, user_id: uuid.UUID) -> User:
 
 
 def list_users(session: Connection, *, email: str | None, limit: int, cursor: str | None) -> Page[User]:
-    after = keyset(
-        cursor, lambda created_at, last_id: (datetime.fromisoformat(created_at), uuid.UUID(last_id))
-    )
+    after = keyset(cursor, lambda created_at, last_id: (parse_instant(created_at), uuid.UUID(last_id)))
     rows = repository.list_users(session, email_contains=email, after=after, limit=limit + 1)
     return page(
         rows,

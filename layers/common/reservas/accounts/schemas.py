@@ -14,13 +14,14 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
-    StringConstraints,
     model_validator,
 )
 
+from reservas import text
 from reservas.passwords import MAX_LENGTH, password_problems
 
 PREFERENCES_MAX_BYTES = 4096
+PREFERENCES_MAX_DEPTH = 8
 
 
 def normalise_email(value: Any) -> Any:
@@ -34,7 +35,22 @@ def _acceptable_password(password: str) -> str:
     return password
 
 
+def _depth(value: Any) -> int:
+    """How deep objects and arrays nest (without recursion: the input may nest thousands deep)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, level)
+            pending.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def _small_preferences(preferences: dict[str, Any]) -> dict[str, Any]:
+    """Stored only if it can be returned: a few levels deep and a few KiB, as settings of a client are."""
+    if _depth(preferences) > PREFERENCES_MAX_DEPTH:
+        raise ValueError(f"preferences may nest at most {PREFERENCES_MAX_DEPTH} levels deep")
     if len(json.dumps(preferences, separators=(",", ":")).encode()) > PREFERENCES_MAX_BYTES:
         raise ValueError(f"preferences must be at most {PREFERENCES_MAX_BYTES} bytes of JSON")
     return preferences
@@ -43,8 +59,15 @@ def _small_preferences(preferences: dict[str, Any]) -> dict[str, Any]:
 Email = Annotated[EmailStr, BeforeValidator(normalise_email), Field(max_length=254)]
 NewPassword = Annotated[str, AfterValidator(_acceptable_password)]
 AnyPassword = Annotated[str, Field(min_length=1, max_length=MAX_LENGTH * 4)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
-Preferences = Annotated[dict[str, Any], AfterValidator(_small_preferences)]
+Name = text.line(min_length=2, max_length=100)
+Preferences = Annotated[
+    dict[str, Any],
+    AfterValidator(_small_preferences),
+    Field(
+        description=f"A JSON object of the client's settings: at most {PREFERENCES_MAX_DEPTH} levels deep "
+        f"and {PREFERENCES_MAX_BYTES} bytes."
+    ),
+]
 RefreshToken = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -90,18 +113,25 @@ class UpdateMeRequest(RequestModel):
         return self
 
 
-class User(BaseModel):
+class Account(BaseModel):
+    """Who someone is, as signing in answers it: nothing they wrote as free-form JSON."""
+
     id: uuid.UUID
     email: str
     name: str
     role: Literal["user", "admin"]
-    preferences: dict[str, Any]
     created_at: datetime
     updated_at: datetime
 
 
+class User(Account):
+    preferences: dict[str, Any]
+
+
 class TokenPair(BaseModel):
-    user: User
+    """Signing in and refreshing never depend on serializing what a user stored in `preferences`."""
+
+    user: Account
     access_token: str
     refresh_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the OAuth token type, not a secret)

@@ -10,6 +10,7 @@ from sqlalchemy.engine import RowMapping
 
 from reservas.accounts import repository
 from reservas.accounts.schemas import (
+    Account,
     LoginRequest,
     RegisterRequest,
     TokenPair,
@@ -130,7 +131,7 @@ def _token_pair(session: Connection, user: RowMapping, session_id: uuid.UUID) ->
     refresh_token, token_hash = new_refresh_token()
     repository.insert_refresh_token(session, session_id=session_id, token_hash=token_hash)
     return TokenPair(
-        user=User.model_validate({k: v for k, v in user.items() if k != "password_hash"}),
+        user=Account.model_validate(dict(user)),
         access_token=issue_access_token(user["id"], user["email"], user["role"], session_id),
         refresh_token=refresh_token,
         expires_in=get_settings().access_token_minutes * 60,

@@ -8,10 +8,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from reservas import text
 from reservas.money import Money
 from reservas.timestamps import Instant
 
 Status = Literal["active", "cancelled", "completed"]
+Notes = text.free_text(max_length=1000)
 
 
 class BookingRequest(BaseModel):
@@ -22,7 +24,7 @@ class BookingRequest(BaseModel):
     start_time: Instant
     end_time: Instant
     attendees: Annotated[int, Field(ge=1, le=100_000)] = 1
-    notes: Annotated[str, Field(max_length=1000)] = ""
+    notes: Notes = ""
 
 
 class Reservation(BaseModel):

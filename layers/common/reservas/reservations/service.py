@@ -18,7 +18,7 @@ from reservas import events
 from reservas.accounts.schemas import User
 from reservas.database import DEADLOCK_DETECTED, EXCLUSION_VIOLATION, SERIALIZATION_FAILURE, sqlstate
 from reservas.errors import Conflict, Forbidden, NotFound, Unprocessable
-from reservas.money import Money, booking_cost
+from reservas.money import Money, booking_cost, rounded
 from reservas.pagination import Page, keyset, page
 from reservas.reservations import idempotency, repository
 from reservas.reservations.schemas import BookingRequest, Reservation, Suggestion
@@ -29,6 +29,7 @@ from reservas.spaces import repository as spaces_repository
 from reservas.spaces import service as spaces_service
 from reservas.spaces.rules import booking_problems
 from reservas.spaces.schemas import Space, TimeRange
+from reservas.timestamps import parse_instant
 
 RETRIES = 3  # for deadlocks and serialization failures, which a second try resolves
 SUGGESTIONS = 3
@@ -46,7 +47,7 @@ def to_reservation(row: RowMapping) -> Reservation:
         attendees=row["attendees"],
         notes=row["notes"],
         duration_minutes=int((row["end_time"] - row["start_time"]).total_seconds() // 60),
-        cost=Money(amount=row["cost"], currency=row["currency"]),
+        cost=Money(amount=rounded(row["cost"], row["currency"]), currency=row["currency"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         cancelled_at=row["cancelled_at"],
@@ -80,9 +81,16 @@ def _book_once(session: Connection, user: User, request: BookingRequest, key: st
         if replay is not None:
             session.rollback()
             return replay.status_code, replay.body
-    repository.lock_user(session, user.id)
+    # The interval's rules (the per-day work) are checked before any lock is taken; the locks then
+    # serialise this user's bookings (the limit on upcoming ones) and this space's (see _bookable_space).
     space = _bookable_space(session, request.space_id)
-    _check_rules(session, user, space, request)
+    problems = _interval_problems(space, request)
+    repository.lock_user(session, user.id)
+    problems += _holding_problems(session, user)
+    locked = _bookable_space(session, request.space_id, lock=True)
+    if locked != space:  # its settings changed meanwhile
+        space, problems = locked, _interval_problems(locked, request) + _holding_problems(session, user)
+    _refuse_if(problems)
     start, end = request.start_time, request.end_time
     reservation_id = repository.insert_reservation(
         session,
@@ -93,7 +101,7 @@ def _book_once(session: Connection, user: User, request: BookingRequest, key: st
             "end_time": end,
             "attendees": request.attendees,
             "notes": request.notes,
-            "cost": booking_cost(space.price_per_hour, start, end),
+            "cost": booking_cost(space.price_per_hour, space.currency, start, end),
             "currency": space.currency,
         },
     )
@@ -107,11 +115,11 @@ def _book_once(session: Connection, user: User, request: BookingRequest, key: st
     return 201, body
 
 
-def _bookable_space(session: Connection, space_id: uuid.UUID) -> Space:
-    # Locked for the transaction: bookings of one space take turns. Without it, two overlapping inserts
-    # each wait on the other's row in the exclusion index, a deadlock PostgreSQL breaks only after
-    # deadlock_timeout. The constraint still decides; the lock only spares that wait.
-    row = spaces_repository.find_space(session, space_id, lock=True)
+def _bookable_space(session: Connection, space_id: uuid.UUID, *, lock: bool = False) -> Space:
+    # Locked, bookings of one space take turns. Without it, two overlapping inserts each wait on the
+    # other's row in the exclusion index, a deadlock PostgreSQL breaks only after deadlock_timeout.
+    # The constraint still decides; the lock only spares that wait.
+    row = spaces_repository.find_space(session, space_id, lock=lock)
     if row is None or not row["is_active"]:
         raise Unprocessable(
             "No active space has this id.",
@@ -120,16 +128,27 @@ def _bookable_space(session: Connection, space_id: uuid.UUID) -> Space:
     return Space.model_validate(dict(row))
 
 
-def _check_rules(session: Connection, user: User, space: Space, request: BookingRequest) -> None:
-    problems = [
+Problems = list[tuple[list[str], str]]
+
+
+def _interval_problems(space: Space, request: BookingRequest) -> Problems:
+    problems: Problems = [
         (["body", "start_time"], problem)
         for problem in booking_problems(space, request.start_time, request.end_time, datetime.now(UTC))
     ]
     if request.attendees > space.capacity:
         problems.append((["body", "attendees"], f"this space holds at most {space.capacity} people"))
+    return problems
+
+
+def _holding_problems(session: Connection, user: User) -> Problems:
     limit = get_settings().max_active_reservations
     if repository.count_active_future(session, user.id) >= limit:
-        problems.append(([], f"you already hold {limit} upcoming reservations, the most allowed"))
+        return [([], f"you already hold {limit} upcoming reservations, the most allowed")]
+    return []
+
+
+def _refuse_if(problems: Problems) -> None:
     if problems:
         errors = [{"loc": loc, "msg": msg} for loc, msg in problems]
         detail = problems[0][1][0].upper() + problems[0][1][1:] + "."
@@ -241,7 +260,7 @@ def search(
         if user_id is not None and user_id != user.id:
             raise Forbidden("Only administrators search other users' reservations.")
         user_id = user.id
-    after = keyset(cursor, lambda start, last_id: (datetime.fromisoformat(start), uuid.UUID(last_id)))
+    after = keyset(cursor, lambda start, last_id: (parse_instant(start), uuid.UUID(last_id)))
     rows = repository.search(
         session,
         user_id=user_id,

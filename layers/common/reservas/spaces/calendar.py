@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MINUTES_PER_DAY = 24 * 60
+LONGEST_BOOKING_MINUTES = 31 * MINUTES_PER_DAY  # no space takes a longer booking
 
 OpeningHours = Mapping[str, Sequence[Sequence[str]]]
 

@@ -39,7 +39,11 @@ def booking_problems(space: BookableSpace, start: datetime, end: datetime, now: 
             f"(local time in {space.timezone})"
         )
     interval = Interval(start, end)
-    if not within_one_block(interval, opening_blocks(space.opening_hours, zone, interval)):
+    # Looking at opening hours costs a little per day: only for an interval no longer than the space's
+    # longest booking (31 days at most), never for one already refused for its length.
+    if minutes <= space.max_duration_minutes and not within_one_block(
+        interval, opening_blocks(space.opening_hours, zone, interval)
+    ):
         problems.append(
             f"the space is not open for the whole interval (opening hours are in {space.timezone})"
         )

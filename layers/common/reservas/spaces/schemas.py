@@ -16,14 +16,14 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    StringConstraints,
     model_validator,
 )
 
-from reservas.money import Money
-from reservas.spaces.calendar import DAYS, MINUTES_PER_DAY, minute_of_day
+from reservas import text
+from reservas.money import LARGEST_AMOUNT, Money, known_currencies, minor_unit, rounded
+from reservas.spaces.calendar import DAYS, LONGEST_BOOKING_MINUTES, MINUTES_PER_DAY, minute_of_day
 
-_HHMM = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")
+_HHMM = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d|24:00")
 MAX_ADVANCE_DAYS = 730
 
 
@@ -47,7 +47,7 @@ def _valid_opening_hours(hours: dict[str, list[list[str]]]) -> dict[str, list[li
     for day in DAYS:
         intervals = hours.get(day, [])
         for interval in intervals:
-            if len(interval) != 2 or not all(isinstance(t, str) and _HHMM.match(t) for t in interval):
+            if len(interval) != 2 or not all(isinstance(t, str) and _HHMM.fullmatch(t) for t in interval):
                 raise ValueError(f"{day}: each interval is [open, close] in HH:MM (close may be 24:00)")
             if interval[0] == "24:00":
                 raise ValueError(f"{day}: a space cannot open at 24:00")
@@ -81,12 +81,31 @@ OpeningHoursField = Annotated[
         examples=[{"mon": [["08:00", "14:00"], ["15:00", "20:00"]], "sat": [["00:00", "24:00"]]}],
     ),
 ]
-Amenity = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Amenity = text.line(min_length=1, max_length=50)
 Amenities = Annotated[list[Amenity], Field(max_length=50), AfterValidator(_distinct_amenities)]
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR")]
-Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
-SpaceName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-Location = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
+
+
+def _known_currency(code: str) -> str:
+    if code not in known_currencies():
+        raise ValueError(f"unknown currency {code!r}: use an ISO 4217 code such as 'EUR'")
+    return code
+
+
+Currency = Annotated[
+    str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR"), AfterValidator(_known_currency)
+]
+Price = Annotated[
+    Decimal,
+    Field(
+        ge=0,
+        max_digits=16,
+        decimal_places=4,
+        description="Per hour, in the currency's minor unit at most (no decimals for JPY, 3 for BHD).",
+    ),
+]
+SpaceName = text.line(min_length=1, max_length=255)
+Location = text.line(max_length=255)
+Description = text.free_text(max_length=5000)
 
 
 class SpaceSettings(BaseModel):
@@ -95,7 +114,7 @@ class SpaceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: SpaceName
-    description: Annotated[str, Field(max_length=5000)] = ""
+    description: Description = ""
     capacity: Annotated[int, Field(ge=1, le=100_000)]
     location: Location = ""
     amenities: Amenities = Field(default_factory=list)
@@ -103,13 +122,23 @@ class SpaceSettings(BaseModel):
     opening_hours: OpeningHoursField
     price_per_hour: Price = Decimal("0.00")
     currency: Currency = "EUR"
-    min_duration_minutes: Annotated[int, Field(ge=1, le=MINUTES_PER_DAY * 31)] = 30
-    max_duration_minutes: Annotated[int, Field(ge=1, le=MINUTES_PER_DAY * 31)] = 480
+    min_duration_minutes: Annotated[int, Field(ge=1, le=LONGEST_BOOKING_MINUTES)] = 30
+    max_duration_minutes: Annotated[int, Field(ge=1, le=LONGEST_BOOKING_MINUTES)] = 480
     slot_minutes: Annotated[int, Field(ge=5, le=MINUTES_PER_DAY)] = 30
     max_advance_days: Annotated[int, Field(ge=0, le=MAX_ADVANCE_DAYS)] = 90
 
     @model_validator(mode="after")
     def _coherent(self) -> SpaceSettings:
+        if self.price_per_hour != rounded(self.price_per_hour, self.currency):
+            places = -minor_unit(self.currency).as_tuple().exponent
+            raise ValueError(f"price_per_hour: {self.currency} has {places} decimal places (ISO 4217)")
+        self.price_per_hour = rounded(self.price_per_hour, self.currency)
+        longest_cost = self.price_per_hour * self.max_duration_minutes / 60
+        if longest_cost > LARGEST_AMOUNT:
+            raise ValueError(
+                f"the longest booking (price_per_hour x max_duration_minutes) would cost "
+                f"{longest_cost:,.0f} {self.currency}; at most {LARGEST_AMOUNT:,} is possible"
+            )
         if MINUTES_PER_DAY % self.slot_minutes:
             raise ValueError("slot_minutes must divide a day evenly (5, 10, 15, 20, 30, 60, 90, 120...)")
         if self.min_duration_minutes > self.max_duration_minutes:
@@ -126,7 +155,7 @@ class SpaceUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: SpaceName | None = None
-    description: Annotated[str, Field(max_length=5000)] | None = None
+    description: Description | None = None
     capacity: Annotated[int, Field(ge=1, le=100_000)] | None = None
     location: Location | None = None
     amenities: Amenities | None = None

@@ -192,6 +192,9 @@ def available_spaces(
     """Active spaces that are open, free and bookable for the whole interval, with what it would cost."""
     if end <= start:
         raise Unprocessable("end_time must be after start_time.")
+    if end - start > timedelta(minutes=calendar.LONGEST_BOOKING_MINUTES):
+        days = calendar.LONGEST_BOOKING_MINUTES // calendar.MINUTES_PER_DAY
+        raise Unprocessable(f"No space takes a booking longer than {days} days: ask for a shorter interval.")
     now = now or datetime.now(UTC)
     after = _after(cursor)
     found: list[AvailableSpace] = []
@@ -226,6 +229,8 @@ def available_spaces(
 def _with_cost(space: Space, start: datetime, end: datetime) -> AvailableSpace:
     return AvailableSpace(
         **space.model_dump(),
-        cost=Money(amount=booking_cost(space.price_per_hour, start, end), currency=space.currency),
+        cost=Money(
+            amount=booking_cost(space.price_per_hour, space.currency, start, end), currency=space.currency
+        ),
         duration_minutes=int((end - start).total_seconds() // 60),
     )

@@ -1,0 +1,50 @@
+"""The rules every piece of text people type follows, in one place: names and labels are one visible line,
+free text may span lines, and neither holds control characters. (NUL is refused earlier, for every
+input, by the input gate.)"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, StringConstraints
+
+# Characters that draw nothing: control, format, unassigned, separators, marks, and letters that are
+# blank by design (Hangul fillers, the braille blank).
+_INVISIBLE_CATEGORIES = {"Cc", "Cf", "Cn", "Co", "Cs", "Zs", "Zl", "Zp", "Mn", "Me"}
+_BLANK_LETTERS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}
+# Bidirectional overrides and isolates reorder what a reader sees ("Trojan Source"); refused in names.
+_BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+_LINE_BREAKS = {"\n", "\r", "\t"}
+
+
+def _visible(character: str) -> bool:
+    return unicodedata.category(character) not in _INVISIBLE_CATEGORIES and character not in _BLANK_LETTERS
+
+
+def _one_visible_line(value: str) -> str:
+    if any(unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS for c in value):
+        raise ValueError("must be one line without control characters")
+    if value and not any(_visible(c) for c in value):
+        raise ValueError("must contain a visible character")
+    return value
+
+
+def _no_control_characters(value: str) -> str:
+    if any((unicodedata.category(c) == "Cc" and c not in _LINE_BREAKS) or c in _BIDI_CONTROLS for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def line(*, min_length: int = 0, max_length: int) -> Any:
+    """A name or a label: one line, stripped, with something visible in it when not empty."""
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        AfterValidator(_one_visible_line),
+    ]
+
+
+def free_text(*, max_length: int) -> Any:
+    """Descriptions and notes: lines and tabs allowed, other control characters not."""
+    return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(_no_control_characters)]
