@@ -42,9 +42,11 @@ build: $(STAMP)
 	$(BIN)/sam build --template-file template.yaml
 	$(BIN)/python -m compileall -q -j 0 .aws-sam/build > /dev/null
 
-# Schemathesis for longer than `make test` does, with a new seed each time (override: FUZZ_SEED=...).
+# Schemathesis and the isolation invariant (Hypothesis) for longer than `make test` does, with a new
+# seed each time (override: FUZZ_SEED=..., FUZZ_EXAMPLES=...).
 fuzz: $(STAMP)
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} FUZZ_SEED=$${FUZZ_SEED:-$$RANDOM} $(BIN)/python -m pytest tests/e2e/test_fuzz.py -v
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} FUZZ_SEED=$${FUZZ_SEED:-$$RANDOM} $(BIN)/python -m pytest \
+		tests/e2e/test_fuzz.py tests/integration/test_isolation_invariant.py -v
 
 openapi: $(STAMP)
 	$(BIN)/python scripts/export_openapi.py

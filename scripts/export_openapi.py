@@ -28,7 +28,12 @@ def build() -> dict:
             "title": "Reservas",
             "version": "0.1.0",
             "description": "Space-booking API: accounts, spaces and availability, reservations. "
-            "Errors are RFC 9457 problem details (application/problem+json).",
+            "Errors are RFC 9457 problem details (application/problem+json). Rules a schema cannot "
+            "state: no input may contain NUL (U+0000); bodies are at most 64 KiB; times fall between "
+            "1970 and 2199; an interval ends after it starts and lasts at most 31 days; names are one "
+            "line with a visible character and no control characters; a space's opening intervals "
+            "close after they open and do not overlap; cursors are opaque (pass `next_cursor` back); "
+            "a price has at most its currency's decimals. The guide is docs/api.md.",
         },
         "paths": {},
         "components": {"schemas": {}, "securitySchemes": {}},

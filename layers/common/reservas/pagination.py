@@ -17,7 +17,10 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")]
-Cursor = Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous page.")]
+Cursor = Annotated[
+    str | None,
+    Query(max_length=500, pattern=r"^[A-Za-z0-9_-]*$", description="`next_cursor` of the previous page."),
+]
 
 
 Item = TypeVar("Item")

@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from reservas import text
-from reservas.passwords import MAX_LENGTH, password_problems
+from reservas.passwords import MAX_LENGTH, MIN_LENGTH, password_problems
 
 PREFERENCES_MAX_BYTES = 4096
 PREFERENCES_MAX_DEPTH = 8
@@ -57,7 +57,15 @@ def _small_preferences(preferences: dict[str, Any]) -> dict[str, Any]:
 
 
 Email = Annotated[EmailStr, BeforeValidator(normalise_email), Field(max_length=254)]
-NewPassword = Annotated[str, AfterValidator(_acceptable_password)]
+NewPassword = Annotated[
+    str,
+    AfterValidator(_acceptable_password),
+    Field(
+        json_schema_extra={"minLength": MIN_LENGTH, "maxLength": MAX_LENGTH},
+        description=f"{MIN_LENGTH} to {MAX_LENGTH} characters (at most 72 bytes in UTF-8), not a common "
+        "or easily guessed password.",
+    ),
+]
 AnyPassword = Annotated[str, Field(min_length=1, max_length=MAX_LENGTH * 4)]
 Name = text.line(min_length=2, max_length=100)
 Preferences = Annotated[

@@ -16,6 +16,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -71,10 +72,28 @@ def _distinct_amenities(amenities: list[str]) -> list[str]:
     return list(dict.fromkeys(amenities))
 
 
-TimeZoneName = Annotated[str, BeforeValidator(_strip), AfterValidator(_known_zone), Field(max_length=64)]
+TimeZoneName = Annotated[
+    str,
+    BeforeValidator(_strip),
+    AfterValidator(_known_zone),
+    Field(min_length=1, max_length=64, description="An IANA time zone, e.g. Europe/Madrid."),
+]
+_INTERVAL_SCHEMA = {
+    "type": "array",
+    "items": {"type": "string", "pattern": f"^(?:{_HHMM.pattern})$"},
+    "minItems": 2,
+    "maxItems": 2,
+}
 OpeningHoursField = Annotated[
     dict[str, Annotated[list[list[str]], Field(max_length=12)]],
     AfterValidator(_valid_opening_hours),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "properties": {day: {"type": "array", "items": _INTERVAL_SCHEMA, "maxItems": 12} for day in DAYS},
+            "additionalProperties": False,
+        }
+    ),
     Field(
         description="Per weekday (mon..sun), local [open, close] intervals in HH:MM; a missing day is "
         'closed; open all day is [["00:00", "24:00"]].',
@@ -94,8 +113,18 @@ def _known_currency(code: str) -> str:
 Currency = Annotated[
     str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR"), AfterValidator(_known_currency)
 ]
+
+
+def _decimal_string(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError('money is a decimal string, e.g. "25.00"')
+    return value
+
+
 Price = Annotated[
     Decimal,
+    BeforeValidator(_decimal_string),
+    WithJsonSchema({"type": "string", "pattern": r"^\d{1,12}(\.\d{1,4})?$", "examples": ["25.00"]}),
     Field(
         ge=0,
         max_digits=16,
