@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+from scripts.cfn_intrinsics import parameter_problems
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 LAYER_SOURCE = ROOT / "layers" / "common"
@@ -247,6 +249,8 @@ def _local_http_api_class():
             origin = request.headers.get("Origin")
             if request.method == "OPTIONS":
                 return self._preflight(origin)
+            if request.method == "HEAD":  # routes are for one method each; HEAD is none of them
+                return _gateway_not_found()
             response = super()._request_handler(**kwargs)
             for name in {
                 name for name, _ in response.headers.items() if name.lower().startswith("access-control-")
@@ -264,7 +268,7 @@ def _local_http_api_class():
         def _preflight(self, origin: str | None):
             """No OPTIONS route exists: without CORS the gateway knows no such route."""
             if self.gateway_cors is None or not request.headers.get("Access-Control-Request-Method"):
-                return Response('{"message":"Not Found"}', status=404, mimetype="application/json")
+                return _gateway_not_found()
             response = Response(status=204)
             del response.headers["Content-Type"]
             allowed = self._allowed_origin(origin)
@@ -330,6 +334,13 @@ def _as_api_gateway_sends_it(event: dict, flask_request) -> dict:
     return event
 
 
+def _gateway_not_found():
+    """What an HTTP API answers for a path or method no route has (SAM CLI answers a REST API's 403)."""
+    from flask import Response
+
+    return Response('{"message":"Not Found"}', status=404, mimetype="application/json")
+
+
 def gateway_cors(stacks, parameters: dict[str, str]) -> dict | None:
     """The HttpApi's CorsConfiguration as CloudFormation resolves it with these parameter values."""
     from scripts.cfn_intrinsics import NO_VALUE, resolve
@@ -352,6 +363,9 @@ def create_service(
 
     parameters = parameters or {}
     stacks = load_stacks(template, parameters)
+    problems = parameter_problems(stacks[0].template_dict, parameters)
+    if problems:
+        raise ValueError("; ".join(problems))
     api = ApiProvider(stacks, cwd=str(ROOT)).api
     api.cors = None  # answered by LocalHttpApi, as API Gateway answers it
     for route in api.routes:  # preflights reach the gateway whatever the route's methods
@@ -362,6 +376,8 @@ def create_service(
         api=api, lambda_runner=runner, port=port, host=host, gateway_cors=gateway_cors(stacks, parameters)
     )
     service.create()
+    for status in (404, 405):
+        service._app.register_error_handler(status, lambda _: _gateway_not_found())
     _serve_api_documents(service._app)
     return service, api, runner
 

@@ -1,9 +1,11 @@
 """CloudFormation's evaluation of the intrinsic functions template.yaml uses in conditional properties
 (CORS, the VPC policy): what a property becomes once a stack has its parameter values. SAM CLI's own
-resolver stops at `AWS::NoValue`, and moto's CloudFormation ignores some of these properties."""
+resolver stops at `AWS::NoValue`, and moto's CloudFormation ignores some of these properties. Also
+CloudFormation's check of parameter values, which SAM CLI skips."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 NO_VALUE = object()  # AWS::NoValue: the property (or list item) is left out
@@ -49,3 +51,22 @@ def resolve(value: Any, template: dict, parameters: dict[str, str]) -> Any:
     if function == "Condition":
         return resolve(template["Conditions"][argument], template, parameters)
     return value
+
+
+def parameter_problems(template: dict, parameters: dict[str, str]) -> list[str]:
+    """Why CloudFormation would refuse these parameter values (AllowedPattern, AllowedValues)."""
+    problems = []
+    for name, value in parameters.items():
+        spec = template.get("Parameters", {}).get(name)
+        if spec is None:
+            problems.append(f"{name}: the template has no such parameter")
+            continue
+        pattern = spec.get("AllowedPattern")
+        if pattern is not None and not re.fullmatch(pattern, value):
+            problems.append(
+                f"{name}={value!r}: {spec.get('ConstraintDescription', 'does not match ' + pattern)}"
+            )
+        allowed = spec.get("AllowedValues")
+        if allowed is not None and value not in [str(a) for a in allowed]:
+            problems.append(f"{name}={value!r}: one of {allowed}")
+    return problems

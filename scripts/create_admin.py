@@ -54,11 +54,12 @@ def main() -> int:
     engine = build_engine(get_database_url())
     with engine.connect() as session:
         exists = repository.find_user_with_hash(session, email=args.email.strip().lower()) is not None
-        password = None
-        if not exists:
-            password = os.environ.get("RESERVAS_ADMIN_PASSWORD") or getpass.getpass(
-                "Password for the new admin: "
-            )
+    password = None
+    if not exists:  # asked with no transaction open: a person may take their time
+        password = os.environ.get("RESERVAS_ADMIN_PASSWORD") or getpass.getpass(
+            "Password for the new admin: "
+        )
+    with engine.connect() as session:
         try:
             outcome = make_admin(session, args.email, args.name, password)
         except ValueError as error:

@@ -73,9 +73,14 @@ def main() -> int:
         CREDENTIALS_FILE.write_text("\n".join(lines) + "\n")
         CREDENTIALS_FILE.chmod(0o600)
 
-    service, api, _ = apigw.create_service(
-        host=args.host, port=args.port, parameters={"CorsAllowOrigins": args.cors_origins}
-    )
+    try:
+        service, api, _ = apigw.create_service(
+            host=args.host, port=args.port, parameters={"CorsAllowOrigins": args.cors_origins}
+        )
+    except ValueError as error:  # parameter values CloudFormation would refuse
+        print(f"error: {error}", file=sys.stderr)
+        services.stop()
+        return 2
     print(f"PostgreSQL: {services.database_origin}")
     print(f"Redis:      {services.redis_origin}")
     if created:

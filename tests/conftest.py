@@ -53,11 +53,12 @@ def services():
 def reset_caches() -> None:
     """Forget the settings, engine and Redis client built from earlier environment variables."""
     from reservas.cache import get_redis
-    from reservas.database import get_engine
+    from reservas.database import get_engine, job_engine
     from reservas.settings import get_settings
 
     if get_engine.cache_info().currsize:
         get_engine().dispose()
+    job_engine.cache_clear()
     from reservas.cache import Cache
     from reservas.rate_limits import get_rate_limiter
 

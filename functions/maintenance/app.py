@@ -2,14 +2,17 @@
 
 from typing import Any
 
-from reservas.database import get_engine
+from reservas.database import job_engine
 from reservas.maintenance import purge
 from reservas.observability import logger
+
+# The function may run 120 s (template.yaml): the first purge after a long pause can take that.
+SECONDS = 110
 
 
 @logger.inject_lambda_context
 def handler(event: dict, context: Any) -> dict:
-    with get_engine().connect() as session:
+    with job_engine(SECONDS).connect() as session:
         counts = purge(session)
     logger.info("maintenance done", extra=counts)
     return counts

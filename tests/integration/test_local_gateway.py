@@ -112,3 +112,19 @@ def test_a_function_does_not_serve_its_openapi_document_through_an_id_route(gate
     response = client.get("/users/openapi.json")
     assert response.status_code in (401, 404, 422)
     assert b'"openapi"' not in response.data
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/nowhere"), ("PATCH", "/spaces"), ("HEAD", "/spaces")])
+def test_paths_and_methods_without_a_route_are_404_as_an_http_api_answers(gateway, method, path):
+    client, events = gateway("")
+    response = client.open(path, method=method)
+    assert response.status_code == 404
+    assert events == []
+
+
+@pytest.mark.parametrize(
+    "origins", ["https://app.example.com/", "null", "https://a.example.com, https://b.example.com"]
+)
+def test_origins_cloudformation_would_refuse_are_refused_locally_too(engine, origins):
+    with pytest.raises(ValueError, match="CorsAllowOrigins"):
+        apigw.create_service(parameters={"CorsAllowOrigins": origins})

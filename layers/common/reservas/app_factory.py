@@ -13,7 +13,13 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from reservas.errors import PROBLEM_JSON, ProblemDetails, install_error_handlers, problem_response
+from reservas.errors import (
+    PROBLEM_JSON,
+    ProblemDetails,
+    install_error_handlers,
+    problem_response,
+    unexpected_error,
+)
 from reservas.health import Health, health
 from reservas.input_gate import InputGateMiddleware
 from reservas.observability import logger, metrics, traced
@@ -57,15 +63,25 @@ class StandardHeadersMiddleware:
         if not get_settings().is_local:
             added.append(_HSTS)
 
+        started = False
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = list(message.get("headers", []))
                 if not any(name.lower() == b"cache-control" for name, _ in headers):
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers + added
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception as error:
+            # Answered here, not by Starlette's outermost error middleware, so a 500 carries these too.
+            if started:
+                raise
+            await unexpected_error(error)(scope, receive, send_with_headers)
 
 
 _SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff")]

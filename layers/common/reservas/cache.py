@@ -96,12 +96,14 @@ class Cache:
         return [None if raw is None else json.loads(raw) for raw in raws]
 
     def set(self, key: str, value: Any) -> None:
-        """Store a value for RESERVAS_CACHE_TTL_SECONDS."""
+        """Store a value until RESERVAS_CACHE_TTL_SECONDS from now: an absolute expiry (PXAT, Redis 6.2+),
+        so that a SET which a frozen Redis runs only when it thaws expires when it would have anyway."""
         client = self._client()
         if client is None:
             return
+        expires_at_ms = int((time.time() + get_settings().cache_ttl_seconds) * 1000)
         try:
-            client.set(key, json.dumps(value, separators=(",", ":")), ex=get_settings().cache_ttl_seconds)
+            client.set(key, json.dumps(value, separators=(",", ":")), pxat=expires_at_ms)
         except Exception as error:  # any Redis failure: not cached, nothing lost
             self._failed(error)
 

@@ -112,11 +112,31 @@ def server_timeouts(timeout_seconds: float) -> dict[str, str]:
 
 
 def apply_server_timeouts(connection: Connection, timeout_seconds: float) -> None:
-    """Make `server_timeouts` the defaults of the role the functions connect as (`ALTER ROLE ... SET`,
-    which any role may do for itself). PostgreSQL applies them when a session starts, so they hold
-    behind RDS Proxy too, where a `SET` after connecting would pin every client to one connection."""
+    """Make `server_timeouts` the defaults of the role the functions connect as, in this database only
+    (`ALTER ROLE ... IN DATABASE ... SET`, which any role may do for itself). PostgreSQL applies them when
+    a session starts, so they hold behind RDS Proxy too, where a `SET` after connecting would pin every
+    client to one connection. Other databases of the same role keep their own settings."""
+    database = connection.exec_driver_sql("SELECT current_database()").scalar_one()
+    quoted = '"' + database.replace('"', '""') + '"'
     for name, value in server_timeouts(timeout_seconds).items():
-        connection.exec_driver_sql(f"ALTER ROLE CURRENT_USER SET {name} = '{value}'")
+        connection.exec_driver_sql(f"ALTER ROLE CURRENT_USER IN DATABASE {quoted} SET {name} = '{value}'")
+
+
+@functools.cache
+def job_engine(seconds: float) -> Engine:
+    """The engine of a scheduled job, whose work may rightly take longer than a request's: the socket and
+    PostgreSQL's limits fit `seconds` (sent when connecting, so they override the role's limits for the
+    API). Kept apart from the API's engine, and like it, built once per container."""
+    limit = f"{round(seconds * 1000)}ms"
+    return build_engine(
+        get_database_url(),
+        timeout_seconds=seconds,
+        session_settings={
+            "statement_timeout": limit,
+            "lock_timeout": limit,
+            "idle_in_transaction_session_timeout": limit,
+        },
+    )
 
 
 @functools.cache

@@ -186,9 +186,10 @@ def install_error_handlers(app: FastAPI) -> None:
                 "The database is too busy to answer in time; try again shortly.",
                 headers={"Retry-After": "2"},
             )
-        return await _unexpected(request, error)
+        return unexpected_error(error)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, error: Exception) -> JSONResponse:
-        logger.exception("unhandled error")
-        return problem_response(500, "An unexpected error occurred; it has been logged.")
+
+def unexpected_error(error: BaseException) -> JSONResponse:
+    """The answer to a bug: logged with its traceback, never shown to the client."""
+    logger.error("unhandled error", exc_info=error)
+    return problem_response(500, "An unexpected error occurred; it has been logged.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import Connection, delete, func, or_, text
+from sqlalchemy import Connection, delete, func, or_
 
 from reservas.tables import idempotency_keys, outbox, sessions
 
@@ -15,8 +15,6 @@ ENDED_SESSIONS_KEPT = timedelta(days=30)  # for audits of revocations
 def purge(session: Connection) -> dict[str, int]:
     """Delete expired idempotency keys, published events after a week, and sessions a month after
     they ended (their refresh tokens go with them). Returns how many rows of each went."""
-    # The first purge after a long pause may take longer than the API's statement timeout allows.
-    session.execute(text("SET LOCAL statement_timeout = '100s'"))
     now = func.now()
     counts = {
         "idempotency_keys": session.execute(

@@ -30,8 +30,12 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     from reservas.settings import get_settings
 
     with engine.connect() as connection:
+        # Wait for another migrator as long as it takes; then let a migration wait at most 10 s for a
+        # table's lock, rather than queue the API's requests behind it.
         connection.execute(text("SET statement_timeout = 0"))
+        connection.execute(text("SET lock_timeout = 0"))
         connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
+        connection.execute(text("SET lock_timeout = '10s'"))
         try:
             command.upgrade(alembic_config(connection), revision)
             apply_server_timeouts(connection, get_settings().db_timeout_seconds)
@@ -39,6 +43,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         finally:
             connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _ADVISORY_LOCK_ID})
             connection.execute(text("RESET statement_timeout"))
+            connection.execute(text("RESET lock_timeout"))
             connection.commit()
 
 
