@@ -13,7 +13,7 @@ from reservas.accounts.schemas import (
     ValidateRequest,
 )
 from reservas.app_factory import create_app, lambda_handler
-from reservas.dependencies import CallerDep, SessionDep
+from reservas.dependencies import CallerDep, ClientAddress, SessionDep
 from reservas.errors import PROBLEM_JSON
 
 # Answers carrying tokens are never cached (RFC 6749, section 5.1): every answer is `no-store`.
@@ -30,8 +30,8 @@ def register(body: RegisterRequest, session: SessionDep) -> TokenPair:
 
 
 @router.post("/login", responses={401: _problem("Wrong email or password")})
-def login(body: LoginRequest, session: SessionDep) -> TokenPair:
-    return service.login(session, body)
+def login(body: LoginRequest, session: SessionDep, address: ClientAddress) -> TokenPair:
+    return service.login(session, body, address)
 
 
 @router.post("/refresh", responses={401: _problem("Invalid, expired or reused refresh token")})

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 from reservas.accounts import profile
 from reservas.accounts.schemas import UpdateMeRequest, User
 from reservas.app_factory import create_app, lambda_handler
-from reservas.dependencies import AdminUser, CurrentUser, SessionDep
+from reservas.dependencies import AdminUser, CallerDep, ClientAddress, CurrentUser, SessionDep
 from reservas.errors import PROBLEM_JSON
 from reservas.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
@@ -32,8 +32,10 @@ def read_me(user: CurrentUser) -> User:
     "/me",
     responses={**AUTHENTICATED, 403: _problem("Wrong current password"), 409: _problem("Email taken")},
 )
-def update_me(body: UpdateMeRequest, user: CurrentUser, session: SessionDep) -> User:
-    return profile.update_me(session, user, body)
+def update_me(body: UpdateMeRequest, who: CallerDep, session: SessionDep, address: ClientAddress) -> User:
+    return profile.update_me(
+        session, who.user, body, session_id=who.claims.session_id, client_address=address
+    )
 
 
 @router.delete("/me", status_code=204, responses=AUTHENTICATED)

@@ -66,18 +66,76 @@ def test_groups_other_than_auth_share_one_budget(limits_on):
     assert login("198.51.100.5")[0] == 401  # auth counts separately
 
 
-def test_failed_logins_lock_the_account_for_a_while_from_any_address(limits_on, register):
-    register()
-    for n in range(5):
-        assert login(f"203.0.113.{n}", email="ana@example.com")[0] == 401
-    status, headers, body = login("203.0.113.99", email="ana@example.com", password=STRONG_PASSWORD)
-    assert status == 429
+def test_failures_from_one_address_never_keep_the_owner_out(limits_on, register, client_for):
+    ana = register()
+    for _ in range(5):
+        assert login("203.0.113.66", email="ana@example.com")[0] == 401
+        time.sleep(0.25)  # under the address's burst limit of 5 requests a second
+    status, headers, body = login("203.0.113.66", email="ana@example.com", password=STRONG_PASSWORD)
+    assert status == 429  # that address is done guessing for a while, right password or not
     assert int(headers["retry-after"]) > 60
     assert "failed sign-ins" in body["detail"]
-    # Unknown accounts are locked the same way, so the lock tells nothing about who has an account.
-    for n in range(5):
-        login(f"203.0.113.{n}", email="ghost@example.com")
-    assert login("203.0.113.99", email="ghost@example.com")[0] == 429
+    # The owner, from their own address, signs in and changes the password as usual.
+    assert login("198.51.100.20", email="ana@example.com", password=STRONG_PASSWORD)[0] == 200
+    changed = invoke(
+        "users",
+        http_event(
+            "PUT",
+            "/users/me",
+            body={"password": "Another-Horse-77", "current_password": STRONG_PASSWORD},
+            headers={"authorization": f"Bearer {ana['access_token']}"},
+            source_ip="198.51.100.20",
+        ),
+    )
+    assert changed[0] == 200, changed
+
+
+def test_guesses_from_many_addresses_are_still_slowed(limits_on, register):
+    limits_on(login_failure_limit_per_account="10 per 15 minutes")
+    register()
+    for n in range(10):
+        assert login(f"203.0.113.{n}", email="ana@example.com")[0] == 401
+    assert login("203.0.113.200", email="ana@example.com", password=STRONG_PASSWORD)[0] == 429
+    # Unknown accounts are slowed the same way, so a refusal tells nothing about who has an account.
+    for n in range(10):
+        assert login(f"203.0.113.{n}", email="ghost@example.com")[0] == 401
+    assert login("203.0.113.200", email="ghost@example.com")[0] == 429
+
+
+def test_parallel_guesses_cannot_outrun_the_limit(limits_on, register, monkeypatch):
+    """Each attempt takes its place in the count before its password is hashed."""
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    import reservas.accounts.service as accounts
+
+    limits_on(login_failure_limit_per_account="5 per 15 minutes")
+    register()
+    checked = []
+    verify = accounts.verify_password
+    monkeypatch.setattr(accounts, "verify_password", lambda *args: checked.append(1) or verify(*args))
+    from tests.support import function_module
+
+    statuses: list[int] = []
+    start = threading.Barrier(30)
+
+    def guess(n: int) -> None:
+        client = TestClient(function_module("auth").app, client=(f"198.18.0.{n}", 40000))
+        start.wait()
+        statuses.append(
+            client.post(
+                "/auth/login", json={"email": "ana@example.com", "password": f"Guess-{n}-x"}
+            ).status_code
+        )
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [401] * 5 + [429] * 25
+    assert len(checked) == 5
 
 
 def test_a_successful_login_forgets_earlier_failures(limits_on, register):

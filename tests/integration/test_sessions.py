@@ -140,6 +140,28 @@ def test_changing_the_password_ends_every_session(register, client_for):
     )
 
 
+def test_changing_the_email_ends_every_other_session_and_validate_names_the_new_one(register, client_for):
+    laptop = register()
+    phone = (
+        client_for("auth")
+        .post("/auth/login", json={"email": "ana@example.com", "password": STRONG_PASSWORD})
+        .json()
+    )
+    changed = client_for("users").put(
+        "/users/me",
+        json={"email": "ana.new@example.com", "current_password": STRONG_PASSWORD},
+        headers=bearer(laptop["access_token"]),
+    )
+    assert changed.status_code == 200
+    assert me(client_for, phone["access_token"]) == 401  # its token still names the old email
+    assert refresh(client_for, phone["refresh_token"]).status_code == 401
+    assert me(client_for, laptop["access_token"]) == 200  # the session that made the change goes on
+    validated = client_for("auth").post("/auth/validate", json={"token": laptop["access_token"]})
+    assert validated.json()["claims"]["email"] == "ana.new@example.com"
+    renewed = refresh(client_for, laptop["refresh_token"])
+    assert renewed.status_code == 200 and renewed.json()["user"]["email"] == "ana.new@example.com"
+
+
 def test_deleting_the_account_ends_every_session(register, client_for):
     session = register()
     assert client_for("users").delete("/users/me", headers=bearer(session["access_token"])).status_code == 204

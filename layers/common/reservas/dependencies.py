@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection
 
@@ -64,7 +64,13 @@ def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
     return user
 
 
+def client_address(request: Request) -> str:
+    """The caller's address as API Gateway saw it (`requestContext.http.sourceIp`)."""
+    return request.client.host if request.client else "unknown"
+
+
 CallerDep = Annotated[Caller, Depends(caller)]
+ClientAddress = Annotated[str, Depends(client_address)]
 CurrentUser = Annotated[User, Depends(current_user)]
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 AdminUser = Annotated[User, Depends(admin_user)]

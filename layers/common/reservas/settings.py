@@ -64,7 +64,8 @@ class Settings(BaseModel):
     rate_limits_enabled: bool = True
     rate_limit_auth: str = "10/minute;5/second"
     rate_limit_default: str = "100/minute;20/second"
-    login_failure_limit: str = "5 per 15 minutes"  # per account, failed logins only
+    login_failure_limit: str = "5 per 15 minutes"  # sign-in attempts per account and client address
+    login_failure_limit_per_account: str = "50 per 15 minutes"  # per account, from any addresses
     # Bookings
     max_active_reservations: int = Field(default=10, ge=1, le=10_000)  # future ones, per user
     event_bus_name: str | None = None  # EventBridge bus for ReservationCreated / ReservationCancelled

@@ -15,14 +15,22 @@ from reservas.passwords import hash_password
 from reservas.timestamps import parse_instant
 
 
-def update_me(session: Connection, user: User, request: UpdateMeRequest) -> User:
+def update_me(
+    session: Connection, user: User, request: UpdateMeRequest, *, session_id: uuid.UUID, client_address: str
+) -> User:
+    """A new password ends every session; a new email every other one (their tokens name the old)."""
     changes = request.model_dump(exclude_none=True, exclude={"current_password"})  # null: no change
     sensitive = request.email is not None or request.password is not None
-    if sensitive and service.authenticate(session, user.email, request.current_password) is None:
+    if (
+        sensitive
+        and service.authenticate(session, user.email, request.current_password, client_address) is None
+    ):
         raise Forbidden("The current password is incorrect.", title="Wrong password")
     if "password" in changes:
         changes["password_hash"] = hash_password(changes.pop("password"))
-        service.end_all_sessions(session, user.id, reason="password-changed")
+        service.end_sessions(session, user.id, reason="password-changed")
+    elif changes.get("email", user.email) != user.email:
+        service.end_sessions(session, user.id, reason="email-changed", keep=session_id)
     if not changes:
         return user
     try:

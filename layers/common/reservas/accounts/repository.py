@@ -121,8 +121,11 @@ def find_session_of_refresh_token(session: Connection, token_hash: bytes) -> Row
     return session.execute(statement).mappings().first()
 
 
-def revoke_sessions(session: Connection, *, reason: str, session_ids=None, user_id=None) -> None:
-    """End sessions (by id, or all of a user's); ended sessions stay ended with their first reason."""
+def revoke_sessions(
+    session: Connection, *, reason: str, session_ids=None, user_id=None, keep: uuid.UUID | None = None
+) -> None:
+    """End sessions (by id, or all of a user's but `keep`); ended sessions stay ended with their first
+    reason."""
     statement = (
         update(sessions)
         .where(sessions.c.revoked_at.is_(None))
@@ -132,4 +135,6 @@ def revoke_sessions(session: Connection, *, reason: str, session_ids=None, user_
         statement = statement.where(sessions.c.id.in_(list(session_ids)))
     if user_id is not None:
         statement = statement.where(sessions.c.user_id == user_id)
+    if keep is not None:
+        statement = statement.where(sessions.c.id != keep)
     session.execute(statement)

@@ -45,8 +45,8 @@ def register(session: Connection, request: RegisterRequest) -> TokenPair:
     return pair
 
 
-def login(session: Connection, request: LoginRequest) -> TokenPair:
-    row = authenticate(session, request.email, request.password)
+def login(session: Connection, request: LoginRequest, client_address: str) -> TokenPair:
+    row = authenticate(session, request.email, request.password, client_address)
     if row is None:
         raise Unauthorized(LOGIN_FAILED, title="Login failed")
     pair = _start_session(session, row)
@@ -54,23 +54,45 @@ def login(session: Connection, request: LoginRequest) -> TokenPair:
     return pair
 
 
-def authenticate(session: Connection, email: str, password: str) -> RowMapping | None:
-    """The user whose password this is, or None. Takes as long whether the account exists or not, and
-    stops answering an account after too many failures (429), whether it exists or not."""
-    failure_limits = parse_limits(get_settings().login_failure_limit)
-    limiter = get_rate_limiter()
-    if limiter is not None and (retry_after := limiter.exceeded(failure_limits, "login-failures", email)):
-        raise TooManyRequests(retry_after, "Too many failed sign-ins for this account; try again later.")
+def authenticate(session: Connection, email: str, password: str, client_address: str) -> RowMapping | None:
+    """The user whose password this is, or None. Takes as long whether the account exists or not.
+
+    Guessing is limited per account *and client address* (5 in 15 minutes), so that someone else's
+    failures from their address never keep the owner out, and per account across addresses with a
+    higher bound (50), so that guesses from many addresses are still slowed; unknown accounts alike,
+    so a refusal tells nothing about who has an account. Each attempt takes its place in the counts
+    atomically *before* the password is hashed, so parallel guesses cannot outrun the limit; a correct
+    password gives the places back."""
+    attempts = _attempt_counts(email, client_address)
+    for limits, *identifiers in attempts:
+        retry_after = _limiter_hit(limits, *identifiers)
+        if retry_after is not None:
+            raise TooManyRequests(retry_after, "Too many failed sign-ins for this account; try again later.")
     row = repository.find_user_with_hash(session, email=email)
     if row is None:
         burn_verification_time(password)
-    elif verify_password(password, row["password_hash"]):
-        if limiter is not None:
-            limiter.clear(failure_limits, "login-failures", email)
-        return row
+        return None
+    if not verify_password(password, row["password_hash"]):
+        return None
+    limiter = get_rate_limiter()
     if limiter is not None:
-        limiter.hit(failure_limits, "login-failures", email)
-    return None
+        for limits, *identifiers in attempts:
+            limiter.clear(limits, *identifiers)
+    return row
+
+
+def _attempt_counts(email: str, client_address: str) -> list[tuple]:
+    """(limits, identifiers...) of each count a sign-in attempt takes a place in, the narrowest first."""
+    settings = get_settings()
+    return [
+        (parse_limits(settings.login_failure_limit), "login-attempts", email, client_address),
+        (parse_limits(settings.login_failure_limit_per_account), "login-attempts", email),
+    ]
+
+
+def _limiter_hit(limits: list, *identifiers: str) -> int | None:
+    limiter = get_rate_limiter()
+    return None if limiter is None else limiter.hit(limits, *identifiers)
 
 
 def refresh(session: Connection, refresh_token: str) -> TokenPair:
@@ -105,8 +127,9 @@ def logout(session: Connection, user: User, access_session_id: uuid.UUID, refres
     session.commit()
 
 
-def end_all_sessions(session: Connection, user_id: uuid.UUID, reason: str) -> None:
-    repository.revoke_sessions(session, user_id=user_id, reason=reason)
+def end_sessions(session: Connection, user_id: uuid.UUID, reason: str, keep: uuid.UUID | None = None) -> None:
+    """End every session of the user, but `keep` when given."""
+    repository.revoke_sessions(session, user_id=user_id, reason=reason, keep=keep)
 
 
 def validate(session: Connection, token: str) -> TokenValidation:
@@ -118,7 +141,8 @@ def validate(session: Connection, token: str) -> TokenValidation:
     row = repository.find_user_in_live_session(session, claims.user_id, claims.session_id)
     if row is None or not row["session_live"]:
         raise Unauthorized("The token is invalid or has expired.")
-    return TokenValidation(valid=True, claims=claims.raw)
+    # The account as it is now: a token issued before an email or role change still names the old.
+    return TokenValidation(valid=True, claims={**claims.raw, "email": row["email"], "role": row["role"]})
 
 
 def _start_session(session: Connection, user: RowMapping) -> TokenPair:
