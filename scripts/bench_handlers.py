@@ -217,7 +217,7 @@ class Bench:
 
         def delete_me_request(_: int) -> dict:
             access, _, _ = self.new_session()
-            return event("DELETE", "/users/me", access)
+            return event("DELETE", "/users/me", access, {"current_password": PASSWORD})
 
         def deactivate_request(_: int) -> dict:
             return event("DELETE", f"/spaces/{self.new_space()}", self.admin_token)

@@ -51,7 +51,12 @@ SAMPLES: list[tuple[str, str, str, dict]] = [
     ("auth-health", "GET", "/auth/health", {}),
     ("users-me", "GET", "/users/me", {"headers": SIGNED_IN}),
     ("users-update-me", "PUT", "/users/me", {"body": {"name": "Sam Local"}, "headers": SIGNED_IN}),
-    ("users-delete-me", "DELETE", "/users/me", {"headers": SIGNED_IN}),
+    (
+        "users-delete-me",
+        "DELETE",
+        "/users/me",
+        {"body": {"current_password": "PASTE-YOUR-PASSWORD"}, "headers": SIGNED_IN},
+    ),
     ("users-get", "GET", "/users/{user_id}", {"path": {"user_id": NIL}, "headers": SIGNED_IN}),
     ("users-list", "GET", "/users", {"query": "email=example.com&limit=20", "headers": SIGNED_IN}),
     ("users-health", "GET", "/users/health", {}),

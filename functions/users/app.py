@@ -5,8 +5,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from reservas import leaving
 from reservas.accounts import profile
-from reservas.accounts.schemas import UpdateMeRequest, User
+from reservas.accounts.schemas import DeleteMeRequest, UpdateMeRequest, User
 from reservas.app_factory import create_app, lambda_handler
 from reservas.dependencies import AdminUser, CallerDep, ClientAddress, CurrentUser, SessionDep
 from reservas.errors import PROBLEM_JSON
@@ -38,9 +39,12 @@ def update_me(body: UpdateMeRequest, who: CallerDep, session: SessionDep, addres
     )
 
 
-@router.delete("/me", status_code=204, responses=AUTHENTICATED)
-def delete_me(user: CurrentUser, session: SessionDep) -> Response:
-    profile.delete_me(session, user)
+@router.delete("/me", status_code=204, responses={**AUTHENTICATED, 403: _problem("Wrong current password")})
+def delete_me(
+    body: DeleteMeRequest, user: CurrentUser, session: SessionDep, address: ClientAddress
+) -> Response:
+    """Leave: upcoming bookings are cancelled, past ones stay without your data, the account goes."""
+    leaving.leave(session, user, body.current_password, address)
     return Response(status_code=204)
 
 

@@ -91,7 +91,10 @@ def test_an_email_that_is_taken_is_a_409(client_for, ana, register):
 
 
 def test_deleting_the_account_removes_it(client_for, ana, engine):
-    assert client_for("users").delete("/users/me", headers=bearer(ana["access_token"])).status_code == 204
+    gone = client_for("users").request(
+        "DELETE", "/users/me", json={"current_password": STRONG_PASSWORD}, headers=bearer(ana["access_token"])
+    )
+    assert gone.status_code == 204
     with engine.connect() as connection:
         assert connection.execute(select(users.c.id)).all() == []
     login = client_for("auth").post(
@@ -175,3 +178,59 @@ def test_the_admin_command_promotes_or_creates(engine, register, client_for):
         "/auth/login", json={"email": "ops@example.com", "password": "Ops-password-77"}
     )
     assert login.json()["user"]["role"] == "admin"
+
+
+def test_leaving_needs_the_current_password(client_for, ana):
+    users = client_for("users")
+    for body in ({"current_password": "Not-my-password-1"}, {}):
+        response = users.request("DELETE", "/users/me", json=body, headers=bearer(ana["access_token"]))
+        assert response.status_code in (403, 422), response.text
+    assert users.get("/users/me", headers=bearer(ana["access_token"])).status_code == 200
+
+
+def test_leaving_cancels_upcoming_bookings_with_events_and_keeps_the_past_without_the_person(
+    booking, client_for, engine
+):
+    from datetime import timedelta
+
+    from sqlalchemy import insert, text
+
+    from reservas.tables import reservations
+
+    upcoming = booking.post("10:00", "11:00", notes="Ana's dentist, call 555-0100")
+    assert upcoming.status_code == 201
+    booker = booking.user["user"]["id"]
+    start = booking.day - timedelta(days=30)
+    with engine.begin() as connection:  # a reservation that has taken place
+        connection.execute(
+            insert(reservations).values(
+                user_id=booker,
+                space_id=booking.space["id"],
+                start_time=booking.at("10:00", day=start),
+                end_time=booking.at("11:00", day=start),
+                notes="private",
+            )
+        )
+    gone = client_for("users").request(
+        "DELETE",
+        "/users/me",
+        json={"current_password": STRONG_PASSWORD},
+        headers=bearer(booking.user["access_token"]),
+    )
+    assert gone.status_code == 204, gone.text
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT user_id, status, notes, start_time FROM reservations ORDER BY start_time")
+        ).all()
+        announced = connection.execute(
+            text("SELECT aggregate_id, payload FROM outbox WHERE event_type = 'ReservationCancelled'")
+        ).all()
+        assert connection.execute(text("SELECT count(*) FROM users")).scalar_one() == 1  # the admin only
+    assert [(r.user_id, r.status, r.notes) for r in rows] == [(None, "active", ""), (None, "cancelled", "")]
+    assert [str(a.aggregate_id) for a in announced] == [upcoming.json()["id"]]
+    assert announced[0].payload["notes"] == ""
+    # The freed time is bookable again at once.
+    other = client_for("auth").post(
+        "/auth/register", json={"email": "next@example.com", "password": STRONG_PASSWORD, "name": "Next"}
+    )
+    assert booking.post("10:00", "11:00", token=other.json()["access_token"]).status_code == 201

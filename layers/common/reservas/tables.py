@@ -73,7 +73,8 @@ reservations = Table(
     "reservations",
     metadata,
     Column("id", Uuid, **_uuid_pk),
-    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    # NULL once its booker left: the space's history stays, without a person in it.
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="SET NULL")),
     Column("space_id", Uuid, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
     Column("start_time", DateTime(timezone=True), nullable=False),
     Column("end_time", DateTime(timezone=True), nullable=False),

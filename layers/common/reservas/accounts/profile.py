@@ -44,12 +44,6 @@ def update_me(
     return User.model_validate(dict(row))
 
 
-def delete_me(session: Connection, user: User) -> None:
-    """The account goes, and with it (by cascade) its sessions and reservations."""
-    repository.delete_user(session, user.id)
-    session.commit()
-
-
 def get_user(session: Connection, user_id: uuid.UUID) -> User:
     row = repository.find_user_by_id(session, user_id)
     if row is None:

@@ -132,6 +132,10 @@ class Account(BaseModel):
     updated_at: datetime
 
 
+class DeleteMeRequest(RequestModel):
+    current_password: AnyPassword
+
+
 class User(Account):
     preferences: dict[str, Any]
 

@@ -63,6 +63,25 @@ def cancel(session: Connection, reservation_id: uuid.UUID) -> None:
     )
 
 
+def cancel_upcoming_of(session: Connection, user_id: uuid.UUID) -> list[uuid.UUID]:
+    """Cancel every active reservation of the user that has not started; their ids."""
+    statement = (
+        update(reservations)
+        .where(
+            reservations.c.user_id == user_id,
+            reservations.c.status == "active",
+            reservations.c.start_time > func.now(),
+        )
+        .values(status="cancelled", cancelled_at=func.now())
+        .returning(reservations.c.id)
+    )
+    return list(session.execute(statement).scalars())
+
+
+def erase_notes_of(session: Connection, user_id: uuid.UUID) -> None:
+    session.execute(update(reservations).where(reservations.c.user_id == user_id).values(notes=""))
+
+
 def conflicts(session: Connection, space_id: uuid.UUID, start: datetime, end: datetime) -> list[tuple]:
     statement = (
         overlapping_reservations((start, end))

@@ -29,7 +29,7 @@ class BookingRequest(BaseModel):
 
 class Reservation(BaseModel):
     id: uuid.UUID
-    user_id: uuid.UUID
+    user_id: uuid.UUID | None = Field(description="Who booked it; null once they deleted their account.")
     space_id: uuid.UUID
     start_time: datetime
     end_time: datetime

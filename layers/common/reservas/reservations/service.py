@@ -242,6 +242,21 @@ def cancel(session: Connection, user: User, reservation_id: uuid.UUID) -> Reserv
     return reservation
 
 
+def release_bookings_of(session: Connection, user_id: uuid.UUID) -> set[uuid.UUID]:
+    """For someone leaving: their upcoming reservations are cancelled (each announced, as any
+    cancellation is) and the notes of all of them erased; the spaces whose availability changed.
+    The caller commits."""
+    repository.erase_notes_of(session, user_id)
+    spaces = set()
+    for reservation_id in repository.cancel_upcoming_of(session, user_id):
+        reservation = to_reservation(repository.find(session, reservation_id))
+        events.record(
+            session, events.RESERVATION_CANCELLED, reservation.id, reservation.model_dump(mode="json")
+        )
+        spaces.add(reservation.space_id)
+    return spaces
+
+
 def search(
     session: Connection,
     user: User,

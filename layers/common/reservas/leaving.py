@@ -1,0 +1,28 @@
+"""Leaving the service: the person's data goes, the spaces' history stays honest.
+
+Above accounts and reservations, as it touches both, in one transaction: the current password is
+checked (as for any sensitive change, with its attempts counted); upcoming bookings are cancelled,
+each with its ReservationCancelled event, so the time is free again and everyone downstream knows;
+past reservations stay for the spaces' history with nothing personal left (no notes, no booker);
+the account, its sessions and its idempotency keys are deleted."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from reservas.accounts import repository as accounts
+from reservas.accounts import service as sign_in
+from reservas.accounts.schemas import User
+from reservas.errors import Forbidden
+from reservas.reservations import service as reservations
+from reservas.spaces import cache
+
+
+def leave(session: Connection, user: User, current_password: str, client_address: str) -> None:
+    if sign_in.authenticate(session, user.email, current_password, client_address) is None:
+        raise Forbidden("The current password is incorrect.", title="Wrong password")
+    freed = reservations.release_bookings_of(session, user.id)
+    accounts.delete_user(session, user.id)  # its reservations keep their rows, naming no one
+    session.commit()
+    for space_id in freed:
+        cache.bookings_changed(space_id)
