@@ -15,7 +15,7 @@ from sqlalchemy import text
 from reservas.errors import PROBLEM_JSON
 from tests.conftest import reset_caches
 from tests.integration.conftest import bearer
-from tests.support import STRONG_PASSWORD, local, space_body
+from tests.support import STRONG_PASSWORD, local, next_day, space_body
 
 YEAR_ONE = "0001-01-01T00:00:00+14:00"
 YEAR_ONE_END = "0001-01-01T01:00:00+14:00"
@@ -353,3 +353,129 @@ def test_a_failing_write_leaves_no_hash_email_or_note_in_the_logs(client_for, en
     captured = caplog.text
     assert "INSERT INTO users" in captured  # the failure was logged...
     assert "$2b$" not in captured and "secret-person@example.com" not in captured  # ...without its values
+
+
+# ---------------------------------------------------------------- found by attacking the above
+
+
+@pytest.mark.parametrize("path", ["/spaces", "/spaces/available"])
+@pytest.mark.parametrize("name", ["\x00", "\ud800", "a\x00b"])
+def test_a_forged_cursor_with_text_that_cannot_be_stored_is_422(spaces_api, path, name):
+    cursor = (
+        base64.urlsafe_b64encode(json.dumps([name, "00000000-0000-0000-0000-000000000000"]).encode())
+        .decode()
+        .rstrip("=")
+    )
+    params = (
+        {"start_time": "2030-01-07T10:00:00Z", "end_time": "2030-01-07T11:00:00Z"}
+        if "available" in path
+        else {}
+    )
+    assert "cursor" in refused(spaces_api.get(path, cursor=cursor, **params))["detail"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"preferences": {"x": NaN}}',
+        b'{"preferences": {"x": Infinity}}',
+        b'{"preferences": {"x": -Infinity}}',
+        b'{"preferences": {"x": 1e400}}',
+        b'{"preferences": {"x": "\\ud800"}}',
+        b'{"preferences": {"x": "\xed\xa0\x80"}}',
+    ],
+)
+def test_preferences_json_cannot_hold_what_postgresql_cannot_store(client_for, register, raw):
+    token = register()["access_token"]
+    response = client_for("users").put(
+        "/users/me", content=raw, headers={**bearer(token), "content-type": "application/json"}
+    )
+    assert response.status_code in (400, 422), response.text
+
+
+def test_preferences_are_bounded_as_stored_not_as_sent(client_for, register):
+    token = register()["access_token"]
+    huge_numbers = {"a": [1e308] * 500}  # 3.5 KiB as sent, 155 KiB as jsonb returns it
+    refused(client_for("users").put("/users/me", json={"preferences": huge_numbers}, headers=bearer(token)))
+
+
+def test_the_servers_context_never_reaches_the_logs(client_for, engine, caplog):
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "CREATE FUNCTION refuse_users() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'refused'; END $$"
+            )
+        )
+        connection.execute(
+            text(
+                "CREATE TRIGGER refuse_users BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION refuse_users()"
+            )
+        )
+    try:
+        response = client_for("auth").post(
+            "/auth/register",
+            json={"email": "ctx@example.com", "password": STRONG_PASSWORD, "name": "Quoted Name"},
+        )
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("DROP TRIGGER refuse_users ON users"))
+            connection.execute(text("DROP FUNCTION refuse_users()"))
+    assert response.status_code == 500
+    assert "refused" in caplog.text  # logged...
+    assert "'W':" not in caplog.text and "PL/pgSQL function" not in caplog.text  # ...without its context
+
+
+@pytest.mark.parametrize("name", ["Ana\u2028María", "Ana\u2029Mar", "\u200eAna", "Ana\u200f", "Ana\u061c"])
+def test_names_hold_no_line_separators_or_bidi_marks(client_for, name):
+    response = client_for("auth").post(
+        "/auth/register", json={"email": "n@example.com", "password": STRONG_PASSWORD, "name": name}
+    )
+    refused(response)
+
+
+@pytest.mark.parametrize(
+    "price", ["٢٥", "\uff11\uff12", "1_000", "\t25", "25.00\n", "+25", "1e5", "25.", ".5"]
+)
+def test_prices_are_plain_decimal_strings(client_for, admin, price):
+    refused(
+        client_for("spaces").post(
+            "/spaces", json=space_body(price_per_hour=price), headers=bearer(admin["access_token"])
+        )
+    )
+
+
+def test_opening_hours_take_ascii_digits_only(client_for, admin):
+    body = space_body(opening_hours={"mon": [["0٨:00", "20:00"]]})
+    refused(client_for("spaces").post("/spaces", json=body, headers=bearer(admin["access_token"])))
+
+
+@pytest.mark.parametrize("currency", ["XXX", "XTS", "ESP", "DEM"])
+def test_only_currencies_in_use_are_taken(client_for, admin, currency):
+    body = space_body(currency=currency, price_per_hour="10.00")
+    refused(client_for("spaces").post("/spaces", json=body, headers=bearer(admin["access_token"])))
+
+
+def test_a_search_for_free_spaces_examines_a_bounded_number_per_request(spaces_api, monkeypatch):
+    from reservas.spaces import service
+
+    monkeypatch.setattr(service, "MAX_SPACES_EXAMINED", 3)
+    closed = {"sat": [["08:00", "20:00"]]}
+    for n in range(5):
+        spaces_api.create(name=f"A closed {n}", opening_hours=closed)
+    spaces_api.create(name="B open")
+    monday = next_day("Europe/Madrid", weekday=0)
+    start, end = (local("Europe/Madrid", monday, hhmm).isoformat() for hhmm in ("10:00", "11:00"))
+    found, pages = [], 0
+    cursor = None
+    while True:
+        pages += 1
+        params = {"start_time": start, "end_time": end, **({"cursor": cursor} if cursor else {})}
+        response = spaces_api.get("/spaces/available", **params)
+        assert response.status_code == 200, response.text
+        found += [space["name"] for space in response.json()["items"]]
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert found == ["B open"]
+    assert pages == 2  # 3 spaces examined, then the rest

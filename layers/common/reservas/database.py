@@ -78,11 +78,15 @@ def build_engine(
     return engine
 
 
+_FIELDS_WITH_VALUES = ("D", "W")  # DETAIL and CONTEXT of PostgreSQL's ErrorResponse
+
+
 def _contain_database_error(context: ExceptionContext) -> None:
     """What a failed statement leaves behind, kept in bounds:
 
     - its values stay out of logs: `hide_parameters` keeps the statement's parameters out, and the
-      server's DETAIL, which repeats a failing row (a password hash, an email, notes), is dropped;
+      server's DETAIL (which repeats a failing row: a password hash, an email, notes) and CONTEXT
+      (which may quote the value it failed on) are dropped;
     - a connection stays in the pool only after errors PostgreSQL itself reported (they carry a
       SQLSTATE, and the protocol is in step again after them). Anything else mid-statement, such as
       the driver failing to encode a value after the statement went out, may leave replies unread on
@@ -90,9 +94,10 @@ def _contain_database_error(context: ExceptionContext) -> None:
     fields = _server_error_fields(context.original_exception)
     if fields is None:
         context.is_disconnect = True
-    elif "D" in fields:
+    elif fields.keys() & _FIELDS_WITH_VALUES:
         with_detail = str(context.original_exception)
-        del fields["D"]
+        for name in _FIELDS_WITH_VALUES:
+            fields.pop(name, None)
         wrapped = context.sqlalchemy_exception  # its message was written from the driver's, D included
         if wrapped is not None:
             without = str(context.original_exception)

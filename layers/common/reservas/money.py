@@ -1,5 +1,6 @@
-"""Money: exact decimals in ISO 4217 currencies, each rounded (half up) to its own minor unit: none for
-JPY, two for EUR, three for BHD. The currency table is Babel's (CLDR), read on first use."""
+"""Money: exact decimals in the currencies in use today, each rounded (half up) to its own minor unit:
+none for JPY, two for EUR, three for BHD. The table is CLDR's, through Babel: ISO 4217 codes, with the
+digits in practical use where CLDR records them (HUF, COP, IDR and IQD take none), read on first use."""
 
 from __future__ import annotations
 
@@ -20,9 +21,18 @@ class Money(BaseModel):
 
 @functools.cache
 def known_currencies() -> frozenset[str]:
-    from babel.numbers import list_currencies
+    """ISO 4217 codes legal tender somewhere today: not XXX or XTS, nor withdrawn ones such as ESP."""
+    from datetime import date
 
-    return frozenset(list_currencies())
+    from babel.core import get_global
+    from babel.numbers import get_territory_currencies
+
+    today = date.today()
+    return frozenset(
+        code
+        for territory in get_global("territory_currencies")
+        for code in get_territory_currencies(territory, today, tender=True)
+    )
 
 
 @functools.cache

@@ -41,9 +41,20 @@ def decode_cursor(cursor: str, size: int) -> list[str]:
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         values = None
-    if not isinstance(values, list) or len(values) != size or not all(isinstance(v, str) for v in values):
+    if not isinstance(values, list) or len(values) != size or not all(map(_storable, values)):
         raise invalid_cursor()
     return values
+
+
+def _storable(value: object) -> bool:
+    """Text PostgreSQL can take: a string without NUL that is valid Unicode (no lone surrogates)."""
+    if not isinstance(value, str) or "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def invalid_cursor() -> Unprocessable:

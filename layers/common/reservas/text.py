@@ -13,8 +13,14 @@ from pydantic import AfterValidator, StringConstraints
 # blank by design (Hangul fillers, the braille blank).
 _INVISIBLE_CATEGORIES = {"Cc", "Cf", "Cn", "Co", "Cs", "Zs", "Zl", "Zp", "Mn", "Me"}
 _BLANK_LETTERS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}
-# Bidirectional overrides and isolates reorder what a reader sees ("Trojan Source"); refused in names.
-_BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+# Unicode's Bidi_Control characters reorder what a reader sees ("Trojan Source"); refused in all text.
+_BIDI_CONTROLS = {
+    "\u061c",
+    "\u200e",
+    "\u200f",
+    *(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))),
+}
+_LINE_SEPARATORS = {"Zl", "Zp"}  # U+2028, U+2029
 _LINE_BREAKS = {"\n", "\r", "\t"}
 
 
@@ -23,7 +29,7 @@ def _visible(character: str) -> bool:
 
 
 def _one_visible_line(value: str) -> str:
-    if any(unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS for c in value):
+    if any(unicodedata.category(c) in {"Cc", *_LINE_SEPARATORS} or c in _BIDI_CONTROLS for c in value):
         raise ValueError("must be one line without control characters")
     if value and not any(_visible(c) for c in value):
         raise ValueError("must contain a visible character")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -47,12 +49,31 @@ def _depth(value: Any) -> int:
     return deepest
 
 
+def _as_stored(value: Any) -> Any:
+    """The value as PostgreSQL's jsonb gives it back: numbers in plain decimal notation (1e308 comes back
+    as 309 digits); NaN and infinities, which JSON has no place for, refused."""
+    if isinstance(value, dict):
+        return {key: _as_stored(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_stored(item) for item in value]
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("preferences may hold only finite numbers")
+        return format(Decimal(repr(value)), "f")
+    return value
+
+
 def _small_preferences(preferences: dict[str, Any]) -> dict[str, Any]:
-    """Stored only if it can be returned: a few levels deep and a few KiB, as settings of a client are."""
+    """Stored only if it can be returned as it was sent: a few levels deep and a few KiB (as stored),
+    as a client's settings are."""
     if _depth(preferences) > PREFERENCES_MAX_DEPTH:
         raise ValueError(f"preferences may nest at most {PREFERENCES_MAX_DEPTH} levels deep")
-    if len(json.dumps(preferences, separators=(",", ":")).encode()) > PREFERENCES_MAX_BYTES:
-        raise ValueError(f"preferences must be at most {PREFERENCES_MAX_BYTES} bytes of JSON")
+    try:
+        stored = json.dumps(_as_stored(preferences), ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        raise ValueError("preferences must be valid Unicode text") from None
+    if len(stored) > PREFERENCES_MAX_BYTES:
+        raise ValueError(f"preferences must be at most {PREFERENCES_MAX_BYTES} bytes of JSON (as stored)")
     return preferences
 
 

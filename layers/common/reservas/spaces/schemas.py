@@ -24,7 +24,7 @@ from reservas import text
 from reservas.money import LARGEST_AMOUNT, Money, known_currencies, minor_unit, rounded
 from reservas.spaces.calendar import DAYS, LONGEST_BOOKING_MINUTES, MINUTES_PER_DAY, minute_of_day
 
-_HHMM = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d|24:00")
+_HHMM = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00")
 MAX_ADVANCE_DAYS = 730
 
 
@@ -106,7 +106,9 @@ Amenities = Annotated[list[Amenity], Field(max_length=50), AfterValidator(_disti
 
 def _known_currency(code: str) -> str:
     if code not in known_currencies():
-        raise ValueError(f"unknown currency {code!r}: use an ISO 4217 code such as 'EUR'")
+        raise ValueError(
+            f"unknown currency {code!r}: use the ISO 4217 code of a currency in use, such as 'EUR'"
+        )
     return code
 
 
@@ -115,7 +117,16 @@ Currency = Annotated[
 ]
 
 
+_DECIMAL = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,4})?")
+
+
 def _decimal_string(value: Any) -> Any:
+    """Money arrives as a plain decimal string ("25.00"): no JSON number, exponent, sign, space or
+    non-ASCII digit, which Python's Decimal would otherwise read."""
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
+        if value.startswith("-") and _DECIMAL.fullmatch(value[1:]):
+            raise ValueError("Input should be greater than or equal to 0")
+        raise ValueError('money is a decimal string, e.g. "25.00"')
     if isinstance(value, int | float) and not isinstance(value, bool):
         raise ValueError('money is a decimal string, e.g. "25.00"')
     return value
@@ -124,7 +135,7 @@ def _decimal_string(value: Any) -> Any:
 Price = Annotated[
     Decimal,
     BeforeValidator(_decimal_string),
-    WithJsonSchema({"type": "string", "pattern": r"^\d{1,12}(\.\d{1,4})?$", "examples": ["25.00"]}),
+    WithJsonSchema({"type": "string", "pattern": f"^{_DECIMAL.pattern}$", "examples": ["25.00"]}),
     Field(
         ge=0,
         max_digits=16,
@@ -160,7 +171,7 @@ class SpaceSettings(BaseModel):
     def _coherent(self) -> SpaceSettings:
         if self.price_per_hour != rounded(self.price_per_hour, self.currency):
             places = -minor_unit(self.currency).as_tuple().exponent
-            raise ValueError(f"price_per_hour: {self.currency} has {places} decimal places (ISO 4217)")
+            raise ValueError(f"price_per_hour: {self.currency} has {places} decimal places")
         self.price_per_hour = rounded(self.price_per_hour, self.currency)
         longest_cost = self.price_per_hour * self.max_duration_minutes / 60
         if longest_cost > LARGEST_AMOUNT:

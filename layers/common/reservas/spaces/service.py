@@ -19,6 +19,9 @@ from reservas.spaces.rules import booking_problems
 from reservas.spaces.schemas import Availability, AvailableSpace, Space, SpaceSettings, SpaceUpdate, TimeRange
 
 MAX_AVAILABILITY_DAYS = 31
+# A search for free spaces looks at this many spaces at most per request; a page can then hold fewer
+# items than asked for and still have a next_cursor.
+MAX_SPACES_EXAMINED = 200
 SETTINGS_FIELDS = tuple(SpaceSettings.model_fields)
 
 
@@ -199,6 +202,7 @@ def available_spaces(
     after = _after(cursor)
     found: list[AvailableSpace] = []
     more = False
+    examined = 0
     while True:
         rows = repository.search_spaces(
             session,
@@ -212,17 +216,22 @@ def available_spaces(
             free_between=(start, end),
         )
         for row in rows:
+            if examined == MAX_SPACES_EXAMINED:  # the cost of one request stays bounded: go on next page
+                more = True
+                break
+            examined += 1
             space = _space(row)
-            after = (space.name, space.id)
             if booking_problems(space, start, end, now):
+                after = (space.name, space.id)
                 continue
             if len(found) == limit:
                 more = True
                 break
+            after = (space.name, space.id)
             found.append(_with_cost(space, start, end))
         if more or len(rows) <= limit:
             break
-    next_cursor = encode_cursor(found[-1].name, found[-1].id) if more else None
+    next_cursor = encode_cursor(*after) if more else None
     return Page[AvailableSpace](items=found, next_cursor=next_cursor)
 
 
