@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -209,3 +210,75 @@ def test_a_write_redis_runs_only_after_a_stall_expires_when_it_would_have(own_re
     time.sleep(0.3)
     another_instance()
     assert spaces.get(f"/spaces/{space['id']}").status_code == 404
+
+
+class SlowLink:
+    """A unix-socket proxy in front of PostgreSQL that holds every answer back for `delay` seconds: a
+    database that is slow, not frozen (an overloaded host, a saturated network)."""
+
+    def __init__(self, target: str, delay: float) -> None:
+        import socket
+        import threading
+
+        self.delay = delay
+        self.folder = tempfile.mkdtemp(prefix="reservas-slow-")
+        self.path = os.path.join(self.folder, ".s.PGSQL.5432")
+        self.target = target
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(self.path)
+        self.listener.listen(16)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            server.connect(self.target)
+            threading.Thread(target=self._pipe, args=(client, server, False), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(server, client, True), daemon=True).start()
+
+    def _pipe(self, source, destination, answers: bool) -> None:
+        try:
+            while chunk := source.recv(65536):
+                if answers:
+                    time.sleep(self.delay)
+                destination.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            source.close()
+            destination.close()
+
+    def close(self) -> None:
+        self.listener.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def test_a_slow_database_costs_a_request_a_clear_503_within_seconds(engine, booking, monkeypatch):
+    from urllib.parse import parse_qs, urlsplit
+
+    url = os.environ["DATABASE_URL"]
+    socket_dir = parse_qs(urlsplit(url).query)["host"][0]
+    link = SlowLink(os.path.join(socket_dir, ".s.PGSQL.5432"), delay=0.0)
+    monkeypatch.setenv("DATABASE_URL", url.replace(socket_dir, link.folder))
+    monkeypatch.setenv("RESERVAS_DB_POOL_SIZE", "1")
+    reset_caches()
+    try:
+        assert booking.post("12:00", "13:00").status_code == 201  # a warm instance, its connection open
+        link.delay = 0.6  # every answer of the database now takes 0.6 s: slow, each under the timeout
+        started = time.monotonic()
+        response = booking.post("10:00", "11:00")
+        seconds = time.monotonic() - started
+    finally:
+        monkeypatch.undo()
+        reset_caches()
+        link.close()
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON and response.headers["retry-after"]
+    assert seconds < ANSWER_WITHIN_SECONDS, seconds

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import ssl
+import time
 from collections.abc import Iterator
 
 from sqlalchemy import ColumnElement, Connection, Engine, Insert, Table, create_engine, event, exc
@@ -75,9 +76,12 @@ def build_engine(
         hide_parameters=True,  # errors and logs name the statement, never its values (hashes, emails, notes)
     )
     event.listen(engine, "handle_error", _contain_database_error)
+    event.listen(engine, "before_cursor_execute", _within_the_requests_budget)
+    event.listen(engine, "checkin", _forget_the_deadline)
     return engine
 
 
+_DEADLINE = "reservas.deadline"  # in Connection.info, while a request holds the connection
 _FIELDS_WITH_VALUES = ("D", "W")  # DETAIL and CONTEXT of PostgreSQL's ErrorResponse
 
 
@@ -157,9 +161,31 @@ def get_engine() -> Engine:
 def get_session() -> Iterator[Connection]:
     """FastAPI dependency: the request's session, a connection whose transaction begins with its first
     statement. Nothing is committed unless a service commits; the rest rolls back when it closes.
-    (SQLAlchemy Core's Connection: the ORM is never imported, which keeps cold starts short.)"""
+    (SQLAlchemy Core's Connection: the ORM is never imported, which keeps cold starts short.)
+
+    A request has a budget for its database work, 1.25 x RESERVAS_DB_TIMEOUT_SECONDS from the moment it
+    asks for a connection: no statement starts after it is spent, and the one running is bounded by the
+    socket timeout. A database that is slow, not frozen, therefore costs a request a 503 within about
+    2.25 x that timeout, however many statements it has, instead of the whole function timeout."""
+    started = time.monotonic()
     with get_engine().connect() as session:
-        yield session
+        session.info[_DEADLINE] = started + 1.25 * get_settings().db_timeout_seconds
+        _within_the_requests_budget(session)  # connecting may have spent it already
+        yield session  # the deadline leaves with the connection (_forget_the_deadline)
+
+
+class DatabaseBudgetSpent(TimeoutError):
+    """The request has used up its time for database work (see get_session)."""
+
+
+def _forget_the_deadline(_: object, record: object) -> None:
+    record.info.pop(_DEADLINE, None)
+
+
+def _within_the_requests_budget(connection: Connection, *_: object) -> None:
+    deadline = connection.info.get(_DEADLINE)
+    if deadline is not None and time.monotonic() > deadline:
+        raise DatabaseBudgetSpent("the request's time for database work is spent")
 
 
 def postgres_insert(table: Table) -> Insert:
