@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from scripts.cfn_intrinsics import parameter_problems
+from scripts.cfn_intrinsics import NO_VALUE, parameter_problems, resolve
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
@@ -343,8 +343,6 @@ def _gateway_not_found():
 
 def gateway_cors(stacks, parameters: dict[str, str]) -> dict | None:
     """The HttpApi's CorsConfiguration as CloudFormation resolves it with these parameter values."""
-    from scripts.cfn_intrinsics import NO_VALUE, resolve
-
     template = stacks[0].template_dict
     api = next(r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::HttpApi")
     cors = resolve(api["Properties"].get("CorsConfiguration", NO_VALUE), template, parameters)

@@ -17,6 +17,15 @@ def refresh(client_for, token: str):
     return client_for("auth").post("/auth/refresh", json={"refresh_token": token})
 
 
+def sign_in_again(client_for) -> dict:
+    """A second session of Ana's, as from another device."""
+    return (
+        client_for("auth")
+        .post("/auth/login", json={"email": "ana@example.com", "password": STRONG_PASSWORD})
+        .json()
+    )
+
+
 def me(client_for, token: str) -> int:
     return client_for("users").get("/users/me", headers=bearer(token)).status_code
 
@@ -113,11 +122,7 @@ def test_logout_with_someone_elses_refresh_token_does_not_end_their_session(regi
 
 def test_changing_the_password_ends_every_session(register, client_for):
     laptop = register()
-    phone = (
-        client_for("auth")
-        .post("/auth/login", json={"email": "ana@example.com", "password": STRONG_PASSWORD})
-        .json()
-    )
+    phone = sign_in_again(client_for)
     changed = client_for("users").put(
         "/users/me",
         json={"password": "Brand-new-Pass-42", "current_password": STRONG_PASSWORD},
@@ -142,11 +147,7 @@ def test_changing_the_password_ends_every_session(register, client_for):
 
 def test_changing_the_email_ends_every_other_session_and_validate_names_the_new_one(register, client_for):
     laptop = register()
-    phone = (
-        client_for("auth")
-        .post("/auth/login", json={"email": "ana@example.com", "password": STRONG_PASSWORD})
-        .json()
-    )
+    phone = sign_in_again(client_for)
     changed = client_for("users").put(
         "/users/me",
         json={"email": "ana.new@example.com", "current_password": STRONG_PASSWORD},

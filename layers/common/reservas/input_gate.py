@@ -32,7 +32,7 @@ class InputGateMiddleware:
         if location is not None:
             await _refused(location)(scope, receive, send)
             return
-        body, more_messages = await _read_body(receive)
+        body = await _read_body(receive)
         if body is None:
             response = problem_response(
                 413, f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.", title="Too large"
@@ -50,7 +50,7 @@ class InputGateMiddleware:
             if not replayed:
                 replayed = True
                 return {"type": "http.request", "body": body, "more_body": False}
-            return await more_messages()
+            return await receive()
 
         await self.app(scope, replay, send)
 
@@ -68,20 +68,20 @@ def _nul_in_url(scope: Scope) -> list[str] | None:
     return None
 
 
-async def _read_body(receive: Receive) -> tuple[bytes | None, Receive]:
-    """The whole body (None when it is too large), and what to call for messages after it."""
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole body; None when it is too large."""
     chunks, size = [], 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            return b"".join(chunks), receive
+            return b"".join(chunks)
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            return None, receive
+            return None
         chunks.append(chunk)
         if not message.get("more_body", False):
-            return b"".join(chunks), receive
+            return b"".join(chunks)
 
 
 def _refused(location: list[str]):

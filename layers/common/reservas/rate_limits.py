@@ -41,19 +41,6 @@ class RateLimiter:
             self._pause(error)
         return None
 
-    def exceeded(self, limits: list[RateLimitItem], *identifiers: str) -> int | None:
-        """Like `hit`, without counting: the seconds to wait if a limit is already used up."""
-        strategy = self._available_strategy()
-        if strategy is None:
-            return None
-        try:
-            for limit in limits:
-                if not strategy.test(limit, *identifiers):
-                    return self._retry_after(strategy, limit, identifiers)
-        except Exception as error:  # any Redis failure: let the request through
-            self._pause(error)
-        return None
-
     def clear(self, limits: list[RateLimitItem], *identifiers: str) -> None:
         strategy = self._available_strategy()
         if strategy is None:

@@ -20,7 +20,7 @@ _BIDI_CONTROLS = {
     "\u200f",
     *(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))),
 }
-_LINE_SEPARATORS = {"Zl", "Zp"}  # U+2028, U+2029
+_NOT_IN_ONE_LINE = {"Cc", "Zl", "Zp"}  # controls (line feeds included), U+2028, U+2029
 _LINE_BREAKS = {"\n", "\r", "\t"}
 
 
@@ -29,7 +29,7 @@ def _visible(character: str) -> bool:
 
 
 def _one_visible_line(value: str) -> str:
-    if any(unicodedata.category(c) in {"Cc", *_LINE_SEPARATORS} or c in _BIDI_CONTROLS for c in value):
+    if any(unicodedata.category(c) in _NOT_IN_ONE_LINE or c in _BIDI_CONTROLS for c in value):
         raise ValueError("must be one line without control characters")
     if value and not any(_visible(c) for c in value):
         raise ValueError("must contain a visible character")

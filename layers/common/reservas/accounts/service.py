@@ -63,9 +63,10 @@ def authenticate(session: Connection, email: str, password: str, client_address:
     so a refusal tells nothing about who has an account. Each attempt takes its place in the counts
     atomically *before* the password is hashed, so parallel guesses cannot outrun the limit; a correct
     password gives the places back."""
-    attempts = _attempt_counts(email, client_address)
+    limiter = get_rate_limiter()
+    attempts = _attempt_counts(email, client_address) if limiter is not None else []
     for limits, *identifiers in attempts:
-        retry_after = _limiter_hit(limits, *identifiers)
+        retry_after = limiter.hit(limits, *identifiers)
         if retry_after is not None:
             raise TooManyRequests(retry_after, "Too many failed sign-ins for this account; try again later.")
     row = repository.find_user_with_hash(session, email=email)
@@ -74,10 +75,8 @@ def authenticate(session: Connection, email: str, password: str, client_address:
         return None
     if not verify_password(password, row["password_hash"]):
         return None
-    limiter = get_rate_limiter()
-    if limiter is not None:
-        for limits, *identifiers in attempts:
-            limiter.clear(limits, *identifiers)
+    for limits, *identifiers in attempts:
+        limiter.clear(limits, *identifiers)
     return row
 
 
@@ -88,11 +87,6 @@ def _attempt_counts(email: str, client_address: str) -> list[tuple]:
         (parse_limits(settings.login_failure_limit), "login-attempts", email, client_address),
         (parse_limits(settings.login_failure_limit_per_account), "login-attempts", email),
     ]
-
-
-def _limiter_hit(limits: list, *identifiers: str) -> int | None:
-    limiter = get_rate_limiter()
-    return None if limiter is None else limiter.hit(limits, *identifiers)
 
 
 def refresh(session: Connection, refresh_token: str) -> TokenPair:

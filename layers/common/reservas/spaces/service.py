@@ -221,14 +221,12 @@ def available_spaces(
                 break
             examined += 1
             space = _space(row)
-            if booking_problems(space, start, end, now):
-                after = (space.name, space.id)
-                continue
-            if len(found) == limit:
-                more = True
-                break
+            if not booking_problems(space, start, end, now):
+                if len(found) == limit:
+                    more = True
+                    break
+                found.append(_with_cost(space, start, end))
             after = (space.name, space.id)
-            found.append(_with_cost(space, start, end))
         if more or len(rows) <= limit:
             break
     next_cursor = encode_cursor(*after) if more else None
