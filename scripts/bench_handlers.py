@@ -184,14 +184,14 @@ class Bench:
     def new_space(self) -> str:
         from sqlalchemy.orm import Session
 
+        from reservas import audit
         from reservas.database import get_engine
         from reservas.spaces import service
         from reservas.spaces.schemas import SpaceSettings
 
+        settings = SpaceSettings(**self.space_body(f"Gone {self.unique()}"))
         with Session(get_engine()) as session:
-            return str(
-                service.create_space(session, SpaceSettings(**self.space_body(f"Gone {self.unique()}"))).id
-            )
+            return str(service.create_space(session, settings, actor=audit.OPERATOR).id)
 
     def invalidate_availability(self) -> None:
         from reservas.spaces import cache

@@ -1,7 +1,9 @@
 """Make an administrator: `make admin EMAIL=ops@example.com` (or run this file).
 
 Promotes an existing account, or creates one with the password from RESERVAS_ADMIN_PASSWORD or, when
-that is not set, asked for at the prompt. Admins are made only this way, never through the API."""
+that is not set, asked for at the prompt. This is how the first administrator is made; after that,
+administrators may also change roles through `PUT /users/{id}/role`. The audit log records the change
+as made by an operator (no one, no address)."""
 
 from __future__ import annotations
 
@@ -14,14 +16,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common")]
 
-from sqlalchemy import Connection, update  # noqa: E402
+from sqlalchemy import Connection  # noqa: E402
 
-from reservas.accounts import repository  # noqa: E402
+from reservas import audit  # noqa: E402
+from reservas.accounts import profile, repository  # noqa: E402
 from reservas.accounts.schemas import RegisterRequest  # noqa: E402
 from reservas.database import build_engine  # noqa: E402
 from reservas.passwords import hash_password  # noqa: E402
 from reservas.settings import get_database_url  # noqa: E402
-from reservas.tables import users  # noqa: E402
 
 
 def make_admin(session: Connection, email: str, name: str, password: str | None) -> str:
@@ -29,20 +31,17 @@ def make_admin(session: Connection, email: str, name: str, password: str | None)
     email = email.strip().lower()
     existing = repository.find_user_with_hash(session, email=email)
     if existing is not None:
-        session.execute(update(users).where(users.c.id == existing["id"]).values(role="admin"))
-        session.commit()
+        profile.change_role(session, existing["id"], "admin", actor=audit.OPERATOR)
         return "promoted"
     if password is None:
         raise ValueError("no such account: a password is needed to create it")
     request = RegisterRequest(email=email, password=password, name=name)  # the same rules as /auth/register
-    repository.insert_user(
-        session,
-        email=request.email,
-        password_hash=hash_password(request.password),
-        name=request.name,
-        role="admin",
+    created = repository.insert_user(
+        session, email=request.email, password_hash=hash_password(request.password), name=request.name
     )
-    session.commit()
+    if created is None:
+        raise ValueError("an account with this email was created meanwhile: run this again to promote it")
+    profile.change_role(session, created["id"], "admin", actor=audit.OPERATOR)  # commits both
     return "created"
 
 

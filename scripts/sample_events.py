@@ -60,6 +60,13 @@ SAMPLES: list[tuple[str, str, str, dict]] = [
     ("users-get", "GET", "/users/{user_id}", {"path": {"user_id": NIL}, "headers": SIGNED_IN}),
     ("users-list", "GET", "/users", {"query": "email=example.com&limit=20", "headers": SIGNED_IN}),
     ("users-health", "GET", "/users/health", {}),
+    (
+        "users-change-role",
+        "PUT",
+        "/users/{user_id}/role",
+        {"path": {"user_id": NIL}, "body": {"role": "admin"}, "headers": SIGNED_IN},
+    ),
+    ("users-audit-log", "GET", "/audit", {"query": "entity=space&limit=20", "headers": SIGNED_IN}),
     ("spaces-list", "GET", "/spaces", {"query": "capacity_min=2&amenities=projector"}),
     (
         "spaces-available",

@@ -35,7 +35,16 @@ for name in ("RESERVAS_JWT_SECRET_ARN", "RESERVAS_DATABASE_SECRET_ARN", "RESERVA
     os.environ.pop(name, None)
 
 
-TABLES = ("outbox", "idempotency_keys", "reservations", "refresh_tokens", "sessions", "spaces", "users")
+TABLES = (
+    "audit.log",
+    "outbox",
+    "idempotency_keys",
+    "reservations",
+    "refresh_tokens",
+    "sessions",
+    "spaces",
+    "users",
+)
 
 
 @pytest.fixture(scope="session")

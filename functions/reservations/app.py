@@ -7,7 +7,7 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
 from reservas.app_factory import create_app, lambda_handler
-from reservas.dependencies import CurrentUser, SessionDep
+from reservas.dependencies import ActorDep, CurrentUser, SessionDep
 from reservas.errors import PROBLEM_JSON
 from reservas.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from reservas.reservations import idempotency, service
@@ -43,13 +43,14 @@ router = APIRouter(prefix="/reservations", tags=["reservations"])
 def book(
     body: BookingRequest,
     user: CurrentUser,
+    actor: ActorDep,
     session: SessionDep,
     idempotency_key: Annotated[
         str | None, Header(description="Repeat a request safely: the same key gives the same answer.")
     ] = None,
 ) -> JSONResponse:
     key = idempotency.check_key(idempotency_key) if idempotency_key is not None else None
-    status, body_out = service.book(session, user, body, key)
+    status, body_out = service.book(session, user, body, key, actor=actor)
     return JSONResponse(body_out, status_code=status, headers={"Location": f"/reservations/{body_out['id']}"})
 
 
@@ -115,8 +116,8 @@ def read(reservation_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> R
     "/{reservation_id}",
     responses={**AUTHENTICATED, **NOT_FOUND, 409: _problem("Already started (owners) or already over")},
 )
-def cancel(reservation_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Reservation:
-    return service.cancel(session, user, reservation_id)
+def cancel(reservation_id: uuid.UUID, user: CurrentUser, actor: ActorDep, session: SessionDep) -> Reservation:
+    return service.cancel(session, user, reservation_id, actor=actor)
 
 
 app = create_app("reservations", router)

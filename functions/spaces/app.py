@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from reservas.app_factory import create_app, lambda_handler
-from reservas.dependencies import AdminUser, OptionalUser, SessionDep
+from reservas.dependencies import ActorDep, AdminUser, OptionalUser, SessionDep
 from reservas.errors import PROBLEM_JSON
 from reservas.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from reservas.spaces import service
@@ -86,8 +86,10 @@ def available_spaces(
 
 
 @router.post("", status_code=201, responses=ADMIN_ONLY)
-def create_space(body: SpaceSettings, _: AdminUser, session: SessionDep, response: Response) -> Space:
-    space = service.create_space(session, body)
+def create_space(
+    body: SpaceSettings, _: AdminUser, actor: ActorDep, session: SessionDep, response: Response
+) -> Space:
+    space = service.create_space(session, body, actor=actor)
     response.headers["Location"] = f"/spaces/{space.id}"
     return space
 
@@ -98,13 +100,15 @@ def read_space(space_id: uuid.UUID, session: SessionDep, viewer: OptionalUser) -
 
 
 @router.put("/{space_id}", responses={**ADMIN_ONLY, **NOT_FOUND})
-def update_space(space_id: uuid.UUID, body: SpaceUpdate, _: AdminUser, session: SessionDep) -> Space:
-    return service.update_space(session, space_id, body)
+def update_space(
+    space_id: uuid.UUID, body: SpaceUpdate, _: AdminUser, actor: ActorDep, session: SessionDep
+) -> Space:
+    return service.update_space(session, space_id, body, actor=actor)
 
 
 @router.delete("/{space_id}", status_code=204, responses={**ADMIN_ONLY, **NOT_FOUND})
-def deactivate_space(space_id: uuid.UUID, _: AdminUser, session: SessionDep) -> Response:
-    service.deactivate_space(session, space_id)
+def deactivate_space(space_id: uuid.UUID, _: AdminUser, actor: ActorDep, session: SessionDep) -> Response:
+    service.deactivate_space(session, space_id, actor=actor)
     return Response(status_code=204)
 
 

@@ -1,17 +1,18 @@
-"""/users: one's own profile; admins look users up."""
+"""/users: one's own profile; admins look users up and change their roles, and read the audit log."""
 
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from reservas import leaving
+from reservas import audit, leaving
 from reservas.accounts import profile
-from reservas.accounts.schemas import DeleteMeRequest, UpdateMeRequest, User
+from reservas.accounts.schemas import DeleteMeRequest, RoleChange, UpdateMeRequest, User
 from reservas.app_factory import create_app, lambda_handler
-from reservas.dependencies import AdminUser, CallerDep, ClientAddress, CurrentUser, SessionDep
+from reservas.dependencies import ActorDep, AdminUser, CallerDep, ClientAddress, CurrentUser, SessionDep
 from reservas.errors import PROBLEM_JSON
 from reservas.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from reservas.timestamps import Instant
 
 
 def _problem(description: str) -> dict:
@@ -66,5 +67,44 @@ def list_users(
     )
 
 
-app = create_app("users", router)
+@router.put(
+    "/{user_id}/role",
+    responses={**ADMIN_ONLY, 404: _problem("No such user"), 409: _problem("The last administrator")},
+)
+def change_role(
+    user_id: uuid.UUID, body: RoleChange, _: AdminUser, actor: ActorDep, session: SessionDep
+) -> User:
+    """Make someone an administrator, or a user again; recorded in the audit log."""
+    return profile.change_role(session, user_id, body.role, actor=actor)
+
+
+audit_router = APIRouter(prefix="/audit", tags=["audit"])
+
+
+@audit_router.get("", responses=ADMIN_ONLY)
+def read_audit_log(
+    _: AdminUser,
+    session: SessionDep,
+    entity: Annotated[audit.Entity | None, Query(description="What kind of thing changed.")] = None,
+    entity_id: Annotated[uuid.UUID | None, Query(description="Which one.")] = None,
+    actor: Annotated[uuid.UUID | None, Query(description="Who changed it (a user id).")] = None,
+    from_: Annotated[Instant | None, Query(alias="from", description="Changes at or after.")] = None,
+    to: Annotated[Instant | None, Query(description="Changes before.")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[audit.AuditEntry]:
+    """Who changed what, when and from where, newest first."""
+    return audit.search(
+        session,
+        entity=entity,
+        entity_id=entity_id,
+        actor_id=actor,
+        since=from_,
+        until=to,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+app = create_app("users", router, audit_router)
 handler = lambda_handler(app)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, insert, select
 
-from reservas.tables import idempotency_keys, outbox, refresh_tokens, sessions, users
+from reservas.tables import audit_log, idempotency_keys, outbox, refresh_tokens, sessions, users
 from scripts.apigw import ROOT, LambdaContext, load_function_module
 
 
@@ -60,12 +60,19 @@ def test_old_rows_go_and_live_ones_stay(engine):
                     published_at=published,
                 )
             )
+        for age in (timedelta(days=366), timedelta(days=364)):  # kept 365 days by default
+            connection.execute(
+                insert(audit_log).values(
+                    occurred_at=now - age, action="space.created", entity="space", after={"name": "Room"}
+                )
+            )
 
     handler = load_function_module(ROOT / "functions" / "maintenance").handler
     assert handler({}, LambdaContext("MaintenanceFunction")) == {
         "idempotency_keys": 1,
         "outbox": 1,
         "sessions": 1,
+        "audit_log": 1,
     }
 
     with engine.connect() as connection:
@@ -73,3 +80,4 @@ def test_old_rows_go_and_live_ones_stay(engine):
         assert connection.execute(select(idempotency_keys.c.key)).scalars().all() == ["fresh"]
     assert count(engine, refresh_tokens) == 2
     assert count(engine, outbox) == 2
+    assert count(engine, audit_log) == 1

@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from reservas.accounts import repository
 from reservas.accounts.schemas import User
+from reservas.audit import Actor
 from reservas.database import get_session
 from reservas.errors import Forbidden, Unauthorized
 from reservas.tokens import AccessClaims, InvalidToken, verify_access_token
@@ -69,8 +70,16 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def actor(
+    user: Annotated[User, Depends(current_user)], address: Annotated[str, Depends(client_address)]
+) -> Actor:
+    """Who makes a change and from where, as the audit log records it."""
+    return Actor(user_id=user.id, address=address)
+
+
 CallerDep = Annotated[Caller, Depends(caller)]
 ClientAddress = Annotated[str, Depends(client_address)]
 CurrentUser = Annotated[User, Depends(current_user)]
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 AdminUser = Annotated[User, Depends(admin_user)]
+ActorDep = Annotated[Actor, Depends(actor)]

@@ -4,12 +4,14 @@ Above accounts and reservations, as it touches both, in one transaction: the cur
 checked (as for any sensitive change, with its attempts counted); upcoming bookings are cancelled,
 each with its ReservationCancelled event, so the time is free again and everyone downstream knows;
 past reservations stay for the spaces' history with nothing personal left (no notes, no booker);
-the account, its sessions and its idempotency keys are deleted."""
+the account, its sessions and its idempotency keys are deleted; the audit log keeps what happened,
+the person's data erased from it."""
 
 from __future__ import annotations
 
 from sqlalchemy import Connection
 
+from reservas import audit
 from reservas.accounts import repository as accounts
 from reservas.accounts import service as sign_in
 from reservas.accounts.schemas import User
@@ -21,8 +23,9 @@ from reservas.spaces import cache
 def leave(session: Connection, user: User, current_password: str, client_address: str) -> None:
     if sign_in.authenticate(session, user.email, current_password, client_address) is None:
         raise Forbidden("The current password is incorrect.", title="Wrong password")
-    freed = reservations.release_bookings_of(session, user.id)
+    freed = reservations.release_bookings_of(session, user.id, actor=audit.Actor(user.id, client_address))
     accounts.delete_user(session, user.id)  # its reservations keep their rows, naming no one
+    audit.erase_person(session, user.id)
     session.commit()
     for space_id in freed:
         cache.bookings_changed(space_id)

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import Connection, delete, func, or_
 
+from reservas import audit
 from reservas.tables import idempotency_keys, outbox, sessions
 
 PUBLISHED_EVENTS_KEPT = timedelta(days=7)
@@ -13,8 +14,9 @@ ENDED_SESSIONS_KEPT = timedelta(days=30)  # for audits of revocations
 
 
 def purge(session: Connection) -> dict[str, int]:
-    """Delete expired idempotency keys, published events after a week, and sessions a month after
-    they ended (their refresh tokens go with them). Returns how many rows of each went."""
+    """Delete expired idempotency keys, published events after a week, sessions a month after they
+    ended (their refresh tokens go with them), and audit entries older than their retention period
+    (RESERVAS_AUDIT_RETENTION_DAYS, applied by the migrations). Returns how many rows of each went."""
     now = func.now()
     counts = {
         "idempotency_keys": session.execute(
@@ -31,6 +33,7 @@ def purge(session: Connection) -> dict[str, int]:
                 )
             )
         ).rowcount,
+        "audit_log": audit.purge(session),
     }
     session.commit()
     return counts

@@ -69,6 +69,8 @@ class Settings(BaseModel):
     # Bookings
     max_active_reservations: int = Field(default=10, ge=1, le=10_000)  # future ones, per user
     event_bus_name: str | None = None  # EventBridge bus for ReservationCreated / ReservationCancelled
+    # How long the audit log keeps an entry; written into the database by the migrations.
+    audit_retention_days: int = Field(default=365, ge=1, le=36_500)
 
     secrets_max_age_seconds: int = Field(default=300, ge=0)
 

@@ -132,3 +132,20 @@ idempotency_keys = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
+
+# audit.log: append-only for the functions (see migrations/versions/0005 and reservas.audit).
+audit_log = Table(
+    "log",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("occurred_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("actor_id", Uuid),
+    Column("actor_address", String(64)),
+    Column("action", String(64), nullable=False),
+    Column("entity", String(32), nullable=False),
+    Column("entity_id", Uuid),
+    Column("subject_id", Uuid),
+    Column("before", JSONB(none_as_null=True)),  # None is SQL NULL (nothing), not the JSON null
+    Column("after", JSONB(none_as_null=True)),
+    schema="audit",
+)

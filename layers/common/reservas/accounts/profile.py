@@ -6,8 +6,9 @@ import uuid
 
 from sqlalchemy import Connection, exc
 
+from reservas import audit
 from reservas.accounts import repository, service
-from reservas.accounts.schemas import UpdateMeRequest, User
+from reservas.accounts.schemas import Role, UpdateMeRequest, User
 from reservas.database import UNIQUE_VIOLATION, sqlstate
 from reservas.errors import Conflict, Forbidden, NotFound
 from reservas.pagination import Page, keyset, page
@@ -49,6 +50,35 @@ def get_user(session: Connection, user_id: uuid.UUID) -> User:
     if row is None:
         raise NotFound("No user has this id.")
     return User.model_validate(dict(row))
+
+
+def change_role(session: Connection, user_id: uuid.UUID, role: Role, *, actor: audit.Actor) -> User:
+    """Make someone an administrator or a user again; it takes effect with their next request. The
+    last administrator stays one, so the service is never left without anyone to run it."""
+    admins = repository.lock_admins(session)
+    row = repository.find_user_by_id(session, user_id)
+    if row is None:
+        raise NotFound("No user has this id.")
+    if row["role"] == role:
+        return User.model_validate(dict(row))
+    if role != "admin" and admins == [user_id]:
+        raise Conflict(
+            "This is the last administrator: make someone else an administrator first.",
+            title="Last administrator",
+        )
+    changed = repository.update_user(session, user_id, {"role": role})
+    audit.record(
+        session,
+        actor,
+        "user.role_changed",
+        "user",
+        user_id,
+        subject_id=user_id,
+        before={"role": row["role"]},
+        after={"role": role},
+    )
+    session.commit()
+    return User.model_validate(dict(changed))
 
 
 def list_users(session: Connection, *, email: str | None, limit: int, cursor: str | None) -> Page[User]:

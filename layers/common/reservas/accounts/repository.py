@@ -35,6 +35,13 @@ def find_user_by_id(session: Connection, user_id: uuid.UUID) -> RowMapping | Non
     return session.execute(select(*USER_COLUMNS).where(users.c.id == user_id)).mappings().first()
 
 
+def lock_admins(session: Connection) -> list[uuid.UUID]:
+    """Lock every administrator's row, always in the same order, so that two changes of roles take
+    turns without deadlocking; their ids."""
+    statement = select(users.c.id).where(users.c.role == "admin").order_by(users.c.id).with_for_update()
+    return list(session.execute(statement).scalars())
+
+
 def find_user_with_hash(session: Connection, email: str) -> RowMapping | None:
     return session.execute(select(users).where(users.c.email == email)).mappings().first()
 

@@ -142,13 +142,20 @@ class UpdateMeRequest(RequestModel):
         return self
 
 
+Role = Literal["user", "admin"]
+
+
+class RoleChange(RequestModel):
+    role: Role = Field(description="`admin` may manage spaces, users and everyone's bookings.")
+
+
 class Account(BaseModel):
     """Who someone is, as signing in answers it: nothing they wrote as free-form JSON."""
 
     id: uuid.UUID
     email: str
     name: str
-    role: Literal["user", "admin"]
+    role: Role
     created_at: datetime
     updated_at: datetime
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, exc
 from sqlalchemy.engine import RowMapping
 
-from reservas import events
+from reservas import audit, events
 from reservas.accounts.schemas import User
 from reservas.database import DEADLOCK_DETECTED, EXCLUSION_VIOLATION, SERIALIZATION_FAILURE, sqlstate
 from reservas.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -55,12 +55,17 @@ def to_reservation(row: RowMapping) -> Reservation:
 
 
 def book(
-    session: Connection, user: User, request: BookingRequest, idempotency_key: str | None = None
+    session: Connection,
+    user: User,
+    request: BookingRequest,
+    idempotency_key: str | None = None,
+    *,
+    actor: audit.Actor,
 ) -> tuple[int, dict]:
     """Book, or explain why not. Returns the status and body to answer with (201, or a replay)."""
     for attempt in range(1, RETRIES + 1):
         try:
-            return _book_once(session, user, request, idempotency_key)
+            return _book_once(session, user, request, idempotency_key, actor)
         except exc.DBAPIError as error:
             session.rollback()
             code = sqlstate(error)
@@ -74,7 +79,9 @@ def book(
     raise AssertionError("unreachable")
 
 
-def _book_once(session: Connection, user: User, request: BookingRequest, key: str | None) -> tuple[int, dict]:
+def _book_once(
+    session: Connection, user: User, request: BookingRequest, key: str | None, actor: audit.Actor
+) -> tuple[int, dict]:
     if key is not None:
         fingerprint = idempotency.request_hash(request.model_dump(mode="json"))
         replay = idempotency.claim(session, user.id, key, fingerprint)
@@ -108,6 +115,9 @@ def _book_once(session: Connection, user: User, request: BookingRequest, key: st
     reservation = to_reservation(repository.find(session, reservation_id))
     body = reservation.model_dump(mode="json")
     events.record(session, events.RESERVATION_CREATED, reservation.id, body)
+    audit.record(
+        session, actor, "reservation.created", "reservation", reservation.id, subject_id=user.id, after=body
+    )
     if key is not None:
         idempotency.remember(session, user.id, key, 201, body)
     session.commit()
@@ -223,7 +233,7 @@ def get(session: Connection, user: User, reservation_id: uuid.UUID) -> Reservati
     return to_reservation(row)
 
 
-def cancel(session: Connection, user: User, reservation_id: uuid.UUID) -> Reservation:
+def cancel(session: Connection, user: User, reservation_id: uuid.UUID, *, actor: audit.Actor) -> Reservation:
     """Owners until the start, admins until the end. Cancelling again changes nothing."""
     row = repository.find(session, reservation_id, lock=True)
     if row is None or (row["user_id"] != user.id and user.role != "admin"):
@@ -234,26 +244,42 @@ def cancel(session: Connection, user: User, reservation_id: uuid.UUID) -> Reserv
         raise Conflict("This reservation has already taken place.", title="Already completed")
     if user.role != "admin" and row["start_time"] <= datetime.now(UTC):
         raise Conflict("This reservation has already started; only an administrator can cancel it now.")
+    before = to_reservation(row)
     repository.cancel(session, reservation_id)
-    reservation = to_reservation(repository.find(session, reservation_id))
-    events.record(session, events.RESERVATION_CANCELLED, reservation.id, reservation.model_dump(mode="json"))
+    reservation = _cancelled(session, before, actor)
     session.commit()
     spaces_cache.bookings_changed(reservation.space_id)
     return reservation
 
 
-def release_bookings_of(session: Connection, user_id: uuid.UUID) -> set[uuid.UUID]:
-    """For someone leaving: their upcoming reservations are cancelled (each announced, as any
-    cancellation is) and the notes of all of them erased; the spaces whose availability changed.
+def _cancelled(session: Connection, before: Reservation, actor: audit.Actor) -> Reservation:
+    """The reservation as cancelled, announced and recorded: what every cancellation shares."""
+    reservation = to_reservation(repository.find(session, before.id))
+    body = reservation.model_dump(mode="json")
+    events.record(session, events.RESERVATION_CANCELLED, reservation.id, body)
+    audit.record_change(
+        session,
+        actor,
+        "reservation.cancelled",
+        "reservation",
+        reservation.id,
+        before.model_dump(mode="json"),
+        body,
+        subject_id=reservation.user_id,
+    )
+    return reservation
+
+
+def release_bookings_of(session: Connection, user_id: uuid.UUID, *, actor: audit.Actor) -> set[uuid.UUID]:
+    """For someone leaving: their upcoming reservations are cancelled (each announced and recorded, as
+    any cancellation is) and the notes of all of them erased; the spaces whose availability changed.
     The caller commits."""
     repository.erase_notes_of(session, user_id)
     spaces = set()
     for reservation_id in repository.cancel_upcoming_of(session, user_id):
         reservation = to_reservation(repository.find(session, reservation_id))
-        events.record(
-            session, events.RESERVATION_CANCELLED, reservation.id, reservation.model_dump(mode="json")
-        )
-        spaces.add(reservation.space_id)
+        before = reservation.model_copy(update={"status": "active", "cancelled_at": None})
+        spaces.add(_cancelled(session, before, actor).space_id)
     return spaces
 
 

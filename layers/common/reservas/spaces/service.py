@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection
 from sqlalchemy.engine import RowMapping
 
+from reservas import audit
 from reservas.accounts.schemas import User
 from reservas.errors import NotFound, Unprocessable, invalid_input
 from reservas.money import Money, booking_cost
@@ -82,14 +83,17 @@ def get_space(
     return Space.model_validate(data)
 
 
-def create_space(session: Connection, settings: SpaceSettings) -> Space:
+def create_space(session: Connection, settings: SpaceSettings, *, actor: audit.Actor) -> Space:
     space = _space(repository.insert_space(session, settings.model_dump()))
+    audit.record(session, actor, "space.created", "space", space.id, after=space.model_dump(mode="json"))
     session.commit()
     cache.space_changed(space.id)
     return space
 
 
-def update_space(session: Connection, space_id: uuid.UUID, changes: SpaceUpdate) -> Space:
+def update_space(
+    session: Connection, space_id: uuid.UUID, changes: SpaceUpdate, *, actor: audit.Actor
+) -> Space:
     row = repository.find_space(session, space_id, lock=True)
     if row is None:
         raise NotFound("No space has this id.")
@@ -104,17 +108,33 @@ def update_space(session: Connection, space_id: uuid.UUID, changes: SpaceUpdate)
     if "is_active" in given:
         values["is_active"] = given["is_active"]
     space = _space(repository.update_space(session, space_id, values))
+    _record_change(session, actor, "space.updated", _space(row), space)
     session.commit()
     cache.space_changed(space_id)
     return space
 
 
-def deactivate_space(session: Connection, space_id: uuid.UUID) -> None:
+def deactivate_space(session: Connection, space_id: uuid.UUID, *, actor: audit.Actor) -> None:
     """Takes no new bookings and disappears for non-admins; its bookings stay. Repeating it is harmless."""
-    if repository.update_space(session, space_id, {"is_active": False}) is None:
+    row = repository.find_space(session, space_id, lock=True)
+    if row is None:
         raise NotFound("No space has this id.")
+    space = _space(repository.update_space(session, space_id, {"is_active": False}))
+    _record_change(session, actor, "space.deactivated", _space(row), space)
     session.commit()
     cache.space_changed(space_id)
+
+
+def _record_change(session: Connection, actor: audit.Actor, action: str, before: Space, after: Space) -> None:
+    audit.record_change(
+        session,
+        actor,
+        action,
+        "space",
+        after.id,
+        before.model_dump(mode="json"),
+        after.model_dump(mode="json"),
+    )
 
 
 def availability(

