@@ -148,3 +148,18 @@ def test_deleting_a_user_keeps_their_reservations_naming_no_one(engine):
         )
         connection.execute(users.delete().where(users.c.id == user_id))
         assert connection.execute(select(reservations.c.user_id)).scalars().all() == [None]
+
+
+def test_a_failed_migration_shows_its_own_error_and_releases_the_lock(engine, monkeypatch):
+    import reservas.database
+
+    def broken(connection, seconds):
+        connection.exec_driver_sql("SELECT 1/0")
+
+    monkeypatch.setattr(reservas.database, "apply_server_timeouts", broken)
+    with pytest.raises(exc.DBAPIError) as raised:
+        upgrade(engine)
+    assert sqlstate(raised.value) == "22012"  # division by zero, not "current transaction is aborted"
+    monkeypatch.undo()
+    upgrade(engine)  # the advisory lock was released
+    assert current_revision(engine) == "0005"
