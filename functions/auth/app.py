@@ -14,38 +14,34 @@ from reservas.accounts.schemas import (
 )
 from reservas.app_factory import create_app, lambda_handler
 from reservas.dependencies import CallerDep, ClientAddress, SessionDep
-from reservas.errors import PROBLEM_JSON
+from reservas.errors import problem_doc
 
 # Answers carrying tokens are never cached (RFC 6749, section 5.1): every answer is `no-store`.
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-def _problem(description: str) -> dict:
-    return {"description": description, "content": {PROBLEM_JSON: {}}}
-
-
-@router.post("/register", status_code=201, responses={409: _problem("Email taken")})
+@router.post("/register", status_code=201, responses={409: problem_doc("Email taken")})
 def register(body: RegisterRequest, session: SessionDep) -> TokenPair:
     return service.register(session, body)
 
 
-@router.post("/login", responses={401: _problem("Wrong email or password")})
+@router.post("/login", responses={401: problem_doc("Wrong email or password")})
 def login(body: LoginRequest, session: SessionDep, address: ClientAddress) -> TokenPair:
     return service.login(session, body, address)
 
 
-@router.post("/refresh", responses={401: _problem("Invalid, expired or reused refresh token")})
+@router.post("/refresh", responses={401: problem_doc("Invalid, expired or reused refresh token")})
 def refresh(body: RefreshRequest, session: SessionDep) -> TokenPair:
     return service.refresh(session, body.refresh_token)
 
 
-@router.post("/logout", status_code=204, responses={401: _problem("Not authenticated")})
+@router.post("/logout", status_code=204, responses={401: problem_doc("Not authenticated")})
 def logout(body: LogoutRequest, session: SessionDep, who: CallerDep) -> Response:
     service.logout(session, who.user, who.claims.session_id, body.refresh_token)
     return Response(status_code=204)
 
 
-@router.post("/validate", responses={401: _problem("Invalid token")})
+@router.post("/validate", responses={401: problem_doc("Invalid token")})
 def validate(body: ValidateRequest, session: SessionDep) -> TokenValidation:
     return service.validate(session, body.token)
 

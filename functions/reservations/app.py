@@ -8,19 +8,14 @@ from fastapi.responses import JSONResponse
 
 from reservas.app_factory import create_app, lambda_handler
 from reservas.dependencies import ActorDep, CurrentUser, SessionDep
-from reservas.errors import PROBLEM_JSON
+from reservas.errors import problem_doc
 from reservas.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from reservas.reservations import idempotency, service
 from reservas.reservations.schemas import BookingRequest, Reservation
 from reservas.timestamps import Instant
 
-
-def _problem(description: str) -> dict:
-    return {"description": description, "content": {PROBLEM_JSON: {}}}
-
-
-AUTHENTICATED = {401: _problem("Not authenticated")}
-NOT_FOUND = {404: _problem("No reservation of yours has this id")}
+AUTHENTICATED = {401: problem_doc("Not authenticated")}
+NOT_FOUND = {404: problem_doc("No reservation of yours has this id")}
 StatusFilter = Annotated[Literal["active", "cancelled", "completed"] | None, Query()]
 From = Annotated[Instant | None, Query(alias="from", description="Only reservations ending after this.")]
 To = Annotated[Instant | None, Query(alias="to", description="Only reservations starting before this.")]
@@ -34,10 +29,10 @@ router = APIRouter(prefix="/reservations", tags=["reservations"])
     response_model=Reservation,
     responses={
         **AUTHENTICATED,
-        409: _problem(
+        409: problem_doc(
             "Already booked: `conflicts` and `suggestions` say what is in the way and what is free"
         ),
-        422: _problem("A booking rule is broken; `errors` lists each"),
+        422: problem_doc("A booking rule is broken; `errors` lists each"),
     },
 )
 def book(
@@ -78,7 +73,7 @@ def list_mine(
     )
 
 
-@router.get("/search", responses={**AUTHENTICATED, 403: _problem("Only admins search other users")})
+@router.get("/search", responses={**AUTHENTICATED, 403: problem_doc("Only admins search other users")})
 def search(
     user: CurrentUser,
     session: SessionDep,
@@ -114,7 +109,7 @@ def read(reservation_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> R
 
 @router.delete(
     "/{reservation_id}",
-    responses={**AUTHENTICATED, **NOT_FOUND, 409: _problem("Already started (owners) or already over")},
+    responses={**AUTHENTICATED, **NOT_FOUND, 409: problem_doc("Already started (owners) or already over")},
 )
 def cancel(reservation_id: uuid.UUID, user: CurrentUser, actor: ActorDep, session: SessionDep) -> Reservation:
     return service.cancel(session, user, reservation_id, actor=actor)

@@ -7,21 +7,16 @@ from fastapi import APIRouter, Query, Response
 
 from reservas.app_factory import create_app, lambda_handler
 from reservas.dependencies import ActorDep, AdminUser, OptionalUser, SessionDep
-from reservas.errors import PROBLEM_JSON
+from reservas.errors import problem_doc
 from reservas.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from reservas.spaces import service
 from reservas.spaces.schemas import Availability, AvailableSpace, Space, SpaceSettings, SpaceUpdate
 from reservas.timestamps import Day, Instant
 
-
-def _problem(description: str) -> dict:
-    return {"description": description, "content": {PROBLEM_JSON: {}}}
-
-
-NOT_FOUND = {404: _problem("No such space (or deactivated)")}
+NOT_FOUND = {404: problem_doc("No such space (or deactivated)")}
 # Open to anyone; a token, when sent, shows admins what only they see.
 OPTIONAL_SIGN_IN = {"security": [{"HTTPBearer": []}, {}]}
-ADMIN_ONLY = {401: _problem("Not authenticated"), 403: _problem("Not an administrator")}
+ADMIN_ONLY = {401: problem_doc("Not authenticated"), 403: problem_doc("Not an administrator")}
 
 AmenitiesQuery = Annotated[
     str | None, Query(max_length=1000, description="Comma-separated; a space must have all of them.")
@@ -36,7 +31,7 @@ router = APIRouter(prefix="/spaces", tags=["spaces"])
 
 
 @router.get(
-    "", responses={401: _problem("A token was sent and is not valid")}, openapi_extra=OPTIONAL_SIGN_IN
+    "", responses={401: problem_doc("A token was sent and is not valid")}, openapi_extra=OPTIONAL_SIGN_IN
 )
 def list_spaces(
     session: SessionDep,

@@ -10,17 +10,12 @@ from reservas.accounts import profile
 from reservas.accounts.schemas import DeleteMeRequest, RoleChange, UpdateMeRequest, User
 from reservas.app_factory import create_app, lambda_handler
 from reservas.dependencies import ActorDep, AdminUser, CallerDep, ClientAddress, CurrentUser, SessionDep
-from reservas.errors import PROBLEM_JSON
+from reservas.errors import problem_doc
 from reservas.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from reservas.timestamps import Instant
 
-
-def _problem(description: str) -> dict:
-    return {"description": description, "content": {PROBLEM_JSON: {}}}
-
-
-AUTHENTICATED = {401: _problem("Not authenticated")}
-ADMIN_ONLY = {**AUTHENTICATED, 403: _problem("Not an administrator")}
+AUTHENTICATED = {401: problem_doc("Not authenticated")}
+ADMIN_ONLY = {**AUTHENTICATED, 403: problem_doc("Not an administrator")}
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -32,7 +27,7 @@ def read_me(user: CurrentUser) -> User:
 
 @router.put(
     "/me",
-    responses={**AUTHENTICATED, 403: _problem("Wrong current password"), 409: _problem("Email taken")},
+    responses={**AUTHENTICATED, 403: problem_doc("Wrong current password"), 409: problem_doc("Email taken")},
 )
 def update_me(body: UpdateMeRequest, who: CallerDep, session: SessionDep, address: ClientAddress) -> User:
     return profile.update_me(
@@ -40,7 +35,9 @@ def update_me(body: UpdateMeRequest, who: CallerDep, session: SessionDep, addres
     )
 
 
-@router.delete("/me", status_code=204, responses={**AUTHENTICATED, 403: _problem("Wrong current password")})
+@router.delete(
+    "/me", status_code=204, responses={**AUTHENTICATED, 403: problem_doc("Wrong current password")}
+)
 def delete_me(
     body: DeleteMeRequest, user: CurrentUser, session: SessionDep, address: ClientAddress
 ) -> Response:
@@ -49,7 +46,7 @@ def delete_me(
     return Response(status_code=204)
 
 
-@router.get("/{user_id}", responses={**ADMIN_ONLY, 404: _problem("No such user")})
+@router.get("/{user_id}", responses={**ADMIN_ONLY, 404: problem_doc("No such user")})
 def read_user(user_id: uuid.UUID, _: AdminUser, session: SessionDep) -> User:
     return profile.get_user(session, user_id)
 
@@ -69,7 +66,7 @@ def list_users(
 
 @router.put(
     "/{user_id}/role",
-    responses={**ADMIN_ONLY, 404: _problem("No such user"), 409: _problem("The last administrator")},
+    responses={**ADMIN_ONLY, 404: problem_doc("No such user"), 409: problem_doc("The last administrator")},
 )
 def change_role(
     user_id: uuid.UUID, body: RoleChange, _: AdminUser, actor: ActorDep, session: SessionDep

@@ -17,6 +17,7 @@ from reservas.errors import (
     PROBLEM_JSON,
     ProblemDetails,
     install_error_handlers,
+    problem_doc,
     problem_response,
     unexpected_error,
 )
@@ -30,7 +31,7 @@ CORRELATION_HEADER = "x-correlation-id"
 _SAFE_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:=-]{1,128}$")
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"description": description, "content": {PROBLEM_JSON: {}}}
+    status: problem_doc(description)
     for status, description in {
         400: "Malformed request",
         422: "Invalid input",
@@ -174,11 +175,7 @@ def _document_problems(app: FastAPI) -> None:
             for operation in operations.values():
                 if "security" in operation:
                     operation["responses"].setdefault(
-                        "401",
-                        {
-                            "description": "No token, or a token that is not valid",
-                            "content": {PROBLEM_JSON: {}},
-                        },
+                        "401", problem_doc("No token, or a token that is not valid")
                     )
                 for response in operation.get("responses", {}).values():
                     if PROBLEM_JSON in response.get("content", {}):

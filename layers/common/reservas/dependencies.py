@@ -9,12 +9,12 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection
 
-from reservas.accounts import repository
+from reservas.accounts.access import signed_in
 from reservas.accounts.schemas import User
 from reservas.audit import Actor
 from reservas.database import get_session
 from reservas.errors import Forbidden, Unauthorized
-from reservas.tokens import AccessClaims, InvalidToken, verify_access_token
+from reservas.tokens import AccessClaims
 
 SessionDep = Annotated[Connection, Depends(get_session)]
 
@@ -31,20 +31,10 @@ def caller(
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
-    """The user of a genuine access token whose session still stands (not signed out, not revoked by a
-    password change or a refresh-token reuse, account not deleted)."""
+    """Who sends a genuine access token of a live session (see accounts.service.signed_in)."""
     if credentials is None:
         raise Unauthorized("Authentication is required: send `Authorization: Bearer <access token>`.")
-    try:
-        claims = verify_access_token(credentials.credentials)
-    except InvalidToken:
-        raise Unauthorized("The access token is invalid or has expired.") from None
-    row = repository.find_user_in_live_session(session, claims.user_id, claims.session_id)
-    if row is None:
-        raise Unauthorized("The account of this access token no longer exists.")
-    if not row["session_live"]:
-        raise Unauthorized("This session has ended (signed out or revoked); sign in again.")
-    return Caller(User.model_validate({k: v for k, v in row.items() if k != "session_live"}), claims)
+    return Caller(*signed_in(session, credentials.credentials))
 
 
 def optional_user(
@@ -60,7 +50,7 @@ def current_user(who: Annotated[Caller, Depends(caller)]) -> User:
 
 
 def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
-    if user.role != "admin":
+    if not user.is_admin:
         raise Forbidden("This route is for administrators.")
     return user
 

@@ -95,6 +95,11 @@ class TooManyRequests(Problem):
         )
 
 
+def problem_doc(description: str) -> dict[str, Any]:
+    """An error answer as a route's OpenAPI `responses` describe it."""
+    return {"description": description, "content": {PROBLEM_JSON: {}}}
+
+
 def invalid_input(error: ValidationError, location: tuple[str, ...] = ("body",)) -> Unprocessable:
     """A 422 for input that passed its own checks but not those of the whole it makes (a merged update)."""
     items = _error_items(error.errors(), location)

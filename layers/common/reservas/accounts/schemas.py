@@ -159,6 +159,10 @@ class Account(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
 
 class DeleteMeRequest(RequestModel):
     current_password: AnyPassword

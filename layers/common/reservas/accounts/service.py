@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import RowMapping
 
 from reservas.accounts import repository
+from reservas.accounts.access import signed_in
 from reservas.accounts.schemas import (
     Account,
     LoginRequest,
@@ -23,11 +24,9 @@ from reservas.passwords import burn_verification_time, hash_password, verify_pas
 from reservas.rate_limits import get_rate_limiter, parse_limits
 from reservas.settings import get_settings
 from reservas.tokens import (
-    InvalidToken,
     hash_refresh_token,
     issue_access_token,
     new_refresh_token,
-    verify_access_token,
 )
 
 LOGIN_FAILED = "The email or password is incorrect."
@@ -129,14 +128,11 @@ def end_sessions(session: Connection, user_id: uuid.UUID, reason: str, keep: uui
 def validate(session: Connection, token: str) -> TokenValidation:
     """For other services: is this a current access token of a live session? Its claims if so."""
     try:
-        claims = verify_access_token(token)
-    except InvalidToken:
+        user, claims = signed_in(session, token)
+    except Unauthorized:
         raise Unauthorized("The token is invalid or has expired.") from None
-    row = repository.find_user_in_live_session(session, claims.user_id, claims.session_id)
-    if row is None or not row["session_live"]:
-        raise Unauthorized("The token is invalid or has expired.")
     # The account as it is now: a token issued before an email or role change still names the old.
-    return TokenValidation(valid=True, claims={**claims.raw, "email": row["email"], "role": row["role"]})
+    return TokenValidation(valid=True, claims={**claims.raw, "email": user.email, "role": user.role})
 
 
 def _start_session(session: Connection, user: RowMapping) -> TokenPair:

@@ -11,7 +11,6 @@ from sqlalchemy import Connection, and_, case, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from reservas.database import contains
-from reservas.spaces.repository import overlapping_reservations
 from reservas.tables import reservations, spaces, users
 
 effective_status = case(
@@ -80,15 +79,6 @@ def cancel_upcoming_of(session: Connection, user_id: uuid.UUID) -> list[uuid.UUI
 
 def erase_notes_of(session: Connection, user_id: uuid.UUID) -> None:
     session.execute(update(reservations).where(reservations.c.user_id == user_id).values(notes=""))
-
-
-def conflicts(session: Connection, space_id: uuid.UUID, start: datetime, end: datetime) -> list[tuple]:
-    statement = (
-        overlapping_reservations((start, end))
-        .where(reservations.c.space_id == space_id)
-        .order_by(reservations.c.start_time)
-    )
-    return [tuple(row) for row in session.execute(statement)]
 
 
 def search(

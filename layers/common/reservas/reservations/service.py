@@ -172,7 +172,7 @@ def _overlap(session: Connection, request: BookingRequest) -> Conflict:
     zone = ZoneInfo(space.timezone)
     in_the_way = [
         TimeRange(start_time=s.astimezone(zone), end_time=e.astimezone(zone))
-        for s, e in repository.conflicts(session, space.id, start, end)
+        for s, e in spaces_repository.busy_intervals(session, space.id, start, end)
     ]
     suggestions = _same_space_suggestions(session, space, start, end) + _other_space_suggestions(
         session, space, request
@@ -228,7 +228,7 @@ def _other_space_suggestions(session: Connection, space: Space, request: Booking
 def get(session: Connection, user: User, reservation_id: uuid.UUID) -> Reservation:
     """The owner's or, for admins, anyone's; 404 for everyone else, so its existence stays private."""
     row = repository.find(session, reservation_id)
-    if row is None or (row["user_id"] != user.id and user.role != "admin"):
+    if row is None or (row["user_id"] != user.id and not user.is_admin):
         raise NotFound("No reservation of yours has this id.")
     return to_reservation(row)
 
@@ -236,13 +236,13 @@ def get(session: Connection, user: User, reservation_id: uuid.UUID) -> Reservati
 def cancel(session: Connection, user: User, reservation_id: uuid.UUID, *, actor: audit.Actor) -> Reservation:
     """Owners until the start, admins until the end. Cancelling again changes nothing."""
     row = repository.find(session, reservation_id, lock=True)
-    if row is None or (row["user_id"] != user.id and user.role != "admin"):
+    if row is None or (row["user_id"] != user.id and not user.is_admin):
         raise NotFound("No reservation of yours has this id.")
     if row["status"] == "cancelled":
         return to_reservation(row)
     if row["status"] == "completed":
         raise Conflict("This reservation has already taken place.", title="Already completed")
-    if user.role != "admin" and row["start_time"] <= datetime.now(UTC):
+    if not user.is_admin and row["start_time"] <= datetime.now(UTC):
         raise Conflict("This reservation has already started; only an administrator can cancel it now.")
     before = to_reservation(row)
     repository.cancel(session, reservation_id)
@@ -297,7 +297,7 @@ def search(
     cursor: str | None,
 ) -> Page[Reservation]:
     """Users see their own reservations only; admins anyone's (all, or one user's with `user_id`)."""
-    if user.role != "admin":
+    if not user.is_admin:
         if user_id is not None and user_id != user.id:
             raise Forbidden("Only administrators search other users' reservations.")
         user_id = user.id

@@ -26,10 +26,6 @@ MAX_SPACES_EXAMINED = 200
 SETTINGS_FIELDS = tuple(SpaceSettings.model_fields)
 
 
-def _is_admin(user: User | None) -> bool:
-    return user is not None and user.role == "admin"
-
-
 def _space(row: RowMapping) -> Space:
     return Space.model_validate(dict(row))
 
@@ -51,7 +47,7 @@ def list_spaces(
     cursor: str | None,
 ) -> Page[Space]:
     filters = {
-        "include_inactive": include_inactive and _is_admin(viewer),
+        "include_inactive": include_inactive and (viewer is not None and viewer.is_admin),
         "capacity_min": capacity_min,
         "location": location,
         "amenities": sorted(amenities),
@@ -78,7 +74,7 @@ def get_space(
         if row is not None:
             data = _space(row).model_dump(mode="json")
             cache.store_details(entry, data)
-    if data is None or (not data["is_active"] and not _is_admin(viewer)):
+    if data is None or (not data["is_active"] and not (viewer is not None and viewer.is_admin)):
         raise NotFound("No space has this id.")
     return Space.model_validate(data)
 
