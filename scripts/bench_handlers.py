@@ -109,20 +109,16 @@ class Bench:
         )
 
     def setup(self) -> None:
-        from sqlalchemy import update
-
         from reservas.database import get_engine
         from reservas.passwords import hash_password
-        from reservas.tables import users
+        from scripts.create_admin import make_admin as promote
 
         self.user = self.register("bench-user@example.com")
         self.token = self.user["access_token"]
         self.refresh_token = self.user["refresh_token"]
         self.register("bench-admin@example.com")
-        with get_engine().begin() as connection:
-            connection.execute(
-                update(users).where(users.c.email == "bench-admin@example.com").values(role="admin")
-            )
+        with get_engine().connect() as connection:
+            promote(connection, "bench-admin@example.com", "Bench admin", None)
         admin = self.must(
             "auth",
             event("POST", "/auth/login", body={"email": "bench-admin@example.com", "password": PASSWORD}),

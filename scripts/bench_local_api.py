@@ -161,18 +161,14 @@ def register_many(url: str, prefix: str, count: int) -> list[str]:
 
 
 def make_admin(http: httpx.Client, database_url: str) -> str:
-    from sqlalchemy import update
-
     from reservas.database import build_engine
-    from reservas.tables import users
+    from scripts.create_admin import make_admin as promote
 
     register(http, "bench-admin@example.com")
     engine = build_engine(database_url)
     try:
-        with engine.begin() as connection:
-            connection.execute(
-                update(users).where(users.c.email == "bench-admin@example.com").values(role="admin")
-            )
+        with engine.connect() as connection:
+            promote(connection, "bench-admin@example.com", "Bench admin", None)
     finally:
         engine.dispose()
     response = http.post("/auth/login", json={"email": "bench-admin@example.com", "password": PASSWORD})

@@ -81,16 +81,14 @@ def http(local_api, engine) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def admin_headers(http, engine) -> dict[str, str]:
-    """An administrator signed in through the API (promoted in SQL, as `make admin` does)."""
-    from sqlalchemy import update
-
-    from reservas.tables import users
+    """An administrator signed in through the API (promoted by `make admin`'s function)."""
+    from scripts.create_admin import make_admin
     from tests.support import STRONG_PASSWORD
 
     http.post(
         "/auth/register", json={"email": "root@example.com", "password": STRONG_PASSWORD, "name": "Root"}
     )
-    with engine.begin() as connection:
-        connection.execute(update(users).where(users.c.email == "root@example.com").values(role="admin"))
+    with engine.connect() as connection:
+        make_admin(connection, "root@example.com", "Root", None)
     login = http.post("/auth/login", json={"email": "root@example.com", "password": STRONG_PASSWORD}).json()
     return {"Authorization": f"Bearer {login['access_token']}"}

@@ -12,10 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
 
-from reservas.tables import users
 from scripts.apigw import ROOT
+from scripts.create_admin import make_admin
 from tests.support import STRONG_PASSWORD, space_body
 
 CHECKS = "not_a_server_error,response_schema_conformance,negative_data_rejection,ignored_auth"
@@ -63,10 +62,8 @@ def tokens(http, engine) -> dict[str, str]:
     """A user and an admin, and one space so that space routes have something to find."""
     for email in ("fuzz-user@example.com", "fuzz-admin@example.com"):
         http.post("/auth/register", json={"email": email, "password": STRONG_PASSWORD, "name": "Fuzz"})
-    with engine.begin() as connection:
-        connection.execute(
-            update(users).where(users.c.email == "fuzz-admin@example.com").values(role="admin")
-        )
+    with engine.connect() as connection:
+        make_admin(connection, "fuzz-admin@example.com", "Fuzz", None)
     login = {
         role: http.post(
             "/auth/login", json={"email": f"fuzz-{role}@example.com", "password": STRONG_PASSWORD}

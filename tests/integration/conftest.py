@@ -52,14 +52,12 @@ def bearer(token: str) -> dict[str, str]:
 
 @pytest.fixture
 def make_admin(engine):
-    """Promote a registered user, as `scripts/create_admin.py` does."""
-    from sqlalchemy import update
-
-    from reservas.tables import users
+    """Promote a registered user with `scripts/create_admin.py`."""
+    from scripts.create_admin import make_admin as create_admin
 
     def promote(email: str) -> None:
-        with engine.begin() as connection:
-            connection.execute(update(users).where(users.c.email == email).values(role="admin"))
+        with engine.connect() as connection:
+            create_admin(connection, email, "Admin", None)
 
     return promote
 
