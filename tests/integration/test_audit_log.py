@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 import warnings
 from datetime import UTC, datetime, timedelta
@@ -17,9 +18,9 @@ from sqlalchemy.engine import make_url
 
 from reservas.database import build_engine, sqlstate
 from reservas.tables import audit_log
+from scripts.create_admin import make_admin as create_admin
 from tests.conftest import reset_caches
 from tests.integration.conftest import bearer
-from scripts.create_admin import make_admin as create_admin
 from tests.support import STRONG_PASSWORD
 
 INSUFFICIENT_PRIVILEGE = "42501"
@@ -467,3 +468,182 @@ def test_the_audit_log_migration_goes_down_and_up_again(as_the_functions_role):
     with as_the_functions_role.connect() as connection:
         assert connection.execute(text("SELECT audit.purge()")).scalar_one() == 0
         assert refused(connection, "DELETE FROM audit.log") == INSUFFICIENT_PRIVILEGE
+
+
+# ------------------------------------------------- races with leaving and with changes of roles
+
+
+class CommitWaits:
+    """A request's connection whose commit waits for `go`, as a slow Lambda between its last write and
+    its commit; everything else is the real connection."""
+
+    def __init__(self, connection, go: threading.Event, reached: threading.Event):
+        self._connection, self._go, self._reached = connection, go, reached
+
+    def __getattr__(self, name):
+        return getattr(self._connection, name)
+
+    def commit(self):
+        self._reached.set()
+        assert self._go.wait(20)
+        self._connection.commit()
+
+
+def in_flight(work) -> tuple[threading.Thread, threading.Event, dict]:
+    """Run `work(connection)` in a thread until its commit, which waits for the returned event."""
+    go, reached, outcome = threading.Event(), threading.Event(), {}
+
+    def run():
+        from reservas.database import get_engine
+
+        with get_engine().connect() as connection:
+            try:
+                outcome["result"] = work(CommitWaits(connection, go, reached))
+            except Exception as error:  # reported through `outcome`
+                outcome["error"] = error
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert reached.wait(10)
+    return thread, go, outcome
+
+
+def leave(client_for, person: dict):
+    return client_for("users").request(
+        "DELETE",
+        "/users/me",
+        json={"current_password": STRONG_PASSWORD},
+        headers=bearer(person["access_token"]),
+    )
+
+
+def test_the_last_administrator_cannot_leave(client_for, admin, engine):
+    response = leave(client_for, admin)
+    assert response.status_code == 409
+    assert "last administrator" in response.json()["detail"]
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM users WHERE role = 'admin'")).scalar_one() == 1
+
+
+def test_an_admin_who_leaves_while_their_change_commits_is_named_nowhere(
+    client_for, admin, register, make_admin, spaces_api, engine
+):
+    from reservas.audit import Actor
+    from reservas.spaces import service
+    from reservas.spaces.schemas import SpaceUpdate
+
+    register("bea@example.com", name="Bea")
+    make_admin("bea@example.com")  # so that Root is not the last administrator
+    space = spaces_api.create(capacity=8)
+    person = uuid.UUID(admin["user"]["id"])
+    thread, go, outcome = in_flight(
+        lambda db: service.update_space(
+            db, uuid.UUID(space["id"]), SpaceUpdate(capacity=9), actor=Actor(person, "203.0.113.7")
+        )
+    )
+    assert leave(client_for, admin).status_code == 204
+    go.set()
+    thread.join()
+    assert "error" in outcome  # the change named someone who had gone: it rolled back
+    with engine.connect() as connection:
+        named = connection.execute(
+            select(audit_log.c.action).where(
+                (audit_log.c.actor_id == person) | (audit_log.c.actor_address == "203.0.113.7")
+            )
+        ).all()
+        capacity = connection.execute(text("SELECT capacity FROM spaces")).scalar_one()
+    assert (named, capacity) == ([], 8)
+
+
+def test_a_booking_that_commits_while_its_booker_leaves_is_cancelled_with_the_rest(
+    booking, client_for, engine
+):
+    from reservas.accounts import profile
+    from reservas.audit import Actor
+    from reservas.reservations import service
+    from reservas.reservations.schemas import BookingRequest
+
+    person = uuid.UUID(booking.user["user"]["id"])
+    request = BookingRequest(
+        space_id=booking.space["id"],
+        start_time=booking.at("10:00"),
+        end_time=booking.at("11:00"),
+        notes="Meeting my lawyer",
+    )
+    thread, go, outcome = in_flight(
+        lambda db: service.book(
+            db, profile.get_user(db, person), request, actor=Actor(person, "198.51.100.9")
+        )
+    )
+    result = {}
+    leaving = threading.Thread(target=lambda: result.update(response=leave(client_for, booking.user)))
+    leaving.start()
+    time.sleep(0.5)  # leaving waits for the booking, which holds the person's row
+    go.set()
+    thread.join()
+    leaving.join()
+    assert "error" not in outcome
+    assert result["response"].status_code == 204
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT status, user_id, notes FROM reservations")).all()
+    assert [tuple(row) for row in rows] == [("cancelled", None, "")]
+
+
+def test_a_demoted_admin_whose_request_was_waiting_cannot_promote_themselves_back(
+    client_for, admin, register, make_admin, engine
+):
+    from reservas.accounts import profile
+    from reservas.audit import Actor
+
+    bea = register("bea@example.com", name="Bea")
+    make_admin("bea@example.com")
+    root = Actor(uuid.UUID(admin["user"]["id"]), "192.0.2.1")
+    thread, go, outcome = in_flight(
+        lambda db: profile.change_role(db, uuid.UUID(bea["user"]["id"]), "user", actor=root)
+    )
+    result = {}
+
+    def bea_promotes_herself():
+        result["response"] = client_for("users").put(
+            f"/users/{bea['user']['id']}/role", json={"role": "admin"}, headers=bearer(bea["access_token"])
+        )
+
+    promoting = threading.Thread(target=bea_promotes_herself)
+    promoting.start()
+    time.sleep(0.5)  # past the admin check, waiting for the administrators' rows
+    go.set()
+    thread.join()
+    promoting.join()
+    assert "error" not in outcome
+    assert result["response"].status_code == 403
+    with engine.connect() as connection:
+        assert (
+            connection.execute(text("SELECT role FROM users WHERE email = 'bea@example.com'")).scalar()
+            == "user"
+        )
+
+
+def test_a_role_change_for_someone_leaving_meanwhile_is_404(client_for, admin, register):
+    from reservas import leaving
+    from reservas.accounts import profile
+
+    ana = register("ana@example.com")
+    ana_id = uuid.UUID(ana["user"]["id"])
+    thread, go, outcome = in_flight(
+        lambda db: leaving.leave(db, profile.get_user(db, ana_id), STRONG_PASSWORD, "198.51.100.1")
+    )
+    result = {}
+
+    def promote():
+        result["response"] = client_for("users").put(
+            f"/users/{ana_id}/role", json={"role": "admin"}, headers=bearer(admin["access_token"])
+        )
+
+    promoting = threading.Thread(target=promote)
+    promoting.start()
+    time.sleep(0.5)  # the promotion waits for the rows the departure holds
+    go.set()
+    thread.join()
+    promoting.join()
+    assert "error" not in outcome
+    assert result["response"].status_code == 404

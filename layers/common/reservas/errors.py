@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from reservas.database import LOCK_NOT_AVAILABLE, QUERY_CANCELED, sqlstate
+from reservas.database import FOREIGN_KEY_VIOLATION, LOCK_NOT_AVAILABLE, QUERY_CANCELED, sqlstate
 from reservas.observability import logger
 
 PROBLEM_JSON = "application/problem+json"
@@ -190,6 +190,10 @@ def install_error_handlers(app: FastAPI) -> None:
                 503,
                 "The database is too busy to answer in time; try again shortly.",
                 headers={"Retry-After": "2"},
+            )
+        if sqlstate(error) == FOREIGN_KEY_VIOLATION:  # what the change refers to went while it ran
+            return problem_response(
+                409, "Something this change refers to was removed meanwhile; reload and try again."
             )
         return unexpected_error(error)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from reservas import audit
+from reservas.accounts import profile
 from reservas.accounts import repository as accounts
 from reservas.accounts import service as sign_in
 from reservas.accounts.schemas import User
@@ -23,6 +24,7 @@ from reservas.spaces import cache
 def leave(session: Connection, user: User, current_password: str, client_address: str) -> None:
     if sign_in.authenticate(session, user.email, current_password, client_address) is None:
         raise Forbidden("The current password is incorrect.", title="Wrong password")
+    profile.lock_for_leaving(session, user)
     freed = reservations.release_bookings_of(session, user.id, actor=audit.Actor(user.id, client_address))
     accounts.delete_user(session, user.id)  # its reservations keep their rows, naming no one
     audit.erase_person(session, user.id)

@@ -53,19 +53,17 @@ def get_user(session: Connection, user_id: uuid.UUID) -> User:
 
 
 def change_role(session: Connection, user_id: uuid.UUID, role: Role, *, actor: audit.Actor) -> User:
-    """Make someone an administrator or a user again; it takes effect with their next request. The
-    last administrator stays one, so the service is never left without anyone to run it."""
+    """Make someone an administrator or a user again; it takes effect with their next request."""
     admins = repository.lock_admins(session)
-    row = repository.find_user_by_id(session, user_id)
+    if actor.user_id is not None and actor.user_id not in admins:  # demoted while this request waited
+        raise Forbidden("This route is for administrators.")
+    row = repository.find_user_by_id(session, user_id, lock=True)
     if row is None:
         raise NotFound("No user has this id.")
     if row["role"] == role:
         return User.model_validate(dict(row))
-    if role != "admin" and admins == [user_id]:
-        raise Conflict(
-            "This is the last administrator: make someone else an administrator first.",
-            title="Last administrator",
-        )
+    if role != "admin":
+        _refuse_to_leave_without_administrators(admins, user_id, "make someone else an administrator first")
     changed = repository.update_user(session, user_id, {"role": role})
     audit.record(
         session,
@@ -79,6 +77,22 @@ def change_role(session: Connection, user_id: uuid.UUID, role: Role, *, actor: a
     )
     session.commit()
     return User.model_validate(dict(changed))
+
+
+def lock_for_leaving(session: Connection, user: User) -> None:
+    """Before an account goes: the administrators' rows, then the person's, always in that order (as
+    changes of roles take them), so no booking or role change of theirs is still on its way; and the
+    last administrator stays, so that the service is never left without anyone to run it."""
+    admins = repository.lock_admins(session)
+    repository.find_user_by_id(session, user.id, lock=True)
+    _refuse_to_leave_without_administrators(
+        admins, user.id, "make someone else an administrator before you leave"
+    )
+
+
+def _refuse_to_leave_without_administrators(admins: list[uuid.UUID], user_id: uuid.UUID, advice: str) -> None:
+    if admins == [user_id]:
+        raise Conflict(f"This is the last administrator: {advice}.", title="Last administrator")
 
 
 def list_users(session: Connection, *, email: str | None, limit: int, cursor: str | None) -> Page[User]:

@@ -31,8 +31,11 @@ def insert_user(
     return session.execute(statement).mappings().first()
 
 
-def find_user_by_id(session: Connection, user_id: uuid.UUID) -> RowMapping | None:
-    return session.execute(select(*USER_COLUMNS).where(users.c.id == user_id)).mappings().first()
+def find_user_by_id(session: Connection, user_id: uuid.UUID, *, lock: bool = False) -> RowMapping | None:
+    statement = select(*USER_COLUMNS).where(users.c.id == user_id)
+    if lock:
+        statement = statement.with_for_update()
+    return session.execute(statement).mappings().first()
 
 
 def lock_admins(session: Connection) -> list[uuid.UUID]:

@@ -29,9 +29,11 @@ def _select():
     return select(*_COLUMNS).join(spaces, spaces.c.id == reservations.c.space_id)
 
 
-def lock_user(session: Connection, user_id: uuid.UUID) -> None:
-    """Serialise one user's bookings, so that the limit on active reservations holds under concurrency."""
-    session.execute(select(users.c.id).where(users.c.id == user_id).with_for_update())
+def lock_user(session: Connection, user_id: uuid.UUID) -> bool:
+    """Serialise one user's bookings, so that the limit on active reservations holds under concurrency;
+    whether the account still exists (it may have gone while the request waited)."""
+    statement = select(users.c.id).where(users.c.id == user_id).with_for_update()
+    return session.execute(statement).first() is not None
 
 
 def count_active_future(session: Connection, user_id: uuid.UUID) -> int:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import RowMapping
 from reservas import audit, events
 from reservas.accounts.schemas import User
 from reservas.database import DEADLOCK_DETECTED, EXCLUSION_VIOLATION, SERIALIZATION_FAILURE, sqlstate
-from reservas.errors import Conflict, Forbidden, NotFound, Unprocessable
+from reservas.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from reservas.money import Money, booking_cost, rounded
 from reservas.pagination import Page, keyset, page
 from reservas.reservations import idempotency, repository
@@ -92,7 +92,8 @@ def _book_once(
     # serialise this user's bookings (the limit on upcoming ones) and this space's (see _bookable_space).
     space = _bookable_space(session, request.space_id)
     problems = _interval_problems(space, request)
-    repository.lock_user(session, user.id)
+    if not repository.lock_user(session, user.id):
+        raise Unauthorized("The account of this access token no longer exists.")
     problems += _holding_problems(session, user)
     locked = _bookable_space(session, request.space_id, lock=True)
     if locked != space:  # its settings changed meanwhile

@@ -48,8 +48,10 @@ def upgrade() -> None:
         $$
         """
     )
-    # What the erasure needs to know of users: whether the account is gone.
-    op.execute(f"GRANT SELECT (id) ON users TO {AUDIT_OWNER}")
+    # What the log needs of users: whether an account is gone, for the erasure, and to refer to
+    # accounts. The references are checked at commit: an account cannot go, in any order of commits,
+    # while an entry names it, so the erasure always sees every entry about the person.
+    op.execute(f"GRANT SELECT (id), REFERENCES (id) ON users TO {AUDIT_OWNER}")
     search_path = search_path_of_definer_functions(op.get_bind())
     personal = ", ".join(f"'{field}'" for field in PERSONAL_FIELDS)
     with as_audit_owner(op.get_bind()):
@@ -58,12 +60,12 @@ def upgrade() -> None:
             CREATE TABLE audit.log (
                 id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
                 occurred_at   timestamptz NOT NULL DEFAULT now(),
-                actor_id      uuid,
+                actor_id      uuid REFERENCES users (id) DEFERRABLE INITIALLY DEFERRED,
                 actor_address varchar(64),
                 action        varchar(64) NOT NULL,
                 entity        varchar(32) NOT NULL,
                 entity_id     uuid,
-                subject_id    uuid,
+                subject_id    uuid REFERENCES users (id) DEFERRABLE INITIALLY DEFERRED,
                 before        jsonb,
                 after         jsonb,
                 CONSTRAINT log_says_something CHECK (before IS NOT NULL OR after IS NOT NULL)
@@ -114,4 +116,4 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION audit.erase_person(uuid)")
         op.execute("DROP TABLE audit.log")
         op.execute("DROP SCHEMA audit")
-    op.execute(f"REVOKE SELECT (id) ON users FROM {AUDIT_OWNER}")  # noqa: S608 (a constant)
+    op.execute(f"REVOKE SELECT (id), REFERENCES (id) ON users FROM {AUDIT_OWNER}")  # noqa: S608 (a constant)
