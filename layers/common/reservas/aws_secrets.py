@@ -27,6 +27,13 @@ def read_previous_secret(arn: str) -> str | dict | None:
     return _decode(value)
 
 
+def write_secret(arn: str, value: dict) -> None:
+    """Store `value` as the secret's new current version."""
+    import boto3
+
+    boto3.client("secretsmanager").put_secret_value(SecretId=arn, SecretString=json.dumps(value))
+
+
 @functools.cache
 def _previous_provider() -> parameters.SecretsProvider:
     # Its own provider, so its cache never hands out the current version (the cache key ignores stages).

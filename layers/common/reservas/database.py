@@ -121,15 +121,17 @@ def server_timeouts(timeout_seconds: float) -> dict[str, str]:
     }
 
 
-def apply_server_timeouts(connection: Connection, timeout_seconds: float) -> None:
-    """Make `server_timeouts` the defaults of the role the functions connect as, in this database only
-    (`ALTER ROLE ... IN DATABASE ... SET`, which any role may do for itself). PostgreSQL applies them when
-    a session starts, so they hold behind RDS Proxy too, where a `SET` after connecting would pin every
-    client to one connection. Other databases of the same role keep their own settings."""
+def apply_server_timeouts(connection: Connection, timeout_seconds: float, role: str | None = None) -> None:
+    """Make `server_timeouts` the defaults of the role the functions connect as (`role`, or the
+    current one), in this database only (`ALTER ROLE ... IN DATABASE ... SET`). PostgreSQL applies them
+    when a session starts, so they hold behind RDS Proxy too, where a `SET` after connecting would pin
+    every client to one connection. Other databases of the same role keep their own settings."""
     database = connection.exec_driver_sql("SELECT current_database()").scalar_one()
     quoted = '"' + database.replace('"', '""') + '"'
     for name, value in server_timeouts(timeout_seconds).items():
-        connection.exec_driver_sql(f"ALTER ROLE CURRENT_USER IN DATABASE {quoted} SET {name} = '{value}'")
+        connection.exec_driver_sql(
+            f"ALTER ROLE {role or 'CURRENT_USER'} IN DATABASE {quoted} SET {name} = '{value}'"
+        )
 
 
 @functools.cache

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reservas.database import FOREIGN_KEY_VIOLATION, LOCK_NOT_AVAILABLE, QUERY_CANCELED, sqlstate
 from reservas.observability import logger
+from reservas.settings import DatabaseNotSetUp
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -176,6 +177,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(sa_exc.InterfaceError)
     @app.exception_handler(sa_exc.TimeoutError)
     @app.exception_handler(TimeoutError)
+    @app.exception_handler(DatabaseNotSetUp)
     async def _database_down(_: Request, error: Exception) -> JSONResponse:
         logger.error("database unavailable", extra={"error": str(error).splitlines()[0]})
         return problem_response(

@@ -40,6 +40,8 @@ class Settings(BaseModel):
     # PostgreSQL: a URL (local runs, tests) or the ARN of an RDS-shaped secret (AWS).
     database_url: SecretStr | None = Field(default=None, validation_alias="DATABASE_URL")
     database_secret_arn: str | None = None
+    # MigrateFunction only: the functions' own login, which it makes and completes (migrations/roles.py).
+    functions_database_secret_arn: str | None = None
     db_pool_size: int = Field(default=1, ge=1, le=50)
     # The longest one database call may take (connect, or one round trip); see database.build_engine.
     db_timeout_seconds: float = Field(default=2, gt=0, le=60)
@@ -157,10 +159,16 @@ def get_database_url() -> str:
     raise RuntimeError("no database configured: set DATABASE_URL or RESERVAS_DATABASE_SECRET_ARN")
 
 
+class DatabaseNotSetUp(ConnectionError):
+    """The functions' database secret has no address yet: MigrateFunction completes it."""
+
+
 def database_url_from_secret(secret: dict) -> str:
     """An RDS-shaped secret ({username, password, host, port, dbname}) as a connection URL."""
     from sqlalchemy.engine import URL
 
+    if "host" not in secret:
+        raise DatabaseNotSetUp("the database secret has no host: invoke MigrateFunction after the deploy")
     url = URL.create(
         "postgresql",
         username=secret["username"],

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 
+from reservas.migrations.roles import (
+    FunctionsLogin,
+    define_audit_purge,
+    grant_to_the_functions,
+    keep_functions_login,
+)
+
 MIGRATIONS_DIR = Path(__file__).parent
 # Any constant works; it keeps two migrators (two deploys, two test workers) from running at once.
 _ADVISORY_LOCK_ID = 7_203_341_117
-# Owns the audit log and its schema; the functions' role may only read and add to it (versions/0005).
-AUDIT_OWNER = "reservas_audit"
-AUDIT_SCHEMA = "audit"
 
 
 def alembic_config(connection=None):
@@ -25,14 +27,12 @@ def alembic_config(connection=None):
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply the migrations up to `revision`, then the server-side timeouts of the API's sessions
-    (from RESERVAS_DB_TIMEOUT_SECONDS). Idempotent, and safe to run from several processes at once.
-    The migrations themselves run without the API's statement timeout."""
+def upgrade(engine: Engine, revision: str = "head", functions_login: FunctionsLogin | None = None) -> None:
+    """Apply the migrations up to `revision`, then what the functions' role may do and its server-side
+    timeouts (from RESERVAS_DB_TIMEOUT_SECONDS), and the audit log's retention. With `functions_login`,
+    the functions have a role of their own, made or updated here (see roles.py). Idempotent, and safe
+    to run from several processes at once. The migrations run without the API's statement timeout."""
     from alembic import command
-
-    from reservas.database import apply_server_timeouts
-    from reservas.settings import get_settings
 
     with engine.connect() as connection:
         # Wait for another migrator as long as it takes; then let a migration wait at most 10 s for a
@@ -43,8 +43,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         connection.execute(text("SET lock_timeout = '10s'"))
         try:
             command.upgrade(alembic_config(connection), revision)
-            apply_server_timeouts(connection, get_settings().db_timeout_seconds)
-            define_audit_purge(connection, get_settings().audit_retention_days)
+            _settle_the_functions_role(connection, functions_login)
             connection.commit()
         except BaseException:
             connection.rollback()  # so that the lock can be released and the error seen
@@ -63,49 +62,16 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-@contextmanager
-def as_audit_owner(connection: Connection) -> Iterator[None]:
-    """Act as the audit log's owner, in its schema, inside the current transaction: the membership
-    that allows it is granted and revoked in the same transaction, so it is never visible, let alone
-    kept. Grants made meanwhile to SESSION_USER go to the role the migrations (and functions) use."""
-    execute = connection.exec_driver_sql
-    execute(f"GRANT {AUDIT_OWNER} TO CURRENT_USER")
-    execute(f"CREATE SCHEMA IF NOT EXISTS {AUDIT_SCHEMA} AUTHORIZATION {AUDIT_OWNER}")
-    execute(f"SET ROLE {AUDIT_OWNER}")
-    yield
-    execute("RESET ROLE")
-    execute(f"REVOKE {AUDIT_OWNER} FROM CURRENT_USER")
+def _settle_the_functions_role(connection: Connection, login: FunctionsLogin | None) -> None:
+    from reservas.database import apply_server_timeouts
+    from reservas.settings import get_settings
 
-
-def search_path_of_definer_functions(connection: Connection) -> str:
-    """The audit schema, that of the other tables, then pg_temp: a caller's temporary tables never
-    stand in for them."""
-    schema = connection.exec_driver_sql("SELECT current_schema()").scalar_one()
-    return f'{AUDIT_SCHEMA}, "{schema.replace(chr(34), chr(34) * 2)}", pg_temp'
-
-
-def define_audit_purge(connection: Connection, retention_days: int) -> None:
-    """`audit.purge()`: deletes the audit entries older than `retention_days`, the one deletion the log
-    allows. The period is written into the function, which belongs to the log's owner, so the
-    functions' role may run the clean-up but not choose what it deletes."""
-    if connection.exec_driver_sql(f"SELECT to_regclass('{AUDIT_SCHEMA}.log')").scalar_one() is None:
-        return  # migrated to a revision before the audit log
-    search_path = search_path_of_definer_functions(connection)
-    execute = connection.exec_driver_sql
-    with as_audit_owner(connection):
-        execute(
-            f"""
-            CREATE OR REPLACE FUNCTION {AUDIT_SCHEMA}.purge() RETURNS bigint
-            LANGUAGE sql SECURITY DEFINER SET search_path = {search_path}
-            AS $$
-                WITH purged AS (
-                    DELETE FROM {AUDIT_SCHEMA}.log
-                     WHERE occurred_at < now() - interval '{int(retention_days)} days'
-                    RETURNING 1
-                )
-                SELECT count(*) FROM purged
-            $$
-            """  # noqa: S608 (constants and an int, no input)
-        )
-        execute(f"REVOKE ALL ON FUNCTION {AUDIT_SCHEMA}.purge() FROM PUBLIC")
-        execute(f"GRANT EXECUTE ON FUNCTION {AUDIT_SCHEMA}.purge() TO SESSION_USER")
+    role = None
+    if login is not None:
+        keep_functions_login(connection, login)
+        role = login.username
+    apply_server_timeouts(connection, get_settings().db_timeout_seconds, role)
+    has_audit_log = "SELECT EXISTS (SELECT FROM pg_tables WHERE schemaname = 'audit' AND tablename = 'log')"
+    if connection.exec_driver_sql(has_audit_log).scalar_one():  # from revision 0005 on
+        define_audit_purge(connection, get_settings().audit_retention_days)
+        grant_to_the_functions(connection, role)

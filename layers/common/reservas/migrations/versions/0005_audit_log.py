@@ -1,11 +1,10 @@
 """The audit log: who changed what, when and from where. Append-only for the functions.
 
-`audit.log` and its schema belong to `reservas_audit`, a role no one logs in as. The role the
-migrations run as (the one the functions use) may read the log and add to it, but not change, delete
-or drop an entry, nor write an entry's time; it acts as the owner only inside a migration's
-transaction (`as_audit_owner`). Two SECURITY DEFINER functions do what the owner allows beyond that:
-`audit.erase_person`, the erasure of a deleted account's personal data, and `audit.purge`, the
-retention clean-up (defined by `reservas.migrations.define_audit_purge`, as its period is a setting).
+`audit.log` and its schema belong to `reservas_audit`, a role no one logs in as (see ../roles.py). The
+functions' role may read the log and add to it, but not change, delete or drop an entry, nor write an
+entry's time. Two SECURITY DEFINER functions do what the owner allows beyond that: `audit.erase_person`,
+the erasure of a deleted account's personal data, and `audit.purge`, the retention clean-up (defined
+by `roles.define_audit_purge`, as its period is a setting).
 
 Revision ID: 0005
 Revises: 0004
@@ -14,7 +13,7 @@ Create Date: 2026-11-29
 
 from alembic import op
 
-from reservas.migrations import AUDIT_OWNER, as_audit_owner, search_path_of_definer_functions
+from reservas.migrations.roles import AUDIT_OWNER, as_audit_owner, search_path_of_definer_functions
 
 revision = "0005"
 down_revision = "0004"
@@ -23,17 +22,6 @@ depends_on = None
 
 # What an entry may say about a person besides their id: erased with their account.
 PERSONAL_FIELDS = ("user_id", "email", "name", "notes")
-# The time of an entry is the database's, and its id too: the functions write everything else.
-WRITTEN_BY_THE_FUNCTIONS = (
-    "actor_id",
-    "actor_address",
-    "action",
-    "entity",
-    "entity_id",
-    "subject_id",
-    "before",
-    "after",
-)
 
 
 def upgrade() -> None:
@@ -103,11 +91,7 @@ def upgrade() -> None:
             """  # noqa: S608 (constants, no input)
         )
         op.execute("REVOKE ALL ON FUNCTION audit.erase_person(uuid) FROM PUBLIC")
-        op.execute("GRANT USAGE ON SCHEMA audit TO SESSION_USER")
-        op.execute(
-            f"GRANT SELECT, INSERT ({', '.join(WRITTEN_BY_THE_FUNCTIONS)}) ON audit.log TO SESSION_USER"
-        )
-        op.execute("GRANT EXECUTE ON FUNCTION audit.erase_person(uuid) TO SESSION_USER")
+    # What the functions may do with it is granted after every migration (roles.grant_to_the_functions).
 
 
 def downgrade() -> None:
