@@ -8,10 +8,11 @@ from fastapi.responses import JSONResponse
 
 from reservas.app_factory import create_app, lambda_handler
 from reservas.dependencies import ActorDep, CurrentUser, SessionDep
-from reservas.errors import problem_doc
-from reservas.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from reservas.errors import fields_from, problem_doc
+from reservas.pagination import DEFAULT_LIMIT, Page
 from reservas.reservations import idempotency, service
 from reservas.reservations.schemas import BookingRequest, Reservation
+from reservas.route_parameters import Cursor, Limit
 from reservas.timestamps import Instant
 
 AUTHENTICATED = {401: problem_doc("Not authenticated")}
@@ -45,8 +46,15 @@ def book(
     ] = None,
 ) -> JSONResponse:
     key = idempotency.check_key(idempotency_key) if idempotency_key is not None else None
-    status, body_out = service.book(session, user, body, key, actor=actor)
-    return JSONResponse(body_out, status_code=status, headers={"Location": f"/reservations/{body_out['id']}"})
+    with fields_from("body"):
+        booked = service.book(session, user, body, key, actor=actor)
+    reservation = booked.reservation
+    # A replay answers as the first request did: 201 and the same body.
+    return JSONResponse(
+        reservation.model_dump(mode="json"),
+        status_code=201,
+        headers={"Location": f"/reservations/{reservation.id}"},
+    )
 
 
 @router.get("", responses=AUTHENTICATED)

@@ -7,8 +7,9 @@ from fastapi import APIRouter, Query, Response
 
 from reservas.app_factory import create_app, lambda_handler
 from reservas.dependencies import ActorDep, AdminUser, OptionalUser, SessionDep
-from reservas.errors import problem_doc
-from reservas.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from reservas.errors import fields_from, problem_doc
+from reservas.pagination import DEFAULT_LIMIT, Page
+from reservas.route_parameters import Cursor, Limit
 from reservas.spaces import service
 from reservas.spaces.schemas import Availability, AvailableSpace, Space, SpaceSettings, SpaceUpdate
 from reservas.timestamps import Day, Instant
@@ -98,7 +99,8 @@ def read_space(space_id: uuid.UUID, session: SessionDep, viewer: OptionalUser) -
 def update_space(
     space_id: uuid.UUID, body: SpaceUpdate, _: AdminUser, actor: ActorDep, session: SessionDep
 ) -> Space:
-    return service.update_space(session, space_id, body, actor=actor)
+    with fields_from("body"):
+        return service.update_space(session, space_id, body, actor=actor)
 
 
 @router.delete("/{space_id}", status_code=204, responses={**ADMIN_ONLY, **NOT_FOUND})

@@ -11,7 +11,8 @@ from reservas.accounts.schemas import DeleteMeRequest, RoleChange, UpdateMeReque
 from reservas.app_factory import create_app, lambda_handler
 from reservas.dependencies import ActorDep, AdminUser, CallerDep, ClientAddress, CurrentUser, SessionDep
 from reservas.errors import problem_doc
-from reservas.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from reservas.pagination import DEFAULT_LIMIT, Page
+from reservas.route_parameters import Cursor, Limit
 from reservas.timestamps import Instant
 
 AUTHENTICATED = {401: problem_doc("Not authenticated")}

@@ -7,6 +7,7 @@ import re
 import ssl
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import ColumnElement, Connection, Engine, Insert, Table, create_engine, event, exc
 from sqlalchemy.engine import URL, ExceptionContext, make_url
@@ -202,6 +203,39 @@ def contains(column: ColumnElement, text: str) -> ColumnElement[bool]:
     """`column` contains `text`, in any case, with LIKE's wildcards in `text` taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return column.ilike(f"%{escaped}%", escape="\\")
+
+
+class Overlap(Exception):
+    """Two things that hold a space's time would overlap (the exclusion constraint refused)."""
+
+
+class Taken(Exception):
+    """A value that must be unique is already used (a unique constraint refused)."""
+
+
+class Contention(Exception):
+    """Concurrent transactions got in each other's way (deadlock, serialization); a new try may pass."""
+
+
+_DOMAIN_ERRORS = {
+    EXCLUSION_VIOLATION: Overlap,
+    UNIQUE_VIOLATION: Taken,
+    DEADLOCK_DETECTED: Contention,
+    SERIALIZATION_FAILURE: Contention,
+}
+
+
+@contextmanager
+def domain_errors() -> Iterator[None]:
+    """Around a use case's statements: the database's refusals that the rules expect, as the
+    exceptions above; every other error as it is."""
+    try:
+        yield
+    except exc.DBAPIError as error:
+        domain_error = _DOMAIN_ERRORS.get(sqlstate(error) or "")
+        if domain_error is None:
+            raise
+        raise domain_error() from error
 
 
 def sqlstate(error: exc.DBAPIError) -> str | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http import HTTPStatus
 from typing import Any
 
@@ -83,6 +85,9 @@ class Conflict(Problem):
 
 
 class Unprocessable(Problem):
+    """Input that breaks a rule. Below the routes, `errors` name fields only ({loc: [field, ...]});
+    the route says where they came from (`fields_from`)."""
+
     status = 422
 
 
@@ -101,10 +106,27 @@ def problem_doc(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM_JSON: {}}}
 
 
-def invalid_input(error: ValidationError, location: tuple[str, ...] = ("body",)) -> Unprocessable:
+def invalid_input(error: ValidationError) -> Unprocessable:
     """A 422 for input that passed its own checks but not those of the whole it makes (a merged update)."""
-    items = _error_items(error.errors(), location)
+    items = _error_items(error.errors())
     return Unprocessable(_summary(items), title="Invalid request", errors=items)
+
+
+@contextmanager
+def fields_from(source: str) -> Iterator[None]:
+    """For a route: the fields its service names in a 422 came from `source` ("body", "query")."""
+    try:
+        yield
+    except Unprocessable as problem:
+        errors = problem.extra.get("errors")
+        if errors:
+            summarised = problem.detail == _summary(errors)
+            problem.extra["errors"] = [
+                {**error, "loc": [source, *error["loc"]]} if error["loc"] else error for error in errors
+            ]
+            if summarised:
+                problem.detail = _summary(problem.extra["errors"])
+        raise
 
 
 def problem_response(

@@ -6,22 +6,14 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from fastapi import Query
 from pydantic import BaseModel
 
 from reservas.errors import Unprocessable
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
-
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")]
-Cursor = Annotated[
-    str | None,
-    Query(max_length=500, pattern=r"^[A-Za-z0-9_-]*$", description="`next_cursor` of the previous page."),
-]
-
 
 Item = TypeVar("Item")
 

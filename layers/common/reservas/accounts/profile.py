@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Connection, exc
+from sqlalchemy import Connection
 
 from reservas import audit
 from reservas.accounts import repository, service
 from reservas.accounts.schemas import Role, UpdateMeRequest, User
-from reservas.database import UNIQUE_VIOLATION, sqlstate
+from reservas.database import Taken, domain_errors
 from reservas.errors import Conflict, Forbidden, NotFound
 from reservas.pagination import Page, keyset, page
 from reservas.passwords import hash_password
@@ -35,13 +35,12 @@ def update_me(
     if not changes:
         return user
     try:
-        row = repository.update_user(session, user.id, changes)
-        session.commit()
-    except exc.DBAPIError as error:
+        with domain_errors():
+            row = repository.update_user(session, user.id, changes)
+            session.commit()
+    except Taken:
         session.rollback()
-        if sqlstate(error) == UNIQUE_VIOLATION:
-            raise Conflict("An account with this email already exists.", title="Email taken") from None
-        raise
+        raise Conflict("An account with this email already exists.", title="Email taken") from None
     return User.model_validate(dict(row))
 
 

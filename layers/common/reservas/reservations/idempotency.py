@@ -23,9 +23,12 @@ KEY_LIFETIME = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
 
 
+# The answer a key replays is the booking's: 201 Created (the column keeps room for other answers).
+CREATED = 201
+
+
 @dataclass(frozen=True)
 class Replay:
-    status_code: int
     body: dict[str, Any]
 
 
@@ -79,14 +82,12 @@ def claim(session: Connection, user_id: uuid.UUID, key: str, fingerprint: str) -
             "This Idempotency-Key was used for a different request; use a new key for a new request.",
             title="Idempotency key reused",
         )
-    return Replay(earlier["status_code"], earlier["response_body"])
+    return Replay(earlier["response_body"])
 
 
-def remember(
-    session: Connection, user_id: uuid.UUID, key: str, status_code: int, body: dict[str, Any]
-) -> None:
+def remember(session: Connection, user_id: uuid.UUID, key: str, body: dict[str, Any]) -> None:
     session.execute(
         idempotency_keys.update()
         .where(idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key)
-        .values(status_code=status_code, response_body=body)
+        .values(status_code=CREATED, response_body=body)
     )

@@ -8,15 +8,16 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, exc
+from sqlalchemy import Connection
 from sqlalchemy.engine import RowMapping
 
 from reservas import audit, events
 from reservas.accounts.schemas import User
-from reservas.database import DEADLOCK_DETECTED, EXCLUSION_VIOLATION, SERIALIZATION_FAILURE, sqlstate
+from reservas.database import Contention, Overlap, domain_errors
 from reservas.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from reservas.money import Money, booking_cost, rounded
 from reservas.pagination import Page, keyset, page
@@ -33,6 +34,12 @@ from reservas.timestamps import parse_instant
 
 RETRIES = 3  # for deadlocks and serialization failures, which a second try resolves
 SUGGESTIONS = 3
+
+
+@dataclass(frozen=True)
+class Booked:
+    reservation: Reservation
+    replayed: bool  # the answer to an earlier request with the same Idempotency-Key
 
 
 def to_reservation(row: RowMapping) -> Reservation:
@@ -61,18 +68,17 @@ def book(
     idempotency_key: str | None = None,
     *,
     actor: audit.Actor,
-) -> tuple[int, dict]:
-    """Book, or explain why not. Returns the status and body to answer with (201, or a replay)."""
+) -> Booked:
+    """Book, or explain why not."""
     for attempt in range(1, RETRIES + 1):
         try:
-            return _book_once(session, user, request, idempotency_key, actor)
-        except exc.DBAPIError as error:
+            with domain_errors():
+                return _book_once(session, user, request, idempotency_key, actor)
+        except Overlap:
             session.rollback()
-            code = sqlstate(error)
-            if code == EXCLUSION_VIOLATION:
-                raise _overlap(session, request) from None
-            if code not in (DEADLOCK_DETECTED, SERIALIZATION_FAILURE):
-                raise
+            raise _overlap(session, request) from None
+        except Contention:
+            session.rollback()
             if attempt == RETRIES:
                 raise Conflict("The space is busy with other bookings right now; try again.") from None
             time.sleep(random.uniform(0.01, 0.05) * attempt)  # noqa: S311 (jitter, not security)
@@ -81,13 +87,13 @@ def book(
 
 def _book_once(
     session: Connection, user: User, request: BookingRequest, key: str | None, actor: audit.Actor
-) -> tuple[int, dict]:
+) -> Booked:
     if key is not None:
         fingerprint = idempotency.request_hash(request.model_dump(mode="json"))
         replay = idempotency.claim(session, user.id, key, fingerprint)
         if replay is not None:
             session.rollback()
-            return replay.status_code, replay.body
+            return Booked(Reservation.model_validate(replay.body), replayed=True)
     # The interval's rules (the per-day work) are checked before any lock is taken; the locks then
     # serialise this user's bookings (the limit on upcoming ones) and this space's (see _bookable_space).
     space = _bookable_space(session, request.space_id)
@@ -120,10 +126,10 @@ def _book_once(
         session, actor, "reservation.created", "reservation", reservation.id, subject_id=user.id, after=body
     )
     if key is not None:
-        idempotency.remember(session, user.id, key, 201, body)
+        idempotency.remember(session, user.id, key, body)
     session.commit()
     spaces_cache.bookings_changed(space.id)
-    return 201, body
+    return Booked(reservation, replayed=False)
 
 
 def _bookable_space(session: Connection, space_id: uuid.UUID, *, lock: bool = False) -> Space:
@@ -134,7 +140,7 @@ def _bookable_space(session: Connection, space_id: uuid.UUID, *, lock: bool = Fa
     if row is None or not row["is_active"]:
         raise Unprocessable(
             "No active space has this id.",
-            errors=[{"loc": ["body", "space_id"], "msg": "no active space has this id"}],
+            errors=[{"loc": ["space_id"], "msg": "no active space has this id"}],
         )
     return Space.model_validate(dict(row))
 
@@ -144,11 +150,11 @@ Problems = list[tuple[list[str], str]]
 
 def _interval_problems(space: Space, request: BookingRequest) -> Problems:
     problems: Problems = [
-        (["body", "start_time"], problem)
+        (["start_time"], problem)
         for problem in booking_problems(space, request.start_time, request.end_time, datetime.now(UTC))
     ]
     if request.attendees > space.capacity:
-        problems.append((["body", "attendees"], f"this space holds at most {space.capacity} people"))
+        problems.append((["attendees"], f"this space holds at most {space.capacity} people"))
     return problems
 
 
