@@ -68,10 +68,10 @@ def reset_caches() -> None:
     if get_engine.cache_info().currsize:
         get_engine().dispose()
     job_engine.cache_clear()
-    from reservas.cache import Cache
     from reservas.rate_limits import get_rate_limiter
+    from reservas.redis_breaker import breaker
 
-    Cache._paused_until = 0.0
+    breaker.reset()
     for cached in (get_settings, get_engine, get_redis, get_rate_limiter):
         cached.cache_clear()
 

@@ -23,15 +23,20 @@ SECOND_PASSWORD = "second-functions-password-4567"
 
 
 def login_as_the_functions(server, password: str) -> str:
-    """The SQLSTATE of a failed login, or 'ok'."""
+    """'ok', or the SQLSTATE the server refused the login with. (pg8000 sometimes reads the socket the
+    server closed after a refusal before the refusal itself: a 'network error', so it asks again.)"""
     url = make_url(server["app"]).set(username=FUNCTIONS_ROLE, password=password)
     engine = build_engine(url.render_as_string(hide_password=False))
     try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        return "ok"
-    except exc.DBAPIError as error:
-        return sqlstate(error)
+        for _ in range(5):
+            try:
+                with engine.connect() as connection:
+                    connection.execute(text("SELECT 1"))
+                return "ok"
+            except exc.DBAPIError as error:
+                if sqlstate(error) is not None:
+                    return sqlstate(error)
+        return "no answer"
     finally:
         engine.dispose()
 

@@ -129,9 +129,9 @@ def own_redis(engine, monkeypatch):
 
 def another_instance() -> None:
     """From here on, the process reads as a Lambda instance that never saw Redis fail."""
-    from reservas.cache import Cache
+    from reservas.redis_breaker import breaker
 
-    Cache._paused_until = 0.0
+    breaker.reset()
 
 
 def test_after_a_redis_stall_no_public_answer_stays_stale(own_redis, client_for, admin):

@@ -1,5 +1,6 @@
 """Redis: one client per container, or none when REDIS_URL is empty. Redis is never required to answer:
-every call here turns a Redis failure into "no cache", and reads leave Redis alone for a while after one.
+every call here turns a Redis failure into "no cache", and reads leave Redis alone for a while after one
+(redis_breaker).
 
 Invalidations are never skipped: a change made while reads pause still bumps its versions, so entries
 written before it are not served once Redis is read again. An invalidation that Redis itself loses (it
@@ -14,7 +15,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from reservas.observability import logger
+from reservas.redis_breaker import breaker
 from reservas.settings import get_settings
 
 if TYPE_CHECKING:
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 
 # Redis sits next to the functions; a slow answer means it is in trouble, and PostgreSQL can answer instead.
 REDIS_TIMEOUT_SECONDS = 0.5
-PAUSE_AFTER_FAILURE_SECONDS = 30
 
 
 @functools.cache
@@ -45,19 +45,12 @@ class Cache:
     """JSON values under string keys, with versioned keys for exact invalidation: a reader reads the
     version first and writes under it, so a value computed before a change can never be read after it."""
 
-    _paused_until = 0.0
-
     def _client(self) -> Redis | None:
-        """The client for reads and writes of values; None while they pause after a failure."""
-        if time.monotonic() < Cache._paused_until:
-            return None
-        return get_redis()
+        """The client for reads and writes of values; None while Redis is left alone after a failure."""
+        return None if breaker.open else get_redis()
 
     def _failed(self, error: Exception) -> None:
-        Cache._paused_until = time.monotonic() + PAUSE_AFTER_FAILURE_SECONDS
-        logger.warning(
-            "cache off for a while: Redis failed", extra={"error": f"{type(error).__name__}: {error}"}
-        )
+        breaker.trip(error, "cache")
 
     def versions(self, *keys: str) -> list[str] | None:
         """The current versions of families of keys ('0' before any change); None when Redis is out."""

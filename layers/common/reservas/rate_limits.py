@@ -1,6 +1,6 @@
 """Rate limits counted in Redis, so every instance of every function shares them (the `limits` library,
 moving windows). Redis is never required: when it fails, requests pass, a warning is logged, and Redis
-is left alone for a while so that nobody waits on it."""
+is left alone for a while so that nobody waits on it (redis_breaker)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from reservas.observability import logger
+from reservas.redis_breaker import breaker
 from reservas.settings import get_settings
 
 if TYPE_CHECKING:
@@ -18,14 +18,12 @@ if TYPE_CHECKING:
     from limits.strategies import MovingWindowRateLimiter
 
 REDIS_TIMEOUT_SECONDS = 0.5
-PAUSE_AFTER_FAILURE_SECONDS = 30
 
 
 class RateLimiter:
     def __init__(self, redis_url: str) -> None:
         self._redis_url = redis_url
         self._strategy: MovingWindowRateLimiter | None = None
-        self._paused_until = 0.0
         self._lock = threading.Lock()
 
     def hit(self, limits: list[RateLimitItem], *identifiers: str) -> int | None:
@@ -57,7 +55,7 @@ class RateLimiter:
         return max(1, math.ceil(reset_at - time.time()))
 
     def _available_strategy(self) -> MovingWindowRateLimiter | None:
-        if time.monotonic() < self._paused_until:
+        if breaker.open:
             return None
         with self._lock:
             if self._strategy is None:
@@ -73,11 +71,7 @@ class RateLimiter:
             return self._strategy
 
     def _pause(self, error: Exception) -> None:
-        self._paused_until = time.monotonic() + PAUSE_AFTER_FAILURE_SECONDS
-        logger.warning(
-            "rate limits off for a while: Redis failed",
-            extra={"error": f"{type(error).__name__}: {error}", "pause_seconds": PAUSE_AFTER_FAILURE_SECONDS},
-        )
+        breaker.trip(error, "rate limits")
 
 
 @functools.cache
