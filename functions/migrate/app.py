@@ -9,11 +9,12 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from reservas.credentials import get_database_url
 from reservas.database import build_engine
 from reservas.migrations import current_revision, upgrade
 from reservas.migrations.roles import FunctionsLogin
 from reservas.observability import logger
-from reservas.settings import get_database_url, get_settings
+from reservas.settings import get_settings
 
 
 @logger.inject_lambda_context

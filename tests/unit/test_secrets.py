@@ -9,7 +9,7 @@ import pytest
 from moto import mock_aws
 
 from reservas import settings as settings_module
-from reservas.settings import get_database_url, get_jwt_key
+from reservas.credentials import get_database_url, get_jwt_key
 
 STRONG_KEY = "Zm9vYmFyYmF6cXV4LXN0cm9uZy1lbm91Z2gtZm9yLXByb2R1Y3Rpb24"
 

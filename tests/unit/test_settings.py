@@ -3,7 +3,8 @@
 import pytest
 from pydantic import ValidationError
 
-from reservas.settings import LOCAL_DEVELOPMENT_JWT_KEY, Settings, database_url_from_secret
+from reservas.credentials import database_url_from_secret
+from reservas.settings import LOCAL_DEVELOPMENT_JWT_KEY, Settings
 
 ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:reservas-jwt-AbCdEf"
 

@@ -12,7 +12,8 @@ from contextlib import contextmanager
 from sqlalchemy import ColumnElement, Connection, Engine, Insert, Table, create_engine, event, exc
 from sqlalchemy.engine import URL, ExceptionContext, make_url
 
-from reservas.settings import get_database_url, get_settings
+from reservas.credentials import get_database_url
+from reservas.settings import get_settings
 
 EXCLUSION_VIOLATION = "23P01"
 UNIQUE_VIOLATION = "23505"

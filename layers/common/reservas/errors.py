@@ -14,9 +14,9 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from reservas.credentials import DatabaseNotSetUp
 from reservas.database import FOREIGN_KEY_VIOLATION, LOCK_NOT_AVAILABLE, QUERY_CANCELED, sqlstate
 from reservas.observability import logger
-from reservas.settings import DatabaseNotSetUp
 
 PROBLEM_JSON = "application/problem+json"
 

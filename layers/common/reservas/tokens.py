@@ -11,7 +11,8 @@ from typing import Any
 
 import jwt
 
-from reservas.settings import get_jwt_key, get_jwt_keys, get_settings
+from reservas.credentials import get_jwt_key, get_jwt_keys
+from reservas.settings import get_settings
 
 ALGORITHM = "HS256"
 ACCESS = "access"

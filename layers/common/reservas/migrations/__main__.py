@@ -2,9 +2,9 @@
 
 import sys
 
+from reservas.credentials import get_database_url
 from reservas.database import build_engine
 from reservas.migrations import current_revision, upgrade
-from reservas.settings import get_database_url
 
 
 def main(argv: list[str]) -> int:

@@ -2,8 +2,8 @@
 
 from alembic import context
 
+from reservas.credentials import get_database_url
 from reservas.database import build_engine
-from reservas.settings import get_database_url
 from reservas.tables import metadata
 
 connection = context.config.attributes.get("connection")
