@@ -25,6 +25,10 @@ def handler(event: dict, context: Any) -> dict:
         from reservas import aws_secrets
 
         stored = aws_secrets.read_secret(functions_secret_arn)
+        if not (
+            isinstance(stored, dict) and all(isinstance(stored.get(k), str) for k in ("username", "password"))
+        ):
+            raise ValueError("the functions' database secret must be JSON with a username and a password")
         login = FunctionsLogin(stored["username"], stored["password"])
     engine = build_engine(get_database_url())
     try:

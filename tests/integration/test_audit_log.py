@@ -230,8 +230,11 @@ def test_leaving_erases_the_person_from_the_log_and_keeps_what_happened(client_f
         "reservation.cancelled",  # on leaving
         "reservation.created",
         "reservation.created",
+        "user.erased",  # that an account was erased, and how many entries: no one named
         "user.role_changed",
     ]
+    erased = next(e for e in log if e["action"] == "user.erased")
+    assert (erased["actor_id"], erased["entity_id"], erased["after"]) == (None, None, {"entries": 5})
     by_the_admin = [e for e in log if e["actor_id"] == admin["user"]["id"] and e["entity"] != "space"]
     assert {e["action"] for e in by_the_admin} == {"reservation.cancelled", "user.role_changed"}
     role_change = next(e for e in log if e["action"] == "user.role_changed")

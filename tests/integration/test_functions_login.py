@@ -111,9 +111,20 @@ def test_the_migrate_function_makes_the_login_and_completes_its_secret_once(
     assert login_as_the_functions(server_of_our_own, FIRST_PASSWORD) == "ok"
 
 
-def test_the_api_answers_503_until_the_functions_secret_is_completed(engine, aws_secrets, monkeypatch):
-    generated = {"username": FUNCTIONS_ROLE, "password": FIRST_PASSWORD}
-    arn = aws_secrets.create_secret(Name="reservas/functions-new", SecretString=json.dumps(generated))["ARN"]
+@pytest.mark.parametrize(
+    "stored",
+    [
+        json.dumps({"username": FUNCTIONS_ROLE, "password": FIRST_PASSWORD}),  # as generated, not completed
+        '{"username": "reservas_functions", "password": "x", "host": "db.internal"',  # cut short
+        json.dumps({"username": FUNCTIONS_ROLE, "password": FIRST_PASSWORD, "host": "db", "port": "x"}),
+        json.dumps({"host": "db.internal"}),
+        "not json at all",
+    ],
+)
+def test_the_api_answers_503_while_the_functions_secret_is_not_complete(
+    engine, aws_secrets, monkeypatch, stored
+):
+    arn = aws_secrets.create_secret(Name="reservas/functions-new", SecretString=stored)["ARN"]
     monkeypatch.delenv("DATABASE_URL")
     monkeypatch.setenv("RESERVAS_DATABASE_SECRET_ARN", arn)
     reset_caches()
@@ -129,3 +140,20 @@ def test_the_api_answers_503_until_the_functions_secret_is_completed(engine, aws
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert "Retry-After" in response.headers
+    assert FIRST_PASSWORD not in response.text
+
+
+@pytest.mark.parametrize("stored", ['{"username": "reservas_functions"}', "plain text", '{"password": 7}'])
+def test_the_migrate_function_says_what_is_wrong_with_a_malformed_functions_secret(
+    engine, aws_secrets, monkeypatch, stored
+):
+    arn = aws_secrets.create_secret(Name="reservas/functions-bad", SecretString=stored)["ARN"]
+    monkeypatch.setenv("RESERVAS_FUNCTIONS_DATABASE_SECRET_ARN", arn)
+    reset_caches()
+    migrate = load_function_module(ROOT / "functions" / "migrate").handler
+    try:
+        with pytest.raises(ValueError, match="must be JSON with a username and a password"):
+            migrate({}, LambdaContext("MigrateFunction"))
+    finally:
+        monkeypatch.undo()
+        reset_caches()

@@ -41,6 +41,12 @@ def _previous_provider() -> parameters.SecretsProvider:
 
 
 def _decode(value: str | bytes) -> str | dict:
+    """JSON objects as dicts; anything else (a plain key, or JSON too broken to read) as text."""
     if isinstance(value, bytes):
         value = value.decode()
-    return json.loads(value) if value.lstrip().startswith("{") else value
+    if value.lstrip().startswith("{"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value

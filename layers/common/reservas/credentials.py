@@ -45,7 +45,10 @@ def get_database_url() -> str:
     if settings.database_secret_arn:
         from reservas import aws_secrets
 
-        return database_url_from_secret(aws_secrets.read_secret(settings.database_secret_arn))
+        secret = aws_secrets.read_secret(settings.database_secret_arn)
+        if not isinstance(secret, dict):
+            raise DatabaseNotSetUp("the database secret is not a JSON object")
+        return database_url_from_secret(secret)
     raise RuntimeError("no database configured: set DATABASE_URL or RESERVAS_DATABASE_SECRET_ARN")
 
 
@@ -57,14 +60,19 @@ def database_url_from_secret(secret: dict) -> str:
     """An RDS-shaped secret ({username, password, host, port, dbname}) as a connection URL."""
     from sqlalchemy.engine import URL
 
-    if "host" not in secret:
-        raise DatabaseNotSetUp("the database secret has no host: invoke MigrateFunction after the deploy")
+    missing = [key for key in ("host", "username", "password") if not isinstance(secret.get(key), str)]
+    if missing:
+        raise DatabaseNotSetUp(f"the database secret has no {', '.join(missing)} (is MigrateFunction run?)")
+    try:
+        port = int(secret.get("port", 5432))
+    except (TypeError, ValueError):
+        raise DatabaseNotSetUp("the database secret's port is not a number") from None
     url = URL.create(
         "postgresql",
         username=secret["username"],
         password=secret["password"],
         host=secret["host"],
-        port=int(secret.get("port", 5432)),
+        port=port,
         database=secret.get("dbname", "postgres"),
         query={"sslmode": secret.get("sslmode", "require")},
     )

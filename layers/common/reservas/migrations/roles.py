@@ -26,6 +26,8 @@ from sqlalchemy import Connection, text
 
 AUDIT_OWNER = "reservas_audit"
 AUDIT_SCHEMA = "audit"
+# SECURITY DEFINER functions name every table with its schema and search nothing a caller can write to.
+DEFINER_SEARCH_PATH = "pg_catalog, pg_temp"
 # The columns of an audit entry the functions write; its id and time are the database's.
 AUDIT_COLUMNS_WRITTEN = (
     "actor_id",
@@ -38,6 +40,7 @@ AUDIT_COLUMNS_WRITTEN = (
     "after",
 )
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_RESERVED_PREFIXES = ("pg_", "rds")  # PostgreSQL's own roles, and RDS's
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class FunctionsLogin:
     def __post_init__(self) -> None:
         if not _ROLE_NAME.match(self.username):
             raise ValueError("the functions' database username must be lower-case letters, digits and _")
+        if self.username == AUDIT_OWNER or self.username.startswith(_RESERVED_PREFIXES):
+            raise ValueError(f"{self.username!r} is a role the functions may not log in as")
         if len(self.password) < 16:
             raise ValueError("the functions' database password must be at least 16 characters")
 
@@ -77,22 +82,15 @@ def tables_schema(connection: Connection) -> str:
     return '"' + schema.replace('"', '""') + '"'
 
 
-def search_path_of_definer_functions(connection: Connection) -> str:
-    """The audit schema, that of the other tables, then pg_temp: a caller's temporary tables never
-    stand in for them."""
-    return f"{AUDIT_SCHEMA}, {tables_schema(connection)}, pg_temp"
-
-
 def define_audit_purge(connection: Connection, retention_days: int) -> None:
     """`audit.purge()`: deletes the audit entries older than `retention_days`, the one deletion the log
     allows. The period is written into the function, which belongs to the log's owner, so the
     functions' role may run the clean-up but not choose what it deletes."""
-    search_path = search_path_of_definer_functions(connection)
     with as_audit_owner(connection):
         connection.exec_driver_sql(
             f"""
             CREATE OR REPLACE FUNCTION {AUDIT_SCHEMA}.purge() RETURNS bigint
-            LANGUAGE sql SECURITY DEFINER SET search_path = {search_path}
+            LANGUAGE sql SECURITY DEFINER SET search_path = {DEFINER_SEARCH_PATH}
             AS $$
                 WITH purged AS (
                     DELETE FROM {AUDIT_SCHEMA}.log
@@ -107,15 +105,29 @@ def define_audit_purge(connection: Connection, retention_days: int) -> None:
 
 
 def keep_functions_login(connection: Connection, login: FunctionsLogin) -> None:
-    """Make the functions' role, or bring its password up to date. The password travels as a SCRAM
-    verifier, never in clear, so that it is in no statement the server might log."""
+    """Make the functions' role, or bring it back to what it should be: its password (sent as a SCRAM
+    verifier, never in clear, so it is in no statement the server might log) and no settings of its
+    own (a role may change its own; the timeouts are applied afterwards). An existing role that can
+    do more than log in (the owner's, an administrator's) is never taken over."""
+    existing = connection.execute(
+        text(
+            "SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls "
+            "OR rolname = session_user "
+            "OR EXISTS (SELECT FROM pg_auth_members WHERE member = pg_roles.oid) AS more "
+            "FROM pg_roles WHERE rolname = :name"
+        ),
+        {"name": login.username},
+    ).first()
+    if existing is not None and existing.more:
+        raise ValueError(f"{login.username!r} can do more than log in: it cannot be the functions' login")
+    verb = "ALTER" if existing is not None else "CREATE"  # a new role can do nothing but log in
     verifier = scram_sha_256_verifier(login.password)
-    exists = connection.execute(
-        text("SELECT 1 FROM pg_roles WHERE rolname = :name"), {"name": login.username}
-    ).scalar()
-    # A new role has no attributes but LOGIN (not a superuser, no CREATEDB, no CREATEROLE).
-    verb = "ALTER" if exists else "CREATE"
     connection.exec_driver_sql(f"{verb} ROLE {login.username} WITH LOGIN PASSWORD '{verifier}'")
+    database = connection.exec_driver_sql("SELECT current_database()").scalar_one()
+    connection.exec_driver_sql(f"ALTER ROLE {login.username} RESET ALL")
+    connection.exec_driver_sql(
+        f'ALTER ROLE {login.username} IN DATABASE "{database.replace(chr(34), chr(34) * 2)}" RESET ALL'
+    )
 
 
 def grant_to_the_functions(connection: Connection, role: str | None) -> None:
@@ -123,12 +135,17 @@ def grant_to_the_functions(connection: Connection, role: str | None) -> None:
     tables already): read and write the tables, read the audit log and add to it, and run its two
     functions. Idempotent; run after every migration, as new tables need it."""
     grantee = role or "SESSION_USER"
+    schema = tables_schema(connection)
+    # As PostgreSQL 15 and later have it: only the schema's owner creates in it (on 13 and 14 anyone
+    # may, unless revoked; nothing a caller creates there may shadow what the product uses).
+    connection.exec_driver_sql(f"REVOKE CREATE ON SCHEMA {schema} FROM PUBLIC")
     if role is not None:
-        schema = tables_schema(connection)
         for statement in (
             f"GRANT USAGE ON SCHEMA {schema} TO {role}",
             f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}",
             f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role}",
+            # Which migrations ran is the migrations' business.
+            f"REVOKE INSERT, UPDATE, DELETE ON {schema}.alembic_version FROM {role}",
         ):
             connection.exec_driver_sql(statement)
     columns = ", ".join(AUDIT_COLUMNS_WRITTEN)
