@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml layers/common/requirements.txt
 install: $(STAMP)
 
 dev: $(STAMP)
-	$(BIN)/python scripts/local_api.py
+	$(BIN)/python devtools/local_api.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -53,7 +53,7 @@ openapi: $(STAMP)
 
 # Benchmarks build their own data on their own PostgreSQL and Redis; they are not part of `make test`.
 bench: $(STAMP)
-	$(BIN)/python scripts/bench.py
+	$(BIN)/python bench/report.py
 
 migrate: $(STAMP)
 	$(BIN)/python -m reservas.migrations upgrade

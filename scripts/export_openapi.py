@@ -20,7 +20,7 @@ GROUPS = ("auth", "users", "spaces", "reservations")
 
 def build() -> dict:
     os.environ.setdefault("RESERVAS_STAGE", "local")
-    from scripts.apigw import load_function_module
+    from devtools.apigw import load_function_module
 
     merged: dict = {
         "openapi": "3.1.0",

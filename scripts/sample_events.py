@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-from scripts.apigw import v2_event  # noqa: E402
+from devtools.apigw import v2_event  # noqa: E402
 
 TOKEN = "Bearer PASTE-AN-ACCESS-TOKEN"  # noqa: S105 (a placeholder)
 NIL = "00000000-0000-0000-0000-000000000000"

@@ -9,7 +9,7 @@ import os
 import pytest
 from sqlalchemy import Engine, text
 
-from scripts import devservices
+from devtools import devservices
 
 TEST_JWT_KEY = "test-signing-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from devtools.apigw import ROOT, LambdaContext, load_function_module, v2_event
 from reservas.spaces.calendar import day_window
-from scripts.apigw import ROOT, LambdaContext, load_function_module, v2_event
 
 GROUPS = ("auth", "users", "spaces", "reservations")
 STRONG_PASSWORD = "Correct-Horse-9"

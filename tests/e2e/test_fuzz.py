@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.apigw import ROOT
+from devtools.apigw import ROOT
 from scripts.create_admin import make_admin
 from tests.support import STRONG_PASSWORD, space_body
 

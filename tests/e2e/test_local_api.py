@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from devtools.local_api_process import start_local_api
 from reservas.errors import PROBLEM_JSON
-from tests.e2e.conftest import start_local_api, stop_local_api
 from tests.support import GROUPS, STRONG_PASSWORD
 
 
@@ -110,7 +110,7 @@ def test_a_fresh_start_brings_its_own_database_and_redis_and_seeds_demo_accounts
             me = client.get("/users/me", headers={"Authorization": f"Bearer {login.json()['access_token']}"})
             assert me.json()["role"] == "admin"
     finally:
-        assert stop_local_api(api) == 0
+        assert api.stop() == 0
 
 
 def test_the_local_api_serves_the_contract_and_swagger_ui(http):

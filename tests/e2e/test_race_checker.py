@@ -3,7 +3,7 @@ once; afterwards every acknowledged booking exists as acknowledged, nothing over
 
 from __future__ import annotations
 
-from scripts.race_checker import Workload, check, run_against_api
+from bench.race_checker import Workload, check, run_against_api
 from tests.support import STRONG_PASSWORD, local, next_day, space_body
 
 EVERY_DAY = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}

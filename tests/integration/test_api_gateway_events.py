@@ -8,8 +8,8 @@ import json
 
 import pytest
 
+from devtools.apigw import LambdaContext
 from reservas.errors import PROBLEM_JSON
-from scripts.apigw import LambdaContext
 from tests.support import GROUPS, STRONG_PASSWORD, function_module, http_event, invoke
 
 

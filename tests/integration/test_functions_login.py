@@ -11,10 +11,10 @@ from moto import mock_aws
 from sqlalchemy import exc, text
 from sqlalchemy.engine import make_url
 
+from devtools.apigw import ROOT, LambdaContext, load_function_module
 from reservas.database import build_engine, sqlstate
 from reservas.migrations import upgrade
 from reservas.migrations.roles import FunctionsLogin
-from scripts.apigw import ROOT, LambdaContext, load_function_module
 from tests.conftest import reset_caches
 from tests.integration.conftest import FUNCTIONS_ROLE
 

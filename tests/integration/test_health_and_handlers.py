@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from devtools.apigw import ROOT
 from reservas.errors import PROBLEM_JSON
-from scripts.apigw import ROOT
 from scripts.sample_events import SAMPLES
 from tests.support import GROUPS, STRONG_PASSWORD, http_event, invoke, load_event
 

@@ -12,7 +12,7 @@ import time
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from scripts.apigw import ROOT, LambdaContext, load_function_module
+from devtools.apigw import ROOT, LambdaContext, load_function_module
 
 
 def _owner_engine():

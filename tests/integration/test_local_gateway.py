@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from scripts import apigw
+from devtools import apigw
 
 APP = "https://app.example.com"
 

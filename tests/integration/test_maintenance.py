@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, insert, select
 
+from devtools.apigw import ROOT, LambdaContext, load_function_module
 from reservas.tables import audit_log, idempotency_keys, outbox, refresh_tokens, sessions, users
-from scripts.apigw import ROOT, LambdaContext, load_function_module
 
 
 def count(engine, table) -> int:

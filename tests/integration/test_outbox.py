@@ -10,8 +10,8 @@ import pytest
 from moto import mock_aws
 from sqlalchemy import select
 
+from devtools.apigw import ROOT, LambdaContext, load_function_module
 from reservas.tables import outbox
-from scripts.apigw import ROOT, LambdaContext, load_function_module
 from tests.conftest import reset_caches
 from tests.integration.conftest import bearer
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
-from scripts.race_checker import NAIVE_TABLE, History, check
+from bench.race_checker import NAIVE_TABLE, History, check
 
 START = datetime(2030, 1, 7, 9, tzinfo=UTC)
 

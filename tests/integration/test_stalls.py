@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from devtools.devservices import free_port
 from reservas.errors import PROBLEM_JSON
-from scripts.devservices import free_port
 from tests.conftest import reset_caches
 from tests.integration.conftest import bearer
 from tests.support import STRONG_PASSWORD, http_event, invoke, space_body

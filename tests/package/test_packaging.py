@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.apigw import ROOT
+from devtools.apigw import ROOT
 
 BUILD = ROOT / ".aws-sam" / "build"
 
@@ -81,7 +81,7 @@ def test_each_built_function_serves_a_real_route(built, engine):
 
 def test_built_functions_serve_events_of_any_stage_with_base64_bodies_and_cookies(built, engine):
     """Events as API Gateway sends them: a stage in front of the path, a base64 body, cookies."""
-    from scripts.apigw import v2_event
+    from devtools.apigw import v2_event
 
     credentials = {"email": "stage@example.com", "password": "Stage-local-invoke-1"}
     register = v2_event(
@@ -103,7 +103,7 @@ def test_built_functions_serve_events_of_any_stage_with_base64_bodies_and_cookie
 
 
 def test_built_functions_answer_problems_as_text(built, engine):
-    from scripts.apigw import v2_event
+    from devtools.apigw import v2_event
 
     answer = invoke("UsersFunction", v2_event("GET", "/users/me", stage="prod"))
     assert answer["statusCode"] == 401

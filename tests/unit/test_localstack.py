@@ -16,8 +16,8 @@ import boto3
 import pytest
 import yaml
 
+from devtools.apigw import ROOT
 from localstack.provision import main as provision
-from scripts.apigw import ROOT
 from tests.unit.test_template import yaml_template
 
 COMPOSE = ROOT / "localstack" / "docker-compose.yml"

@@ -1,7 +1,7 @@
 """The README's configuration table names every setting there is."""
 
+from devtools.apigw import ROOT
 from reservas.settings import Settings
-from scripts.apigw import ROOT
 
 
 def test_every_setting_is_documented():

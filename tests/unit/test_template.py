@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from scripts.apigw import ROOT
+from devtools.apigw import ROOT
 from tests.support import GROUPS, function_module
 
 

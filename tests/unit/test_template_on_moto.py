@@ -14,8 +14,8 @@ from samtranslator.public.translator import ManagedPolicyLoader
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
-from scripts.apigw import ROOT
-from scripts.cfn_intrinsics import resolve
+from devtools.apigw import ROOT
+from devtools.cfn_intrinsics import resolve
 
 API_FUNCTIONS = ("AuthFunction", "UsersFunction", "SpacesFunction", "ReservationsFunction")
 ALL_FUNCTIONS = (*API_FUNCTIONS, "MigrateFunction", "OutboxPublisherFunction", "MaintenanceFunction")

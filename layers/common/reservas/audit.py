@@ -13,8 +13,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, and_, insert, or_, select, text
+from sqlalchemy import Connection, insert, select, text
 
+from reservas.database import after_key
 from reservas.pagination import Page, keyset, page
 from reservas.tables import audit_log
 from reservas.timestamps import parse_instant
@@ -163,13 +164,7 @@ def search(
     if until is not None:
         query = query.where(audit_log.c.occurred_at < until)
     if after is not None:
-        occurred_at, last_id = after
-        query = query.where(
-            or_(
-                audit_log.c.occurred_at < occurred_at,
-                and_(audit_log.c.occurred_at == occurred_at, audit_log.c.id < last_id),
-            )
-        )
+        query = query.where(after_key(audit_log.c.occurred_at, audit_log.c.id, after, descending=True))
     query = query.order_by(audit_log.c.occurred_at.desc(), audit_log.c.id.desc()).limit(limit + 1)
     rows = session.execute(query).mappings().all()
     return page(

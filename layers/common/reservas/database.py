@@ -8,8 +8,9 @@ import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Insert, Table, create_engine, event, exc
+from sqlalchemy import ColumnElement, Connection, Engine, Insert, Table, and_, create_engine, event, exc, or_
 from sqlalchemy.engine import URL, ExceptionContext, make_url
 
 from reservas.credentials import get_database_url
@@ -198,6 +199,16 @@ def postgres_insert(table: Table) -> Insert:
     from sqlalchemy.dialects.postgresql import insert
 
     return insert(table)
+
+
+def after_key(
+    sort: ColumnElement, row_id: ColumnElement, after: tuple[Any, Any], *, descending: bool = False
+) -> ColumnElement[bool]:
+    """The keyset condition: rows after `after` = (sort value, id) in the order (sort, id)."""
+    value, last_id = after
+    if descending:
+        return or_(sort < value, and_(sort == value, row_id < last_id))
+    return or_(sort > value, and_(sort == value, row_id > last_id))
 
 
 def contains(column: ColumnElement, text: str) -> ColumnElement[bool]:

@@ -149,3 +149,12 @@ audit_log = Table(
     Column("after", JSONB(none_as_null=True)),
     schema="audit",
 )
+
+# Accounts whose audit entries were erased; written only by audit.erase_person (never by the code).
+erased_accounts = Table(
+    "erased_accounts",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("erased_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    schema="audit",
+)

@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, delete, exists, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
-from reservas.database import contains, postgres_insert
+from reservas.database import after_key, contains, postgres_insert
 from reservas.tables import refresh_tokens, sessions, users
 
 USER_COLUMNS = [c for c in users.c if c.name != "password_hash"]
@@ -79,10 +79,7 @@ def list_users(
     if email_contains:
         statement = statement.where(contains(users.c.email, email_contains))
     if after is not None:
-        created_at, last_id = after
-        statement = statement.where(
-            or_(users.c.created_at > created_at, and_(users.c.created_at == created_at, users.c.id > last_id))
-        )
+        statement = statement.where(after_key(users.c.created_at, users.c.id, after))
     return list(session.execute(statement).mappings())
 
 

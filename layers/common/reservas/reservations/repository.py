@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
-from reservas.database import contains
+from reservas.database import after_key, contains
 from reservas.tables import reservations, spaces, users
 
 effective_status = case(
@@ -110,11 +110,5 @@ def search(
     if text:
         statement = statement.where(or_(contains(reservations.c.notes, text), contains(spaces.c.name, text)))
     if after is not None:
-        start, last_id = after
-        statement = statement.where(
-            or_(
-                reservations.c.start_time > start,
-                and_(reservations.c.start_time == start, reservations.c.id > last_id),
-            )
-        )
+        statement = statement.where(after_key(reservations.c.start_time, reservations.c.id, after))
     return list(session.execute(statement).mappings())

@@ -7,11 +7,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, literal_column, or_, select, update
+from sqlalchemy import Connection, func, insert, literal_column, or_, select, update
 from sqlalchemy import text as sql
 from sqlalchemy.engine import RowMapping
 
-from reservas.database import contains
+from reservas.database import after_key, contains
 from reservas.tables import reservations, spaces
 
 
@@ -58,10 +58,7 @@ def search_spaces(
     if text:
         statement = statement.where(or_(contains(spaces.c.name, text), contains(spaces.c.description, text)))
     if after is not None:
-        name, last_id = after
-        statement = statement.where(
-            or_(spaces.c.name > name, and_(spaces.c.name == name, spaces.c.id > last_id))
-        )
+        statement = statement.where(after_key(spaces.c.name, spaces.c.id, after))
     if free_between is not None:
         statement = statement.where(
             ~overlapping_reservations(free_between).where(reservations.c.space_id == spaces.c.id).exists()

@@ -1,15 +1,15 @@
 """`make bench`: every benchmark of Reservas in one run, printed as one markdown table.
 
-    .venv/bin/python scripts/bench.py [--quick] [--only cold,handlers,local,availability,race]
+    .venv/bin/python bench/report.py [--quick] [--only cold,handlers,local,availability,race]
 
 Each section runs in a process of its own, with its own PostgreSQL and Redis where it needs them, one
 after the other (never two at once: they would skew each other's figures):
 
-1. cold start        scripts/bench_cold_start.py   built functions imported by fresh interpreters
-2. handlers          scripts/bench_handlers.py     warm p50/p95 of every route, in process
-3. local             scripts/bench_local_api.py    a read-heavy mix over HTTP, 8 and 32 clients
-4. availability      scripts/bench_availability.py availability at 1,000,000 reservations
-5. race              scripts/bench_local_api.py    the race checker, Reservas and the naive baseline
+1. cold start        bench/cold_start.py   built functions imported by fresh interpreters
+2. handlers          bench/handlers.py     warm p50/p95 of every route, in process
+3. local             bench/local_api_load.py    a read-heavy mix over HTTP, 8 and 32 clients
+4. availability      bench/availability.py availability at 1,000,000 reservations
+5. race              bench/local_api_load.py    the race checker, Reservas and the naive baseline
 
 Every figure is a median of repeated runs; every ratio compares figures of the same run. The table and
 its notes are printed and written to docs/benchmarks.md with the machine they were measured on; each
@@ -20,104 +20,29 @@ redis.asyncio at init), an availability target is missed, the local API answers 
 the race checker finds a double booking, a lost booking, a wrong status or a 5xx in Reservas (the naive
 baseline's double bookings are expected and only reported); also when a section fails to run.
 
-The section scripts import the small helpers below (Result, summarise), so keep this module's imports
-light: nothing from the project at module level.
+What the section scripts share (Result, summarise, ...) is in bench/common.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.common import Result, Row, markdown_table
+
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS = ROOT / "scripts"
+BENCH = ROOT / "bench"
 REPORT = ROOT / "docs" / "benchmarks.md"
-
-
-# --- helpers shared with the section scripts ---------------------------------------------------------
-
-
-def percentile(samples: list[float], q: int) -> float:
-    """The q-th percentile (1..99), inclusive method; the sample itself when there is only one."""
-    if len(samples) == 1:
-        return samples[0]
-    return statistics.quantiles(samples, n=100, method="inclusive")[q - 1]
-
-
-def summarise(samples: list[float]) -> tuple[float, float]:
-    """(p50, p95) of the samples."""
-    return statistics.median(samples), percentile(samples, 95)
-
-
-def fmt_ms(seconds: float) -> str:
-    milliseconds = seconds * 1000
-    if milliseconds >= 100:
-        return f"{milliseconds:.0f} ms"
-    if milliseconds >= 10:
-        return f"{milliseconds:.1f} ms"
-    return f"{milliseconds:.2f} ms"
-
-
-@dataclass
-class Row:
-    section: str
-    measure: str
-    median: str
-    p95: str = "-"
-    verdict: str = "-"
-
-
-@dataclass
-class Result:
-    """What a section script hands back: table rows, notes, failures (each a sentence) and facts about
-    the machine (PostgreSQL and Redis versions)."""
-
-    rows: list[Row] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-    meta: dict[str, str] = field(default_factory=dict)
-
-    def save(self, path: str | Path | None) -> None:
-        if path:
-            Path(path).write_text(json.dumps(asdict(self), indent=2))
-
-    @classmethod
-    def load(cls, path: Path) -> Result:
-        data = json.loads(path.read_text())
-        return cls(
-            rows=[Row(**row) for row in data["rows"]],
-            notes=data["notes"],
-            failures=data["failures"],
-            meta=data["meta"],
-        )
-
-    def print_markdown(self) -> None:
-        print(markdown_table(self.rows))
-        for note in self.notes:
-            print(f"- {note}")
-        for failure in self.failures:
-            print(f"FAILED: {failure}")
-
-
-def markdown_table(rows: list[Row]) -> str:
-    lines = [
-        "| section | measure | median | p95 | ratio / verdict |",
-        "|---|---|---:|---:|---|",
-    ]
-    lines += [f"| {r.section} | {r.measure} | {r.median} | {r.p95} | {r.verdict} |" for r in rows]
-    return "\n".join(lines)
 
 
 # --- the sections ------------------------------------------------------------------------------------
@@ -129,7 +54,6 @@ class Section:
     title: str
     command: list[str]
     timeout_s: int
-    structured: bool = True  # writes a Result to --json; else its output is parsed
 
 
 def sections(quick: bool) -> list[Section]:
@@ -138,7 +62,7 @@ def sections(quick: bool) -> list[Section]:
         Section(
             "cold",
             "Cold start",
-            [python, "-u", str(SCRIPTS / "bench_cold_start.py"), *(["--rounds", "5"] if quick else [])],
+            [python, "-u", str(BENCH / "cold_start.py"), *(["--rounds", "5"] if quick else [])],
             600,
         ),
         Section(
@@ -147,7 +71,7 @@ def sections(quick: bool) -> list[Section]:
             [
                 python,
                 "-u",
-                str(SCRIPTS / "bench_handlers.py"),
+                str(BENCH / "handlers.py"),
                 *(["--runs", "20", "--slow-runs", "3", "--repeats", "2"] if quick else []),
             ],
             900,
@@ -158,7 +82,7 @@ def sections(quick: bool) -> list[Section]:
             [
                 python,
                 "-u",
-                str(SCRIPTS / "bench_local_api.py"),
+                str(BENCH / "local_api_load.py"),
                 "load",
                 *(["--seconds", "2"] if quick else []),
             ],
@@ -170,11 +94,10 @@ def sections(quick: bool) -> list[Section]:
             [
                 python,
                 "-u",
-                str(SCRIPTS / "bench_availability.py"),
+                str(BENCH / "availability.py"),
                 *(["--reservations", "100000", "--runs", "200"] if quick else []),
             ],
             900,
-            structured=False,
         ),
         Section(
             "race",
@@ -182,7 +105,7 @@ def sections(quick: bool) -> list[Section]:
             [
                 python,
                 "-u",
-                str(SCRIPTS / "bench_local_api.py"),
+                str(BENCH / "local_api_load.py"),
                 "race",
                 *(["--clients", "8", "--operations", "15"] if quick else []),
             ],
@@ -191,60 +114,10 @@ def sections(quick: bool) -> list[Section]:
     ]
 
 
-AVAILABILITY_ROW = re.compile(
-    r"^\| (?P<measure>availability[^|]*?) \| (?P<target>[^|]*?) \| (?P<p50>[\d.]+) \| (?P<p95>[\d.]+) "
-    r"\| (?P<p99>[\d.]+) \| (?P<verdict>[^|]*?) \|$"
-)
-
-
-def parse_availability(output: str, returncode: int, quick: bool) -> Result:
-    """scripts/bench_availability.py prints its own table; its exit status says whether it passed."""
-    result = Result()
-    title = "Availability, 100k" if quick else "Availability, 1M"
-    runs = 200 if quick else 500
-    for line in output.splitlines():
-        match = AVAILABILITY_ROW.match(line.strip())
-        if match:
-            target = match["target"].strip()
-            verdict = match["verdict"].strip()
-            result.rows.append(
-                Row(
-                    title,
-                    match["measure"].removeprefix("availability, ") + f" ({runs} runs)",
-                    f"{float(match['p50']):.3f} ms",
-                    f"{float(match['p95']):.3f} ms",
-                    verdict if target == "-" else f"{verdict} ({target})",
-                )
-            )
-        elif line.startswith("- plan uses GiST index"):
-            uses = ": yes" in line
-            detail = line.split("(", 1)[1].rsplit(")", 1)[0] if "(" in line else ""
-            result.rows.append(
-                Row(
-                    title,
-                    "plan of busy_intervals uses the GiST index",
-                    "yes" if uses else "no",
-                    "-",
-                    ("pass" if uses else "FAIL") + (f" ({detail.split(';')[0]})" if detail else ""),
-                )
-            )
-        elif line.startswith(("- reservations:", "- busy intervals", "- load time:", "- SQL statements")):
-            result.notes.append("Availability: " + line[2:])
-        elif line.startswith("- PostgreSQL:"):
-            result.meta["postgresql"] = line[len("- PostgreSQL: ") :].split(" (")[0]
-        elif line.startswith("FAILED:"):
-            result.failures.append("availability: " + line[len("FAILED: ") :])
-    if not any(r.measure.startswith("plan") for r in result.rows) or len(result.rows) < 4:
-        result.failures.append("availability: its table could not be read from the output (see its log)")
-    if returncode and not result.failures:
-        result.failures.append(f"availability: scripts/bench_availability.py exited with {returncode}")
-    return result
-
-
 def run_section(section: Section, logs: Path, quick: bool) -> tuple[Result, float]:
     log = logs / f"{section.key}.log"
     result_file = logs / f"{section.key}.json"
-    command = [*section.command, *(["--json", str(result_file)] if section.structured else [])]
+    command = [*section.command, "--json", str(result_file)]
     started = time.perf_counter()
     print(
         f"[bench] {section.title}: {' '.join(Path(c).name if '/' in c else c for c in command[1:])}",
@@ -266,16 +139,13 @@ def run_section(section: Section, logs: Path, quick: bool) -> tuple[Result, floa
     output = log.read_text(errors="replace")
     if returncode is None:
         result = Result(failures=[f"{section.title}: did not finish within {section.timeout_s} s"])
-    elif section.structured:
-        if result_file.exists():
-            result = Result.load(result_file)
-            if returncode and not result.failures:
-                result.failures.append(f"{section.title}: exited with status {returncode}")
-        else:
-            tail = " / ".join(line for line in output.splitlines()[-5:] if line.strip())
-            result = Result(failures=[f"{section.title}: crashed (exit {returncode}): {tail}"])
+    elif result_file.exists():
+        result = Result.load(result_file)
+        if returncode and not result.failures:
+            result.failures.append(f"{section.title}: exited with status {returncode}")
     else:
-        result = parse_availability(output, returncode, quick)
+        tail = " / ".join(line for line in output.splitlines()[-5:] if line.strip())
+        result = Result(failures=[f"{section.title}: crashed (exit {returncode}): {tail}"])
     state = "FAILED" if result.failures else "done"
     print(f"[bench] {section.title}: {state} in {seconds:.0f} s (log: {log})", file=sys.stderr, flush=True)
     return result, seconds
@@ -363,9 +233,9 @@ def main() -> int:
     document = [
         f"# Benchmarks{mode}",
         "",
-        "Written by `make bench` (`scripts/bench.py`); every figure below comes from the run described "
+        "Written by `make bench` (`bench/report.py`); every figure below comes from the run described "
         "here. Medians are over repeated runs; ratios compare figures of the same run. How each section "
-        "measures is described in the docstring of its script (`scripts/bench_*.py`).",
+        "measures is described in the docstring of its script (`bench/*.py`).",
         "",
         *machine_lines(meta, load_before, load_average(), total),
         "",

@@ -1,6 +1,6 @@
 """Warm latency of every route's Lambda handler, in process, with API Gateway payload-v2 events.
 
-    .venv/bin/python scripts/bench_handlers.py [--runs 100] [--slow-runs 10] [--repeats 3] [--json out]
+    .venv/bin/python bench/handlers.py [--runs 100] [--slow-runs 10] [--repeats 3] [--json out]
 
 It starts its own PostgreSQL and Redis (or uses DATABASE_URL / REDIS_URL), applies the migrations,
 then calls each function's `handler` as Lambda would after the cold start: one event at a time, with a
@@ -41,9 +41,9 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common")]
 
-from scripts import devservices  # noqa: E402
-from scripts.apigw import v2_event  # noqa: E402
-from scripts.bench import Result, Row, fmt_ms, summarise  # noqa: E402
+from bench.common import Result, Row, fmt_ms, summarise  # noqa: E402
+from devtools import devservices  # noqa: E402
+from devtools.apigw import v2_event  # noqa: E402
 
 ZONE = ZoneInfo("Europe/Madrid")
 PASSWORD = "Bench-Horse-2718"  # noqa: S105 (the benchmark accounts' password)
@@ -77,7 +77,7 @@ class Bench:
     """Handlers, the accounts and the objects the routes act on."""
 
     def __init__(self) -> None:
-        from scripts.apigw import LambdaContext, load_function_module
+        from devtools.apigw import LambdaContext, load_function_module
 
         self.context = LambdaContext
         self.handlers = {
@@ -386,7 +386,7 @@ def main() -> int:
     parser.add_argument("--slow-runs", type=int, default=10, help="the same for register and login (bcrypt)")
     parser.add_argument("--warmup", type=int, default=10, help="untimed calls before each route's runs")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--json", help="write the result here (for scripts/bench.py)")
+    parser.add_argument("--json", help="write the result here (for bench/report.py)")
     args = parser.parse_args()
 
     services = devservices.start(data_dir=None, allow_fake_redis=False)

@@ -9,7 +9,7 @@ The same workload also runs against a naive booking that checks for a clash and 
 LibreBooking, Seatsurfing and Easy!Appointments do), on a copy of the table without the exclusion
 constraint, to count the double bookings that approach lets through.
 
-    from scripts.race_checker import Workload, run_against_api, check, run_naive_baseline
+    from bench.race_checker import Workload, run_against_api, check, run_naive_baseline
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Run it with `make bench`, or directly:
 
-    .venv/bin/python scripts/bench_availability.py [--reservations 1000000] [--runs 500]
+    .venv/bin/python bench/availability.py [--reservations 1000000] [--runs 500]
 
 It starts a throwaway PostgreSQL and Redis (or adopts DATABASE_URL / REDIS_URL, as `make dev` does;
 an adopted database must be empty), applies the migrations, and loads its own data with set-based SQL:
@@ -46,7 +46,8 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common")]
 
-from scripts import devservices  # noqa: E402
+from bench.common import Result, Row  # noqa: E402
+from devtools import devservices  # noqa: E402
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -120,6 +121,7 @@ def parse_args() -> argparse.Namespace:
         "--reservations", type=int, default=1_000_000, help="rows to load (default 1,000,000)"
     )
     parser.add_argument("--runs", type=int, default=500, help="timed runs per measure (default 500)")
+    parser.add_argument("--json", help="write the result here (for bench/report.py)")
     args = parser.parse_args()
     if args.reservations < SPACE_COUNT:
         parser.error(f"--reservations must be at least {SPACE_COUNT} (one per space)")
@@ -479,7 +481,58 @@ def run(args: argparse.Namespace, services: devservices.Services) -> int:
     failed = failures(results, checks)
     for failure in failed:
         print(f"FAILED: {failure}")
+    as_result(args, loaded, results, checks, failed).save(args.json)
     return 1 if failed else 0
+
+
+def as_result(
+    args: argparse.Namespace,
+    loaded: Loaded,
+    results: dict[str, Percentiles],
+    checks: Checks,
+    failed: list[str],
+) -> Result:
+    """The figures for bench/report.py, as every benchmark hands them over."""
+    count = args.reservations
+    size = f"{count // 1_000_000}M" if count >= 1_000_000 else f"{count // 1000}k"
+    title = f"Availability, {size}"
+    result = Result(failures=[f"availability: {failure}" for failure in failed])
+    for name, target, _ in MEASURES:
+        measured = results[name]
+        judged = verdict(measured.p95, target)
+        result.rows.append(
+            Row(
+                title,
+                name.removeprefix("availability, ") + f" ({args.runs} runs)",
+                f"{measured.p50:.3f} ms",
+                f"{measured.p95:.3f} ms",
+                judged if target is None else f"{judged} (p95 <= {target:g} ms)",
+            )
+        )
+    plan = checks.plan
+    used = ", ".join(f"{node_type} on {index}" for node_type, index in plan.index_nodes) or "no index"
+    result.rows.append(
+        Row(
+            title,
+            "plan of busy_intervals uses the GiST index",
+            "yes" if plan.uses_gist_index else "no",
+            "-",
+            ("pass" if plan.uses_gist_index else "FAIL") + f" ({used})",
+        )
+    )
+    busy = checks.busy_per_day
+    result.notes += [
+        f"Availability: reservations: {loaded.total:,} ({loaded.active:,} active, "
+        f"{loaded.total - loaded.active:,} cancelled), {SPACE_COUNT:,} spaces",
+        f"Availability: busy intervals per measured day: min {min(busy)}, mean {statistics.mean(busy):.1f}, "
+        f"max {max(busy)}",
+        f"Availability: SQL statements per call: uncached {checks.uncached_statements}, "
+        f"cached {checks.cached_statements}",
+        f"Availability: load time: {loaded.seconds:.1f} s ({loaded.insert_seconds:.1f} s inserting, "
+        "then VACUUM ANALYZE)",
+    ]
+    result.meta["postgresql"] = checks.postgres_version.split(" on ")[0]
+    return result
 
 
 def prepare_database(database_url: str, reservation_count: int, first_start: datetime) -> Loaded:

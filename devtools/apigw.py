@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from scripts.cfn_intrinsics import NO_VALUE, parameter_problems, resolve
+from devtools.cfn_intrinsics import NO_VALUE, parameter_problems, resolve
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"

@@ -1,6 +1,6 @@
 """Cold start of each API function as Lambda builds it: a fresh interpreter imports the handler module.
 
-    .venv/bin/python scripts/bench_cold_start.py [--rounds 15] [--no-build] [--json result.json]
+    .venv/bin/python bench/cold_start.py [--rounds 15] [--no-build] [--json result.json]
 
 1. `sam build` when .aws-sam/build is missing or older than the sources (or with --rebuild), then
    `python -m compileall` over .aws-sam/build: Lambda layers are read-only, so a layer without .pyc
@@ -45,7 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-from scripts.bench import Result, Row, fmt_ms, summarise  # noqa: E402
+from bench.common import Result, Row, fmt_ms, summarise  # noqa: E402
 
 BUILD = ROOT / ".aws-sam" / "build"
 LAYER = BUILD / "CommonLayer" / "python"
@@ -328,7 +328,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--rebuild", action="store_true", help="run sam build even when the build is fresh")
     parser.add_argument("--no-build", action="store_true", help="use .aws-sam/build as it is")
-    parser.add_argument("--json", help="write the result here (for scripts/bench.py)")
+    parser.add_argument("--json", help="write the result here (for bench/report.py)")
     args = parser.parse_args()
 
     build_note = "used .aws-sam/build as it was (--no-build)" if args.no_build else ensure_build(args.rebuild)

@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common")]
 
-from scripts import devservices  # noqa: E402
+from devtools import devservices  # noqa: E402
 
 STATE_DIR = ROOT / ".local"
 CREDENTIALS_FILE = STATE_DIR / "demo-credentials.txt"
@@ -59,9 +59,9 @@ def main() -> int:
         jwt_key = local_jwt_key()
     devservices.configure_environment(services, jwt_key)
 
+    from devtools import apigw, seed
     from reservas.database import build_engine
     from reservas.migrations import upgrade
-    from scripts import apigw, seed
 
     engine = build_engine(services.database_url)
     upgrade(engine)

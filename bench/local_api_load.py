@@ -1,11 +1,11 @@
-"""Reservas through HTTP: the local API (`scripts/local_api.py`) under a read-heavy load, and the race
+"""Reservas through HTTP: the local API (`devtools/local_api.py`) under a read-heavy load, and the race
 checker against it next to the naive check-then-insert baseline.
 
-    .venv/bin/python scripts/bench_local_api.py load [--clients 8,32] [--rounds 3] [--seconds 5]
-    .venv/bin/python scripts/bench_local_api.py race [--clients 16] [--operations 30] [--seeds 1,2,3]
+    .venv/bin/python bench/local_api_load.py load [--clients 8,32] [--rounds 3] [--seconds 5]
+    .venv/bin/python bench/local_api_load.py race [--clients 16] [--operations 30] [--seeds 1,2,3]
 
-Both start a PostgreSQL and a redis-server of their own (scripts/devservices.py), then
-`scripts/local_api.py --ephemeral --no-seed` on a free loopback port, as a subprocess pointed at them,
+Both start a PostgreSQL and a redis-server of their own (devtools/devservices.py), then
+`devtools/local_api.py --ephemeral --no-seed` on a free loopback port, as a subprocess pointed at them,
 with rate limits off (every client comes from 127.0.0.1) and room for 10,000 upcoming reservations per
 user. Accounts and spaces are made through HTTP; the only SQL is the one that makes an account admin.
 
@@ -16,7 +16,7 @@ GET /reservations and 5% POST /reservations (random 30/60-minute slots over 60 d
 medians of the rounds' own. The clients share the machine with the server: on a small machine their
 own CPU use lowers what the server gets.
 
-race: scripts/race_checker.py's Workload (clients x operations, 3 new spaces per run, 30-minute grid
+race: bench/race_checker.py's Workload (clients x operations, 3 new spaces per run, 30-minute grid
 from 09:00 on a day ahead) through the local API, checked against the database; then the same
 Workload against run_naive_baseline. Repeated once per seed.
 """
@@ -28,14 +28,12 @@ import collections
 import itertools
 import os
 import random
-import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -45,15 +43,14 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common")]
 
 import httpx2 as httpx  # noqa: E402
 
-from scripts import devservices  # noqa: E402
-from scripts.bench import Result, Row, fmt_ms, percentile  # noqa: E402
+from bench.common import Result, Row, fmt_ms, percentile  # noqa: E402
+from devtools import devservices, local_api_process  # noqa: E402
+from devtools.local_api_process import LocalApi  # noqa: E402
 
 ZONE_NAME = "Europe/Madrid"
 ZONE = ZoneInfo(ZONE_NAME)
 PASSWORD = "Bench-Horse-2718"  # noqa: S105 (the benchmark accounts' password)
 EVERY_DAY = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-READY = "Reservas local API on"
-LOCAL_API_COMMAND = [sys.executable, "-u", str(ROOT / "scripts" / "local_api.py"), "--ephemeral", "--no-seed"]
 MIX = (("availability", 45), ("spaces", 35), ("my reservations", 15), ("book", 5))
 MAX_REQUESTS_PER_ROUND = 50_000
 
@@ -61,25 +58,7 @@ MAX_REQUESTS_PER_ROUND = 50_000
 # --- the local API as a subprocess -----------------------------------------------------------------
 
 
-@dataclass
-class LocalApi:
-    url: str
-    process: subprocess.Popen
-    tail: collections.deque = field(default_factory=lambda: collections.deque(maxlen=200))
-    errors: list[str] = field(default_factory=list)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)  # what Ctrl-C sends: it stops cleanly
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def start_local_api(services: devservices.Services, timeout: float = 120) -> LocalApi:
-    port = devservices.free_port()
+def start_local_api(services: devservices.Services) -> LocalApi:
     env = {
         **os.environ,
         "DATABASE_URL": services.database_url,
@@ -88,32 +67,7 @@ def start_local_api(services: devservices.Services, timeout: float = 120) -> Loc
         "RESERVAS_MAX_ACTIVE_RESERVATIONS": "10000",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
-    process = subprocess.Popen(
-        [*LOCAL_API_COMMAND, "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    api = LocalApi(f"http://127.0.0.1:{port}", process)
-    deadline = time.monotonic() + timeout
-    for line in process.stdout:
-        api.tail.append(line.rstrip("\n"))
-        if READY in line or time.monotonic() > deadline:
-            break
-    if process.poll() is not None or not api.tail or READY not in api.tail[-1]:
-        process.kill()
-        raise RuntimeError("the local API did not start:\n" + "\n".join(api.tail))
-
-    def drain() -> None:  # werkzeug logs every request: keep the pipe flowing, keep what went wrong
-        for line in process.stdout:
-            api.tail.append(line.rstrip("\n"))
-            if "Traceback" in line or line.startswith(("ERROR", "CRITICAL")):
-                api.errors.append(line.rstrip("\n"))
-
-    threading.Thread(target=drain, daemon=True, name="local-api-output").start()
-    return api
+    return local_api_process.start_local_api(env, "--ephemeral", "--no-seed")
 
 
 def versions(services: devservices.Services) -> dict[str, str]:
@@ -388,7 +342,7 @@ def deadlock_count(engine) -> int:
 def timed_run(engine, seed: int, run) -> RaceRun:
     """One run of the race checker; a run that raises (a client that waited past its 30 s timeout) is
     kept as a failed run, with the database still checked for overlaps."""
-    from scripts.race_checker import overlapping_pairs
+    from bench.race_checker import overlapping_pairs
 
     deadlocks_before = deadlock_count(engine)
     started = time.perf_counter()
@@ -403,8 +357,8 @@ def timed_run(engine, seed: int, run) -> RaceRun:
 
 
 def run_race(args: argparse.Namespace, result: Result) -> None:
+    from bench.race_checker import Workload, check, run_against_api, run_naive_baseline
     from reservas.database import build_engine
-    from scripts.race_checker import Workload, check, run_against_api, run_naive_baseline
 
     services = devservices.start(data_dir=None, allow_fake_redis=False)
     api = None
@@ -525,7 +479,7 @@ def main() -> int:
     race.add_argument("--seeds", default="1,2,3")
     race.add_argument("--max-seconds", type=float, default=45, help="per run: no new operations after it")
     for part in (load, race):
-        part.add_argument("--json", help="write the result here (for scripts/bench.py)")
+        part.add_argument("--json", help="write the result here (for bench/report.py)")
     args = parser.parse_args()
 
     result = Result()
@@ -533,8 +487,9 @@ def main() -> int:
         run_load(args, result)
         result.notes.insert(
             0,
-            "Local API: scripts/local_api.py (SAM CLI's gateway, handlers in process, threaded) on loopback, "
-            "rate limits off; clients are httpx2 threads in another process on the same machine; mix "
+            "Local API: devtools/local_api.py (SAM CLI's gateway, handlers in process, threaded) on "
+            "loopback, rate limits off; clients are httpx2 threads in another process on the same "
+            "machine; mix "
             + ", ".join(f"{weight}% {name}" for name, weight in MIX)
             + f"; throughput and p50/p95 are medians over {args.rounds} rounds of {args.seconds:g} s "
             "after a warm-up.",
@@ -543,7 +498,7 @@ def main() -> int:
         run_race(args, result)
         result.notes.insert(
             0,
-            "Race checker: scripts/race_checker.py's run_against_api and check through the local API (one "
+            "Race checker: bench/race_checker.py's run_against_api and check through the local API (one "
             "account per client, 3 new spaces per seed, operations start until --max-seconds "
             f"{args.max_seconds:g} s), and run_naive_baseline with the same Workload on a table without the "
             "exclusion constraint; a refusal is any 409. Deadlocks: PostgreSQL's own count "
