@@ -103,19 +103,19 @@ def demo_password() -> str:
 def seed(engine: Engine) -> list[tuple[str, str, str]]:
     """Create what is missing; return (email, password, role) of the accounts created now."""
     created = []
-    with engine.connect() as session:
+    with engine.connect() as db:
         for email, name, role in DEMO_ACCOUNTS:
             password = demo_password()
             row = repository.insert_user(
-                session, email=email, password_hash=hash_password(password), name=name, role=role
+                db, email=email, password_hash=hash_password(password), name=name, role=role
             )
             if row is not None:
                 created.append((email, password, role))
-        existing = set(session.scalars(select(spaces.c.name)))
+        existing = set(db.scalars(select(spaces.c.name)))
         missing = [
             SpaceSettings(**space).model_dump() for space in DEMO_SPACES if space["name"] not in existing
         ]
         if missing:
-            session.execute(insert(spaces), missing)
-        session.commit()
+            db.execute(insert(spaces), missing)
+        db.commit()
     return created

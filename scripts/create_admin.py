@@ -26,22 +26,22 @@ from reservas.database import build_engine  # noqa: E402
 from reservas.passwords import hash_password  # noqa: E402
 
 
-def make_admin(session: Connection, email: str, name: str, password: str | None) -> str:
+def make_admin(db: Connection, email: str, name: str, password: str | None) -> str:
     """'promoted' or 'created'. Raises ValueError when a new account's details break the rules."""
     email = email.strip().lower()
-    existing = repository.find_user_with_hash(session, email=email)
+    existing = repository.find_user_with_hash(db, email=email)
     if existing is not None:
-        profile.change_role(session, existing["id"], "admin", actor=audit.OPERATOR)
+        profile.change_role(db, existing["id"], "admin", actor=audit.OPERATOR)
         return "promoted"
     if password is None:
         raise ValueError("no such account: a password is needed to create it")
     request = RegisterRequest(email=email, password=password, name=name)  # the same rules as /auth/register
     created = repository.insert_user(
-        session, email=request.email, password_hash=hash_password(request.password), name=request.name
+        db, email=request.email, password_hash=hash_password(request.password), name=request.name
     )
     if created is None:
         raise ValueError("an account with this email was created meanwhile: run this again to promote it")
-    profile.change_role(session, created["id"], "admin", actor=audit.OPERATOR)  # commits both
+    profile.change_role(db, created["id"], "admin", actor=audit.OPERATOR)  # commits both
     return "created"
 
 
@@ -51,16 +51,16 @@ def main() -> int:
     parser.add_argument("--name", default="Administrator")
     args = parser.parse_args()
     engine = build_engine(get_database_url())
-    with engine.connect() as session:
-        exists = repository.find_user_with_hash(session, email=args.email.strip().lower()) is not None
+    with engine.connect() as db:
+        exists = repository.find_user_with_hash(db, email=args.email.strip().lower()) is not None
     password = None
     if not exists:  # asked with no transaction open: a person may take their time
         password = os.environ.get("RESERVAS_ADMIN_PASSWORD") or getpass.getpass(
             "Password for the new admin: "
         )
-    with engine.connect() as session:
+    with engine.connect() as db:
         try:
-            outcome = make_admin(session, args.email, args.name, password)
+            outcome = make_admin(db, args.email, args.name, password)
         except ValueError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1

@@ -13,7 +13,7 @@ from reservas.accounts.schemas import (
     ValidateRequest,
 )
 from reservas.app_factory import create_app, lambda_handler
-from reservas.dependencies import CallerDep, ClientAddress, SessionDep
+from reservas.dependencies import CallerDep, ClientAddress, DbDep
 from reservas.errors import problem_doc
 
 # Answers carrying tokens are never cached (RFC 6749, section 5.1): every answer is `no-store`.
@@ -21,29 +21,29 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 @router.post("/register", status_code=201, responses={409: problem_doc("Email taken")})
-def register(body: RegisterRequest, session: SessionDep) -> TokenPair:
-    return service.register(session, body)
+def register(body: RegisterRequest, db: DbDep) -> TokenPair:
+    return service.register(db, body)
 
 
 @router.post("/login", responses={401: problem_doc("Wrong email or password")})
-def login(body: LoginRequest, session: SessionDep, address: ClientAddress) -> TokenPair:
-    return service.login(session, body, address)
+def login(body: LoginRequest, db: DbDep, address: ClientAddress) -> TokenPair:
+    return service.login(db, body, address)
 
 
 @router.post("/refresh", responses={401: problem_doc("Invalid, expired or reused refresh token")})
-def refresh(body: RefreshRequest, session: SessionDep) -> TokenPair:
-    return service.refresh(session, body.refresh_token)
+def refresh(body: RefreshRequest, db: DbDep) -> TokenPair:
+    return service.refresh(db, body.refresh_token)
 
 
 @router.post("/logout", status_code=204, responses={401: problem_doc("Not authenticated")})
-def logout(body: LogoutRequest, session: SessionDep, who: CallerDep) -> Response:
-    service.logout(session, who.user, who.claims.session_id, body.refresh_token)
+def logout(body: LogoutRequest, db: DbDep, who: CallerDep) -> Response:
+    service.logout(db, who.user, who.claims.session_id, body.refresh_token)
     return Response(status_code=204)
 
 
 @router.post("/validate", responses={401: problem_doc("Invalid token")})
-def validate(body: ValidateRequest, session: SessionDep) -> TokenValidation:
-    return service.validate(session, body.token)
+def validate(body: ValidateRequest, db: DbDep) -> TokenValidation:
+    return service.validate(db, body.token)
 
 
 app = create_app("auth", router)

@@ -12,7 +12,7 @@ SECONDS = 110
 
 @logger.inject_lambda_context
 def handler(event: dict, context: Any) -> dict:
-    with job_engine(SECONDS).connect() as session:
-        counts = purge(session)
+    with job_engine(SECONDS).connect() as db:
+        counts = purge(db)
     logger.info("maintenance done", extra=counts)
     return counts

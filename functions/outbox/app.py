@@ -28,7 +28,7 @@ def handler(event: dict, context: Any) -> dict:
     bus_name = get_settings().event_bus_name
     if not bus_name:
         raise RuntimeError("RESERVAS_EVENT_BUS_NAME is not set")
-    with job_engine(SECONDS).connect() as session:
-        result = events.publish_pending(session, _events_client(), bus_name)
+    with job_engine(SECONDS).connect() as db:
+        result = events.publish_pending(db, _events_client(), bus_name)
     logger.info("outbox published", extra=result)
     return result

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
 from reservas.app_factory import create_app, lambda_handler
-from reservas.dependencies import ActorDep, CurrentUser, SessionDep
+from reservas.dependencies import ActorDep, CurrentUser, DbDep
 from reservas.errors import fields_from, problem_doc
 from reservas.pagination import DEFAULT_LIMIT, Page
 from reservas.reservations import idempotency, service
@@ -40,14 +40,14 @@ def book(
     body: BookingRequest,
     user: CurrentUser,
     actor: ActorDep,
-    session: SessionDep,
+    db: DbDep,
     idempotency_key: Annotated[
         str | None, Header(description="Repeat a request safely: the same key gives the same answer.")
     ] = None,
 ) -> JSONResponse:
     key = idempotency.check_key(idempotency_key) if idempotency_key is not None else None
     with fields_from("body"):
-        booked = service.book(session, user, body, key, actor=actor)
+        booked = service.book(db, user, body, key, actor=actor)
     reservation = booked.reservation
     # A replay answers as the first request did: 201 and the same body.
     return JSONResponse(
@@ -60,7 +60,7 @@ def book(
 @router.get("", responses=AUTHENTICATED)
 def list_mine(
     user: CurrentUser,
-    session: SessionDep,
+    db: DbDep,
     status: StatusFilter = None,
     starts_before: To = None,
     ends_after: From = None,
@@ -69,7 +69,7 @@ def list_mine(
     cursor: Cursor = None,
 ) -> Page[Reservation]:
     return service.search(
-        session,
+        db,
         user,
         user_id=user.id,
         space_id=space_id,
@@ -84,7 +84,7 @@ def list_mine(
 @router.get("/search", responses={**AUTHENTICATED, 403: problem_doc("Only admins search other users")})
 def search(
     user: CurrentUser,
-    session: SessionDep,
+    db: DbDep,
     space_id: uuid.UUID | None = None,
     status: StatusFilter = None,
     starts_before: To = None,
@@ -97,7 +97,7 @@ def search(
     cursor: Cursor = None,
 ) -> Page[Reservation]:
     return service.search(
-        session,
+        db,
         user,
         user_id=user_id,
         space_id=space_id,
@@ -111,16 +111,16 @@ def search(
 
 
 @router.get("/{reservation_id}", responses={**AUTHENTICATED, **NOT_FOUND})
-def read(reservation_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Reservation:
-    return service.get(session, user, reservation_id)
+def read(reservation_id: uuid.UUID, user: CurrentUser, db: DbDep) -> Reservation:
+    return service.get(db, user, reservation_id)
 
 
 @router.delete(
     "/{reservation_id}",
     responses={**AUTHENTICATED, **NOT_FOUND, 409: problem_doc("Already started (owners) or already over")},
 )
-def cancel(reservation_id: uuid.UUID, user: CurrentUser, actor: ActorDep, session: SessionDep) -> Reservation:
-    return service.cancel(session, user, reservation_id, actor=actor)
+def cancel(reservation_id: uuid.UUID, user: CurrentUser, actor: ActorDep, db: DbDep) -> Reservation:
+    return service.cancel(db, user, reservation_id, actor=actor)
 
 
 app = create_app("reservations", router)

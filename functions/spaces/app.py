@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from reservas.app_factory import create_app, lambda_handler
-from reservas.dependencies import ActorDep, AdminUser, OptionalUser, SessionDep
+from reservas.dependencies import ActorDep, AdminUser, DbDep, OptionalUser
 from reservas.errors import fields_from, problem_doc
 from reservas.pagination import DEFAULT_LIMIT, Page
 from reservas.route_parameters import Cursor, Limit
@@ -35,7 +35,7 @@ router = APIRouter(prefix="/spaces", tags=["spaces"])
     "", responses={401: problem_doc("A token was sent and is not valid")}, openapi_extra=OPTIONAL_SIGN_IN
 )
 def list_spaces(
-    session: SessionDep,
+    db: DbDep,
     viewer: OptionalUser,
     capacity_min: Annotated[int | None, Query(ge=1, le=100_000)] = None,
     location: Annotated[
@@ -48,7 +48,7 @@ def list_spaces(
     cursor: Cursor = None,
 ) -> Page[Space]:
     return service.list_spaces(
-        session,
+        db,
         viewer,
         include_inactive=include_inactive,
         capacity_min=capacity_min,
@@ -62,7 +62,7 @@ def list_spaces(
 
 @router.get("/available")
 def available_spaces(
-    session: SessionDep,
+    db: DbDep,
     start_time: Annotated[Instant, Query()],
     end_time: Annotated[Instant, Query()],
     capacity_min: Annotated[int | None, Query(ge=1, le=100_000)] = None,
@@ -71,7 +71,7 @@ def available_spaces(
     cursor: Cursor = None,
 ) -> Page[AvailableSpace]:
     return service.available_spaces(
-        session,
+        db,
         start=start_time,
         end=end_time,
         capacity_min=capacity_min,
@@ -82,43 +82,39 @@ def available_spaces(
 
 
 @router.post("", status_code=201, responses=ADMIN_ONLY)
-def create_space(
-    body: SpaceSettings, _: AdminUser, actor: ActorDep, session: SessionDep, response: Response
-) -> Space:
-    space = service.create_space(session, body, actor=actor)
+def create_space(body: SpaceSettings, _: AdminUser, actor: ActorDep, db: DbDep, response: Response) -> Space:
+    space = service.create_space(db, body, actor=actor)
     response.headers["Location"] = f"/spaces/{space.id}"
     return space
 
 
 @router.get("/{space_id}", responses=NOT_FOUND, openapi_extra=OPTIONAL_SIGN_IN)
-def read_space(space_id: uuid.UUID, session: SessionDep, viewer: OptionalUser) -> Space:
-    return service.get_space(session, space_id, viewer)
+def read_space(space_id: uuid.UUID, db: DbDep, viewer: OptionalUser) -> Space:
+    return service.get_space(db, space_id, viewer)
 
 
 @router.put("/{space_id}", responses={**ADMIN_ONLY, **NOT_FOUND})
-def update_space(
-    space_id: uuid.UUID, body: SpaceUpdate, _: AdminUser, actor: ActorDep, session: SessionDep
-) -> Space:
+def update_space(space_id: uuid.UUID, body: SpaceUpdate, _: AdminUser, actor: ActorDep, db: DbDep) -> Space:
     with fields_from("body"):
-        return service.update_space(session, space_id, body, actor=actor)
+        return service.update_space(db, space_id, body, actor=actor)
 
 
 @router.delete("/{space_id}", status_code=204, responses={**ADMIN_ONLY, **NOT_FOUND})
-def deactivate_space(space_id: uuid.UUID, _: AdminUser, actor: ActorDep, session: SessionDep) -> Response:
-    service.deactivate_space(session, space_id, actor=actor)
+def deactivate_space(space_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep) -> Response:
+    service.deactivate_space(db, space_id, actor=actor)
     return Response(status_code=204)
 
 
 @router.get("/{space_id}/availability", responses=NOT_FOUND, openapi_extra=OPTIONAL_SIGN_IN)
 def availability(
     space_id: uuid.UUID,
-    session: SessionDep,
+    db: DbDep,
     viewer: OptionalUser,
     day: Annotated[Day | None, Query(alias="date", description="A day in the space's time zone.")] = None,
     first: Annotated[Day | None, Query(alias="from", description="First day (with `to`).")] = None,
     last: Annotated[Day | None, Query(alias="to", description="Last day, at most 31 days on.")] = None,
 ) -> Availability:
-    return service.availability(session, space_id, viewer, day=day, first=first, last=last)
+    return service.availability(db, space_id, viewer, day=day, first=first, last=last)
 
 
 app = create_app("spaces", router)

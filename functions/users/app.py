@@ -9,7 +9,7 @@ from reservas import audit, leaving
 from reservas.accounts import profile
 from reservas.accounts.schemas import DeleteMeRequest, RoleChange, UpdateMeRequest, User
 from reservas.app_factory import create_app, lambda_handler
-from reservas.dependencies import ActorDep, AdminUser, CallerDep, ClientAddress, CurrentUser, SessionDep
+from reservas.dependencies import ActorDep, AdminUser, CallerDep, ClientAddress, CurrentUser, DbDep
 from reservas.errors import problem_doc
 from reservas.pagination import DEFAULT_LIMIT, Page
 from reservas.route_parameters import Cursor, Limit
@@ -30,50 +30,42 @@ def read_me(user: CurrentUser) -> User:
     "/me",
     responses={**AUTHENTICATED, 403: problem_doc("Wrong current password"), 409: problem_doc("Email taken")},
 )
-def update_me(body: UpdateMeRequest, who: CallerDep, session: SessionDep, address: ClientAddress) -> User:
-    return profile.update_me(
-        session, who.user, body, session_id=who.claims.session_id, client_address=address
-    )
+def update_me(body: UpdateMeRequest, who: CallerDep, db: DbDep, address: ClientAddress) -> User:
+    return profile.update_me(db, who.user, body, session_id=who.claims.session_id, client_address=address)
 
 
 @router.delete(
     "/me", status_code=204, responses={**AUTHENTICATED, 403: problem_doc("Wrong current password")}
 )
-def delete_me(
-    body: DeleteMeRequest, user: CurrentUser, session: SessionDep, address: ClientAddress
-) -> Response:
+def delete_me(body: DeleteMeRequest, user: CurrentUser, db: DbDep, address: ClientAddress) -> Response:
     """Leave: upcoming bookings are cancelled, past ones stay without your data, the account goes."""
-    leaving.leave(session, user, body.current_password, address)
+    leaving.leave(db, user, body.current_password, address)
     return Response(status_code=204)
 
 
 @router.get("/{user_id}", responses={**ADMIN_ONLY, 404: problem_doc("No such user")})
-def read_user(user_id: uuid.UUID, _: AdminUser, session: SessionDep) -> User:
-    return profile.get_user(session, user_id)
+def read_user(user_id: uuid.UUID, _: AdminUser, db: DbDep) -> User:
+    return profile.get_user(db, user_id)
 
 
 @router.get("", responses=ADMIN_ONLY)
 def list_users(
     _: AdminUser,
-    session: SessionDep,
+    db: DbDep,
     email: Annotated[str | None, Query(max_length=254, description="Part of the email, any case.")] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[User]:
-    return profile.list_users(
-        session, email=email.strip().lower() if email else None, limit=limit, cursor=cursor
-    )
+    return profile.list_users(db, email=email.strip().lower() if email else None, limit=limit, cursor=cursor)
 
 
 @router.put(
     "/{user_id}/role",
     responses={**ADMIN_ONLY, 404: problem_doc("No such user"), 409: problem_doc("The last administrator")},
 )
-def change_role(
-    user_id: uuid.UUID, body: RoleChange, _: AdminUser, actor: ActorDep, session: SessionDep
-) -> User:
+def change_role(user_id: uuid.UUID, body: RoleChange, _: AdminUser, actor: ActorDep, db: DbDep) -> User:
     """Make someone an administrator, or a user again; recorded in the audit log."""
-    return profile.change_role(session, user_id, body.role, actor=actor)
+    return profile.change_role(db, user_id, body.role, actor=actor)
 
 
 audit_router = APIRouter(prefix="/audit", tags=["audit"])
@@ -82,7 +74,7 @@ audit_router = APIRouter(prefix="/audit", tags=["audit"])
 @audit_router.get("", responses=ADMIN_ONLY)
 def read_audit_log(
     _: AdminUser,
-    session: SessionDep,
+    db: DbDep,
     entity: Annotated[audit.Entity | None, Query(description="What kind of thing changed.")] = None,
     entity_id: Annotated[uuid.UUID | None, Query(description="Which one.")] = None,
     actor: Annotated[uuid.UUID | None, Query(description="Who changed it (a user id).")] = None,
@@ -93,7 +85,7 @@ def read_audit_log(
 ) -> Page[audit.AuditEntry]:
     """Who changed what, when and from where, newest first."""
     return audit.search(
-        session,
+        db,
         entity=entity,
         entity_id=entity_id,
         actor_id=actor,

@@ -166,11 +166,11 @@ def test_no_route_shows_or_changes_another_users_data(client_for, register):
 
 def test_the_admin_command_promotes_or_creates(engine, register, client_for):
     register()
-    with engine.connect() as session:
-        assert create_admin(session, "Ana@example.com", "Ana", None) == "promoted"
-        assert create_admin(session, "ops@example.com", "Ops", "Ops-password-77") == "created"
+    with engine.connect() as db:
+        assert create_admin(db, "Ana@example.com", "Ana", None) == "promoted"
+        assert create_admin(db, "ops@example.com", "Ops", "Ops-password-77") == "created"
         with pytest.raises(ValueError, match="password"):
-            create_admin(session, "weak@example.com", "Weak", "weak")
+            create_admin(db, "weak@example.com", "Weak", "weak")
     with engine.connect() as connection:
         roles = dict(connection.execute(select(users.c.email, users.c.role)).all())
     assert roles == {"ana@example.com": "admin", "ops@example.com": "admin"}

@@ -54,7 +54,7 @@ class AuditEntry(BaseModel):
 
 
 def record(
-    session: Connection,
+    db: Connection,
     actor: Actor,
     action: str,
     entity: Entity,
@@ -67,7 +67,7 @@ def record(
     """Add an entry to the current transaction. `subject_id` is the person the entry is about (a
     booking's owner, an account), whose personal data goes when their account does. `before` and
     `after` are JSON-ready dicts; secrets are dropped from them here."""
-    session.execute(
+    db.execute(
         insert(audit_log).values(
             actor_id=actor.user_id,
             actor_address=actor.address[:64] if actor.address else None,
@@ -82,7 +82,7 @@ def record(
 
 
 def record_change(
-    session: Connection,
+    db: Connection,
     actor: Actor,
     action: str,
     entity: Entity,
@@ -102,7 +102,7 @@ def record_change(
     if not changed:
         return False
     record(
-        session,
+        db,
         actor,
         action,
         entity,
@@ -120,15 +120,15 @@ def _without_secrets(values: dict[str, Any] | None) -> dict[str, Any] | None:
     return {key: value for key, value in values.items() if key not in SECRET_FIELDS}
 
 
-def erase_person(session: Connection, user_id: uuid.UUID) -> None:
+def erase_person(db: Connection, user_id: uuid.UUID) -> None:
     """For an account deleted in this transaction: it no longer names anyone as actor, and entries
     about it keep what happened without the person (no id, email, name or notes)."""
-    session.execute(text("SELECT audit.erase_person(:person)"), {"person": user_id})
+    db.execute(text("SELECT audit.erase_person(:person)"), {"person": user_id})
 
 
-def purge(session: Connection) -> int:
+def purge(db: Connection) -> int:
     """Delete the entries older than the retention period; how many went. The caller commits."""
-    return session.execute(text("SELECT audit.purge()")).scalar_one()
+    return db.execute(text("SELECT audit.purge()")).scalar_one()
 
 
 def _entry_id(value: str) -> int:
@@ -140,7 +140,7 @@ def _entry_id(value: str) -> int:
 
 
 def search(
-    session: Connection,
+    db: Connection,
     *,
     entity: Entity | None,
     entity_id: uuid.UUID | None,
@@ -166,7 +166,7 @@ def search(
     if after is not None:
         query = query.where(after_key(audit_log.c.occurred_at, audit_log.c.id, after, descending=True))
     query = query.order_by(audit_log.c.occurred_at.desc(), audit_log.c.id.desc()).limit(limit + 1)
-    rows = session.execute(query).mappings().all()
+    rows = db.execute(query).mappings().all()
     return page(
         rows,
         limit,

@@ -1,4 +1,4 @@
-"""PostgreSQL through SQLAlchemy 2 and pg8000: one engine per container, one session per request."""
+"""PostgreSQL through SQLAlchemy 2 and pg8000: one engine per container, one connection (`db`) per request."""
 
 from __future__ import annotations
 
@@ -164,8 +164,8 @@ def get_engine() -> Engine:
     )
 
 
-def get_session() -> Iterator[Connection]:
-    """FastAPI dependency: the request's session, a connection whose transaction begins with its first
+def get_db() -> Iterator[Connection]:
+    """FastAPI dependency: the request's database connection (`db`), whose transaction begins with its first
     statement. Nothing is committed unless a service commits; the rest rolls back when it closes.
     (SQLAlchemy Core's Connection: the ORM is never imported, which keeps cold starts short.)
 
@@ -174,14 +174,14 @@ def get_session() -> Iterator[Connection]:
     socket timeout. A database that is slow, not frozen, therefore costs a request a 503 within about
     2.25 x that timeout, however many statements it has, instead of the whole function timeout."""
     started = time.monotonic()
-    with get_engine().connect() as session:
-        session.info[_DEADLINE] = started + 1.25 * get_settings().db_timeout_seconds
-        _within_the_requests_budget(session)  # connecting may have spent it already
-        yield session  # the deadline leaves with the connection (_forget_the_deadline)
+    with get_engine().connect() as db:
+        db.info[_DEADLINE] = started + 1.25 * get_settings().db_timeout_seconds
+        _within_the_requests_budget(db)  # connecting may have spent it already
+        yield db  # the deadline leaves with the connection (_forget_the_deadline)
 
 
 class DatabaseBudgetSpent(TimeoutError):
-    """The request has used up its time for database work (see get_session)."""
+    """The request has used up its time for database work (see get_db)."""
 
 
 def _forget_the_deadline(_: object, record: object) -> None:

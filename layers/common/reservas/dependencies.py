@@ -1,4 +1,4 @@
-"""What routes ask FastAPI for: a database session, and who is calling."""
+"""What routes ask FastAPI for: a database connection (`db`), and who is calling."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from sqlalchemy import Connection
 from reservas.accounts.access import signed_in
 from reservas.accounts.schemas import User
 from reservas.audit import Actor
-from reservas.database import get_session
+from reservas.database import get_db
 from reservas.errors import Forbidden, Unauthorized
 from reservas.tokens import AccessClaims
 
-SessionDep = Annotated[Connection, Depends(get_session)]
+DbDep = Annotated[Connection, Depends(get_db)]
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from /auth/login or /auth/register.")
 
@@ -28,21 +28,21 @@ class Caller:
 
 
 def caller(
-    session: SessionDep,
+    db: DbDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
-    """Who sends a genuine access token of a live session (see accounts.service.signed_in)."""
+    """Who sends a genuine access token of a live session (see accounts.access.signed_in)."""
     if credentials is None:
         raise Unauthorized("Authentication is required: send `Authorization: Bearer <access token>`.")
-    return Caller(*signed_in(session, credentials.credentials))
+    return Caller(*signed_in(db, credentials.credentials))
 
 
 def optional_user(
-    session: SessionDep,
+    db: DbDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User | None:
     """Routes open to anyone: None for an anonymous caller; a token, when sent, must be good."""
-    return None if credentials is None else caller(session, credentials).user
+    return None if credentials is None else caller(db, credentials).user
 
 
 def current_user(who: Annotated[Caller, Depends(caller)]) -> User:

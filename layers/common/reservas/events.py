@@ -18,15 +18,15 @@ RESERVATION_CANCELLED = "ReservationCancelled"
 PUT_EVENTS_BATCH = 10  # EventBridge's limit per PutEvents call
 
 
-def record(session: Connection, event_type: str, aggregate_id: uuid.UUID, payload: dict[str, Any]) -> None:
+def record(db: Connection, event_type: str, aggregate_id: uuid.UUID, payload: dict[str, Any]) -> None:
     """Add an event to the current transaction."""
-    session.execute(insert(outbox).values(event_type=event_type, aggregate_id=aggregate_id, payload=payload))
+    db.execute(insert(outbox).values(event_type=event_type, aggregate_id=aggregate_id, payload=payload))
 
 
-def publish_pending(session: Connection, client: Any, bus_name: str, limit: int = 100) -> dict[str, int]:
+def publish_pending(db: Connection, client: Any, bus_name: str, limit: int = 100) -> dict[str, int]:
     """Send unpublished events, oldest first, and mark those EventBridge accepted. Rows are locked with
     SKIP LOCKED, so two publishers never send the same event twice at once."""
-    rows = session.execute(
+    rows = db.execute(
         select(outbox.c.id, outbox.c.event_type, outbox.c.aggregate_id, outbox.c.payload)
         .where(outbox.c.published_at.is_(None))
         .order_by(outbox.c.id)
@@ -58,8 +58,8 @@ def publish_pending(session: Connection, client: Any, bus_name: str, limit: int 
             else:
                 values = {"last_error": f"{result.get('ErrorCode')}: {result.get('ErrorMessage')}"[:1000]}
                 failed += 1
-            session.execute(
+            db.execute(
                 update(outbox).where(outbox.c.id == row.id).values(attempts=outbox.c.attempts + 1, **values)
             )
-    session.commit()
+    db.commit()
     return {"published": published, "failed": failed}

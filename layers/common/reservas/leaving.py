@@ -21,13 +21,13 @@ from reservas.reservations import service as reservations
 from reservas.spaces import cache
 
 
-def leave(session: Connection, user: User, current_password: str, client_address: str) -> None:
-    if sign_in.authenticate(session, user.email, current_password, client_address) is None:
+def leave(db: Connection, user: User, current_password: str, client_address: str) -> None:
+    if sign_in.authenticate(db, user.email, current_password, client_address) is None:
         raise Forbidden("The current password is incorrect.", title="Wrong password")
-    profile.lock_for_leaving(session, user)
-    freed = reservations.release_bookings_of(session, user.id, actor=audit.Actor(user.id, client_address))
-    accounts.delete_user(session, user.id)  # its reservations keep their rows, naming no one
-    audit.erase_person(session, user.id)
-    session.commit()
+    profile.lock_for_leaving(db, user)
+    freed = reservations.release_bookings_of(db, user.id, actor=audit.Actor(user.id, client_address))
+    accounts.delete_user(db, user.id)  # its reservations keep their rows, naming no one
+    audit.erase_person(db, user.id)
+    db.commit()
     for space_id in freed:
         cache.bookings_changed(space_id)

@@ -13,19 +13,19 @@ PUBLISHED_EVENTS_KEPT = timedelta(days=7)
 ENDED_SESSIONS_KEPT = timedelta(days=30)  # for audits of revocations
 
 
-def purge(session: Connection) -> dict[str, int]:
+def purge(db: Connection) -> dict[str, int]:
     """Delete expired idempotency keys, published events after a week, sessions a month after they
     ended (their refresh tokens go with them), and audit entries older than their retention period
     (RESERVAS_AUDIT_RETENTION_DAYS, applied by the migrations). Returns how many rows of each went."""
     now = func.now()
     counts = {
-        "idempotency_keys": session.execute(
+        "idempotency_keys": db.execute(
             delete(idempotency_keys).where(idempotency_keys.c.expires_at <= now)
         ).rowcount,
-        "outbox": session.execute(
+        "outbox": db.execute(
             delete(outbox).where(outbox.c.published_at <= now - PUBLISHED_EVENTS_KEPT)
         ).rowcount,
-        "sessions": session.execute(
+        "sessions": db.execute(
             delete(sessions).where(
                 or_(
                     sessions.c.expires_at <= now - ENDED_SESSIONS_KEPT,
@@ -33,7 +33,7 @@ def purge(session: Connection) -> dict[str, int]:
                 )
             )
         ).rowcount,
-        "audit_log": audit.purge(session),
+        "audit_log": audit.purge(db),
     }
-    session.commit()
+    db.commit()
     return counts

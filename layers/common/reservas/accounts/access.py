@@ -10,14 +10,14 @@ from reservas.errors import Unauthorized
 from reservas.tokens import AccessClaims, InvalidToken, verify_access_token
 
 
-def signed_in(session: Connection, token: str) -> tuple[User, AccessClaims]:
+def signed_in(db: Connection, token: str) -> tuple[User, AccessClaims]:
     """The user of a genuine access token whose session still stands (not signed out, not revoked by
     a password change or a refresh-token reuse, account not deleted), as the account is now."""
     try:
         claims = verify_access_token(token)
     except InvalidToken:
         raise Unauthorized("The access token is invalid or has expired.") from None
-    row = repository.find_user_in_live_session(session, claims.user_id, claims.session_id)
+    row = repository.find_user_in_live_session(db, claims.user_id, claims.session_id)
     if row is None:
         raise Unauthorized("The account of this access token no longer exists.")
     if not row["session_live"]:

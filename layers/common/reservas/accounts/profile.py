@@ -17,55 +17,52 @@ from reservas.timestamps import parse_instant
 
 
 def update_me(
-    session: Connection, user: User, request: UpdateMeRequest, *, session_id: uuid.UUID, client_address: str
+    db: Connection, user: User, request: UpdateMeRequest, *, session_id: uuid.UUID, client_address: str
 ) -> User:
     """A new password ends every session; a new email every other one (their tokens name the old)."""
     changes = request.model_dump(exclude_none=True, exclude={"current_password"})  # null: no change
     sensitive = request.email is not None or request.password is not None
-    if (
-        sensitive
-        and service.authenticate(session, user.email, request.current_password, client_address) is None
-    ):
+    if sensitive and service.authenticate(db, user.email, request.current_password, client_address) is None:
         raise Forbidden("The current password is incorrect.", title="Wrong password")
     if "password" in changes:
         changes["password_hash"] = hash_password(changes.pop("password"))
-        service.end_sessions(session, user.id, reason="password-changed")
+        service.end_sessions(db, user.id, reason="password-changed")
     elif changes.get("email", user.email) != user.email:
-        service.end_sessions(session, user.id, reason="email-changed", keep=session_id)
+        service.end_sessions(db, user.id, reason="email-changed", keep=session_id)
     if not changes:
         return user
     try:
         with domain_errors():
-            row = repository.update_user(session, user.id, changes)
-            session.commit()
+            row = repository.update_user(db, user.id, changes)
+            db.commit()
     except Taken:
-        session.rollback()
+        db.rollback()
         raise Conflict("An account with this email already exists.", title="Email taken") from None
     return User.model_validate(dict(row))
 
 
-def get_user(session: Connection, user_id: uuid.UUID) -> User:
-    row = repository.find_user_by_id(session, user_id)
+def get_user(db: Connection, user_id: uuid.UUID) -> User:
+    row = repository.find_user_by_id(db, user_id)
     if row is None:
         raise NotFound("No user has this id.")
     return User.model_validate(dict(row))
 
 
-def change_role(session: Connection, user_id: uuid.UUID, role: Role, *, actor: audit.Actor) -> User:
+def change_role(db: Connection, user_id: uuid.UUID, role: Role, *, actor: audit.Actor) -> User:
     """Make someone an administrator or a user again; it takes effect with their next request."""
-    admins = repository.lock_admins(session)
+    admins = repository.lock_admins(db)
     if actor.user_id is not None and actor.user_id not in admins:  # demoted while this request waited
         raise Forbidden("This route is for administrators.")
-    row = repository.find_user_by_id(session, user_id, lock=True)
+    row = repository.find_user_by_id(db, user_id, lock=True)
     if row is None:
         raise NotFound("No user has this id.")
     if row["role"] == role:
         return User.model_validate(dict(row))
     if role != "admin":
         _refuse_to_leave_without_administrators(admins, user_id, "make someone else an administrator first")
-    changed = repository.update_user(session, user_id, {"role": role})
+    changed = repository.update_user(db, user_id, {"role": role})
     audit.record(
-        session,
+        db,
         actor,
         "user.role_changed",
         "user",
@@ -74,16 +71,16 @@ def change_role(session: Connection, user_id: uuid.UUID, role: Role, *, actor: a
         before={"role": row["role"]},
         after={"role": role},
     )
-    session.commit()
+    db.commit()
     return User.model_validate(dict(changed))
 
 
-def lock_for_leaving(session: Connection, user: User) -> None:
+def lock_for_leaving(db: Connection, user: User) -> None:
     """Before an account goes: the administrators' rows, then the person's, always in that order (as
     changes of roles take them), so no booking or role change of theirs is still on its way; and the
     last administrator stays, so that the service is never left without anyone to run it."""
-    admins = repository.lock_admins(session)
-    repository.find_user_by_id(session, user.id, lock=True)
+    admins = repository.lock_admins(db)
+    repository.find_user_by_id(db, user.id, lock=True)
     _refuse_to_leave_without_administrators(
         admins, user.id, "make someone else an administrator before you leave"
     )
@@ -94,9 +91,9 @@ def _refuse_to_leave_without_administrators(admins: list[uuid.UUID], user_id: uu
         raise Conflict(f"This is the last administrator: {advice}.", title="Last administrator")
 
 
-def list_users(session: Connection, *, email: str | None, limit: int, cursor: str | None) -> Page[User]:
+def list_users(db: Connection, *, email: str | None, limit: int, cursor: str | None) -> Page[User]:
     after = keyset(cursor, lambda created_at, last_id: (parse_instant(created_at), uuid.UUID(last_id)))
-    rows = repository.list_users(session, email_contains=email, after=after, limit=limit + 1)
+    rows = repository.list_users(db, email_contains=email, after=after, limit=limit + 1)
     return page(
         rows,
         limit,

@@ -19,7 +19,7 @@ USER_COLUMNS = [c for c in users.c if c.name != "password_hash"]
 
 
 def insert_user(
-    session: Connection, *, email: str, password_hash: str, name: str, role: str = "user"
+    db: Connection, *, email: str, password_hash: str, name: str, role: str = "user"
 ) -> RowMapping | None:
     """The new user, or None when the email is taken."""
     statement = (
@@ -28,30 +28,28 @@ def insert_user(
         .on_conflict_do_nothing(index_elements=[users.c.email])
         .returning(*USER_COLUMNS)
     )
-    return session.execute(statement).mappings().first()
+    return db.execute(statement).mappings().first()
 
 
-def find_user_by_id(session: Connection, user_id: uuid.UUID, *, lock: bool = False) -> RowMapping | None:
+def find_user_by_id(db: Connection, user_id: uuid.UUID, *, lock: bool = False) -> RowMapping | None:
     statement = select(*USER_COLUMNS).where(users.c.id == user_id)
     if lock:
         statement = statement.with_for_update()
-    return session.execute(statement).mappings().first()
+    return db.execute(statement).mappings().first()
 
 
-def lock_admins(session: Connection) -> list[uuid.UUID]:
+def lock_admins(db: Connection) -> list[uuid.UUID]:
     """Lock every administrator's row, always in the same order, so that two changes of roles take
     turns without deadlocking; their ids."""
     statement = select(users.c.id).where(users.c.role == "admin").order_by(users.c.id).with_for_update()
-    return list(session.execute(statement).scalars())
+    return list(db.execute(statement).scalars())
 
 
-def find_user_with_hash(session: Connection, email: str) -> RowMapping | None:
-    return session.execute(select(users).where(users.c.email == email)).mappings().first()
+def find_user_with_hash(db: Connection, email: str) -> RowMapping | None:
+    return db.execute(select(users).where(users.c.email == email)).mappings().first()
 
 
-def find_user_in_live_session(
-    session: Connection, user_id: uuid.UUID, session_id: uuid.UUID
-) -> RowMapping | None:
+def find_user_in_live_session(db: Connection, user_id: uuid.UUID, session_id: uuid.UUID) -> RowMapping | None:
     """The user, with `session_live`: whether that session of theirs still stands. None: no such user."""
     live = exists().where(
         sessions.c.id == session_id,
@@ -60,43 +58,43 @@ def find_user_in_live_session(
         sessions.c.expires_at > func.now(),
     )
     statement = select(*USER_COLUMNS, live.label("session_live")).where(users.c.id == user_id)
-    return session.execute(statement).mappings().first()
+    return db.execute(statement).mappings().first()
 
 
-def update_user(session: Connection, user_id: uuid.UUID, values: dict[str, Any]) -> RowMapping | None:
+def update_user(db: Connection, user_id: uuid.UUID, values: dict[str, Any]) -> RowMapping | None:
     statement = update(users).where(users.c.id == user_id).values(**values).returning(*USER_COLUMNS)
-    return session.execute(statement).mappings().first()
+    return db.execute(statement).mappings().first()
 
 
-def delete_user(session: Connection, user_id: uuid.UUID) -> None:
-    session.execute(delete(users).where(users.c.id == user_id))
+def delete_user(db: Connection, user_id: uuid.UUID) -> None:
+    db.execute(delete(users).where(users.c.id == user_id))
 
 
 def list_users(
-    session: Connection, *, email_contains: str | None, after: tuple[datetime, uuid.UUID] | None, limit: int
+    db: Connection, *, email_contains: str | None, after: tuple[datetime, uuid.UUID] | None, limit: int
 ) -> list[RowMapping]:
     statement = select(*USER_COLUMNS).order_by(users.c.created_at, users.c.id).limit(limit)
     if email_contains:
         statement = statement.where(contains(users.c.email, email_contains))
     if after is not None:
         statement = statement.where(after_key(users.c.created_at, users.c.id, after))
-    return list(session.execute(statement).mappings())
+    return list(db.execute(statement).mappings())
 
 
 # ---------------------------------------------------------------- sessions and refresh tokens
 
 
-def insert_session(session: Connection, *, user_id: uuid.UUID, expires_at: datetime) -> uuid.UUID:
-    return session.execute(
+def insert_session(db: Connection, *, user_id: uuid.UUID, expires_at: datetime) -> uuid.UUID:
+    return db.execute(
         insert(sessions).values(user_id=user_id, expires_at=expires_at).returning(sessions.c.id)
     ).scalar_one()
 
 
-def insert_refresh_token(session: Connection, *, session_id: uuid.UUID, token_hash: bytes) -> None:
-    session.execute(insert(refresh_tokens).values(session_id=session_id, token_hash=token_hash))
+def insert_refresh_token(db: Connection, *, session_id: uuid.UUID, token_hash: bytes) -> None:
+    db.execute(insert(refresh_tokens).values(session_id=session_id, token_hash=token_hash))
 
 
-def lock_refresh_token(session: Connection, token_hash: bytes) -> RowMapping | None:
+def lock_refresh_token(db: Connection, token_hash: bytes) -> RowMapping | None:
     """The token with its session, locked until the transaction ends, so that two refreshes of one
     token take turns and the second sees the first's rotation."""
     statement = (
@@ -112,24 +110,24 @@ def lock_refresh_token(session: Connection, token_hash: bytes) -> RowMapping | N
         .where(refresh_tokens.c.token_hash == token_hash)
         .with_for_update(of=refresh_tokens)
     )
-    return session.execute(statement).mappings().first()
+    return db.execute(statement).mappings().first()
 
 
-def mark_refresh_token_used(session: Connection, token_id: uuid.UUID) -> None:
-    session.execute(update(refresh_tokens).where(refresh_tokens.c.id == token_id).values(used_at=func.now()))
+def mark_refresh_token_used(db: Connection, token_id: uuid.UUID) -> None:
+    db.execute(update(refresh_tokens).where(refresh_tokens.c.id == token_id).values(used_at=func.now()))
 
 
-def find_session_of_refresh_token(session: Connection, token_hash: bytes) -> RowMapping | None:
+def find_session_of_refresh_token(db: Connection, token_hash: bytes) -> RowMapping | None:
     statement = (
         select(sessions.c.id, sessions.c.user_id)
         .join(refresh_tokens, refresh_tokens.c.session_id == sessions.c.id)
         .where(refresh_tokens.c.token_hash == token_hash)
     )
-    return session.execute(statement).mappings().first()
+    return db.execute(statement).mappings().first()
 
 
 def revoke_sessions(
-    session: Connection, *, reason: str, session_ids=None, user_id=None, keep: uuid.UUID | None = None
+    db: Connection, *, reason: str, session_ids=None, user_id=None, keep: uuid.UUID | None = None
 ) -> None:
     """End sessions (by id, or all of a user's but `keep`); ended sessions stay ended with their first
     reason."""
@@ -144,4 +142,4 @@ def revoke_sessions(
         statement = statement.where(sessions.c.user_id == user_id)
     if keep is not None:
         statement = statement.where(sessions.c.id != keep)
-    session.execute(statement)
+    db.execute(statement)

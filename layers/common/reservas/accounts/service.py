@@ -33,27 +33,27 @@ LOGIN_FAILED = "The email or password is incorrect."
 REFRESH_FAILED = "The refresh token is invalid, expired or already used; sign in again."
 
 
-def register(session: Connection, request: RegisterRequest) -> TokenPair:
+def register(db: Connection, request: RegisterRequest) -> TokenPair:
     row = repository.insert_user(
-        session, email=request.email, password_hash=hash_password(request.password), name=request.name
+        db, email=request.email, password_hash=hash_password(request.password), name=request.name
     )
     if row is None:
         raise Conflict("An account with this email already exists.", title="Email taken")
-    pair = _start_session(session, row)
-    session.commit()
+    pair = _start_session(db, row)
+    db.commit()
     return pair
 
 
-def login(session: Connection, request: LoginRequest, client_address: str) -> TokenPair:
-    row = authenticate(session, request.email, request.password, client_address)
+def login(db: Connection, request: LoginRequest, client_address: str) -> TokenPair:
+    row = authenticate(db, request.email, request.password, client_address)
     if row is None:
         raise Unauthorized(LOGIN_FAILED, title="Login failed")
-    pair = _start_session(session, row)
-    session.commit()
+    pair = _start_session(db, row)
+    db.commit()
     return pair
 
 
-def authenticate(session: Connection, email: str, password: str, client_address: str) -> RowMapping | None:
+def authenticate(db: Connection, email: str, password: str, client_address: str) -> RowMapping | None:
     """The user whose password this is, or None. Takes as long whether the account exists or not.
 
     Guessing is limited per account *and client address* (5 in 15 minutes), so that someone else's
@@ -68,7 +68,7 @@ def authenticate(session: Connection, email: str, password: str, client_address:
         retry_after = limiter.hit(limits, *identifiers)
         if retry_after is not None:
             raise TooManyRequests(retry_after, "Too many failed sign-ins for this account; try again later.")
-    row = repository.find_user_with_hash(session, email=email)
+    row = repository.find_user_with_hash(db, email=email)
     if row is None:
         burn_verification_time(password)
         return None
@@ -88,62 +88,62 @@ def _attempt_counts(email: str, client_address: str) -> list[tuple]:
     ]
 
 
-def refresh(session: Connection, refresh_token: str) -> TokenPair:
+def refresh(db: Connection, refresh_token: str) -> TokenPair:
     """Rotate: the presented token is spent and a new pair issued in the same session. A token that was
     already spent means it leaked (or a client replayed it), so its whole session ends."""
-    token = repository.lock_refresh_token(session, hash_refresh_token(refresh_token))
+    token = repository.lock_refresh_token(db, hash_refresh_token(refresh_token))
     if token is None or token["revoked_at"] is not None or token["expires_at"] <= datetime.now(UTC):
         raise Unauthorized(REFRESH_FAILED, title="Refresh failed")
     if token["used_at"] is not None:
-        repository.revoke_sessions(session, session_ids=[token["session_id"]], reason="refresh-token-reuse")
-        session.commit()
+        repository.revoke_sessions(db, session_ids=[token["session_id"]], reason="refresh-token-reuse")
+        db.commit()
         logger.warning(
             "refresh token reused: session revoked", extra={"session_id": str(token["session_id"])}
         )
         raise Unauthorized(REFRESH_FAILED, title="Refresh failed")
-    user = repository.find_user_by_id(session, token["user_id"])
+    user = repository.find_user_by_id(db, token["user_id"])
     if user is None:
         raise Unauthorized(REFRESH_FAILED, title="Refresh failed")
-    repository.mark_refresh_token_used(session, token["id"])
-    pair = _token_pair(session, user, token["session_id"])
-    session.commit()
+    repository.mark_refresh_token_used(db, token["id"])
+    pair = _token_pair(db, user, token["session_id"])
+    db.commit()
     return pair
 
 
-def logout(session: Connection, user: User, access_session_id: uuid.UUID, refresh_token: str) -> None:
+def logout(db: Connection, user: User, access_session_id: uuid.UUID, refresh_token: str) -> None:
     """End the session of the access token and that of the refresh token (if it is the user's)."""
     ended = {access_session_id}
-    other = repository.find_session_of_refresh_token(session, hash_refresh_token(refresh_token))
+    other = repository.find_session_of_refresh_token(db, hash_refresh_token(refresh_token))
     if other is not None and other["user_id"] == user.id:
         ended.add(other["id"])
-    repository.revoke_sessions(session, session_ids=ended, reason="logout")
-    session.commit()
+    repository.revoke_sessions(db, session_ids=ended, reason="logout")
+    db.commit()
 
 
-def end_sessions(session: Connection, user_id: uuid.UUID, reason: str, keep: uuid.UUID | None = None) -> None:
+def end_sessions(db: Connection, user_id: uuid.UUID, reason: str, keep: uuid.UUID | None = None) -> None:
     """End every session of the user, but `keep` when given."""
-    repository.revoke_sessions(session, user_id=user_id, reason=reason, keep=keep)
+    repository.revoke_sessions(db, user_id=user_id, reason=reason, keep=keep)
 
 
-def validate(session: Connection, token: str) -> TokenValidation:
+def validate(db: Connection, token: str) -> TokenValidation:
     """For other services: is this a current access token of a live session? Its claims if so."""
     try:
-        user, claims = signed_in(session, token)
+        user, claims = signed_in(db, token)
     except Unauthorized:
         raise Unauthorized("The token is invalid or has expired.") from None
     # The account as it is now: a token issued before an email or role change still names the old.
     return TokenValidation(valid=True, claims={**claims.raw, "email": user.email, "role": user.role})
 
 
-def _start_session(session: Connection, user: RowMapping) -> TokenPair:
+def _start_session(db: Connection, user: RowMapping) -> TokenPair:
     expires_at = datetime.now(UTC) + timedelta(days=get_settings().refresh_token_days)
-    session_id = repository.insert_session(session, user_id=user["id"], expires_at=expires_at)
-    return _token_pair(session, user, session_id)
+    session_id = repository.insert_session(db, user_id=user["id"], expires_at=expires_at)
+    return _token_pair(db, user, session_id)
 
 
-def _token_pair(session: Connection, user: RowMapping, session_id: uuid.UUID) -> TokenPair:
+def _token_pair(db: Connection, user: RowMapping, session_id: uuid.UUID) -> TokenPair:
     refresh_token, token_hash = new_refresh_token()
-    repository.insert_refresh_token(session, session_id=session_id, token_hash=token_hash)
+    repository.insert_refresh_token(db, session_id=session_id, token_hash=token_hash)
     return TokenPair(
         user=Account.model_validate(dict(user)),
         access_token=issue_access_token(user["id"], user["email"], user["role"], session_id),

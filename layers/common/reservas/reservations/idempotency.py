@@ -42,18 +42,18 @@ def check_key(key: str) -> str:
     return key
 
 
-def claim(session: Connection, user_id: uuid.UUID, key: str, fingerprint: str) -> Replay | None:
+def claim(db: Connection, user_id: uuid.UUID, key: str, fingerprint: str) -> Replay | None:
     """Reserve the key for this request inside the current transaction. A Replay when an earlier request
     with this key already succeeded; a 422 when that request was a different one."""
     now = datetime.now(UTC)
-    session.execute(
+    db.execute(
         delete(idempotency_keys).where(
             idempotency_keys.c.user_id == user_id,
             idempotency_keys.c.key == key,
             idempotency_keys.c.expires_at <= now,
         )
     )
-    claimed = session.execute(
+    claimed = db.execute(
         postgres_insert(idempotency_keys)
         .values(
             user_id=user_id,
@@ -69,7 +69,7 @@ def claim(session: Connection, user_id: uuid.UUID, key: str, fingerprint: str) -
     if claimed is not None:
         return None
     earlier = (
-        session.execute(
+        db.execute(
             select(idempotency_keys).where(
                 idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key
             )
@@ -85,8 +85,8 @@ def claim(session: Connection, user_id: uuid.UUID, key: str, fingerprint: str) -
     return Replay(earlier["response_body"])
 
 
-def remember(session: Connection, user_id: uuid.UUID, key: str, body: dict[str, Any]) -> None:
-    session.execute(
+def remember(db: Connection, user_id: uuid.UUID, key: str, body: dict[str, Any]) -> None:
+    db.execute(
         idempotency_keys.update()
         .where(idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key)
         .values(status_code=CREATED, response_body=body)

@@ -29,42 +29,42 @@ def _select():
     return select(*_COLUMNS).join(spaces, spaces.c.id == reservations.c.space_id)
 
 
-def lock_user(session: Connection, user_id: uuid.UUID) -> bool:
+def lock_user(db: Connection, user_id: uuid.UUID) -> bool:
     """Serialise one user's bookings, so that the limit on active reservations holds under concurrency;
     whether the account still exists (it may have gone while the request waited)."""
     statement = select(users.c.id).where(users.c.id == user_id).with_for_update()
-    return session.execute(statement).first() is not None
+    return db.execute(statement).first() is not None
 
 
-def count_active_future(session: Connection, user_id: uuid.UUID) -> int:
+def count_active_future(db: Connection, user_id: uuid.UUID) -> int:
     statement = select(func.count()).where(
         reservations.c.user_id == user_id,
         reservations.c.status == "active",
         reservations.c.end_time > func.now(),
     )
-    return session.execute(statement).scalar_one()
+    return db.execute(statement).scalar_one()
 
 
-def insert_reservation(session: Connection, values: dict[str, Any]) -> uuid.UUID:
-    return session.execute(insert(reservations).values(**values).returning(reservations.c.id)).scalar_one()
+def insert_reservation(db: Connection, values: dict[str, Any]) -> uuid.UUID:
+    return db.execute(insert(reservations).values(**values).returning(reservations.c.id)).scalar_one()
 
 
-def find(session: Connection, reservation_id: uuid.UUID, *, lock: bool = False) -> RowMapping | None:
+def find(db: Connection, reservation_id: uuid.UUID, *, lock: bool = False) -> RowMapping | None:
     statement = _select().where(reservations.c.id == reservation_id)
     if lock:
         statement = statement.with_for_update(of=reservations)
-    return session.execute(statement).mappings().first()
+    return db.execute(statement).mappings().first()
 
 
-def cancel(session: Connection, reservation_id: uuid.UUID) -> None:
-    session.execute(
+def cancel(db: Connection, reservation_id: uuid.UUID) -> None:
+    db.execute(
         update(reservations)
         .where(reservations.c.id == reservation_id)
         .values(status="cancelled", cancelled_at=func.now())
     )
 
 
-def cancel_upcoming_of(session: Connection, user_id: uuid.UUID) -> list[uuid.UUID]:
+def cancel_upcoming_of(db: Connection, user_id: uuid.UUID) -> list[uuid.UUID]:
     """Cancel every active reservation of the user that has not started; their ids."""
     statement = (
         update(reservations)
@@ -76,15 +76,15 @@ def cancel_upcoming_of(session: Connection, user_id: uuid.UUID) -> list[uuid.UUI
         .values(status="cancelled", cancelled_at=func.now())
         .returning(reservations.c.id)
     )
-    return list(session.execute(statement).scalars())
+    return list(db.execute(statement).scalars())
 
 
-def erase_notes_of(session: Connection, user_id: uuid.UUID) -> None:
-    session.execute(update(reservations).where(reservations.c.user_id == user_id).values(notes=""))
+def erase_notes_of(db: Connection, user_id: uuid.UUID) -> None:
+    db.execute(update(reservations).where(reservations.c.user_id == user_id).values(notes=""))
 
 
 def search(
-    session: Connection,
+    db: Connection,
     *,
     user_id: uuid.UUID | None,
     space_id: uuid.UUID | None,
@@ -111,4 +111,4 @@ def search(
         statement = statement.where(or_(contains(reservations.c.notes, text), contains(spaces.c.name, text)))
     if after is not None:
         statement = statement.where(after_key(reservations.c.start_time, reservations.c.id, after))
-    return list(session.execute(statement).mappings())
+    return list(db.execute(statement).mappings())

@@ -62,7 +62,7 @@ def to_reservation(row: RowMapping) -> Reservation:
 
 
 def book(
-    session: Connection,
+    db: Connection,
     user: User,
     request: BookingRequest,
     idempotency_key: str | None = None,
@@ -73,12 +73,12 @@ def book(
     for attempt in range(1, RETRIES + 1):
         try:
             with domain_errors():
-                return _book_once(session, user, request, idempotency_key, actor)
+                return _book_once(db, user, request, idempotency_key, actor)
         except Overlap:
-            session.rollback()
-            raise _overlap(session, request) from None
+            db.rollback()
+            raise _overlap(db, request) from None
         except Contention:
-            session.rollback()
+            db.rollback()
             if attempt == RETRIES:
                 raise Conflict("The space is busy with other bookings right now; try again.") from None
             time.sleep(random.uniform(0.01, 0.05) * attempt)  # noqa: S311 (jitter, not security)
@@ -86,28 +86,28 @@ def book(
 
 
 def _book_once(
-    session: Connection, user: User, request: BookingRequest, key: str | None, actor: audit.Actor
+    db: Connection, user: User, request: BookingRequest, key: str | None, actor: audit.Actor
 ) -> Booked:
     if key is not None:
         fingerprint = idempotency.request_hash(request.model_dump(mode="json"))
-        replay = idempotency.claim(session, user.id, key, fingerprint)
+        replay = idempotency.claim(db, user.id, key, fingerprint)
         if replay is not None:
-            session.rollback()
+            db.rollback()
             return Booked(Reservation.model_validate(replay.body), replayed=True)
     # The interval's rules (the per-day work) are checked before any lock is taken; the locks then
     # serialise this user's bookings (the limit on upcoming ones) and this space's (see _bookable_space).
-    space = _bookable_space(session, request.space_id)
+    space = _bookable_space(db, request.space_id)
     problems = _interval_problems(space, request)
-    if not repository.lock_user(session, user.id):
+    if not repository.lock_user(db, user.id):
         raise Unauthorized("The account of this access token no longer exists.")
-    problems += _holding_problems(session, user)
-    locked = _bookable_space(session, request.space_id, lock=True)
+    problems += _holding_problems(db, user)
+    locked = _bookable_space(db, request.space_id, lock=True)
     if locked != space:  # its settings changed meanwhile
-        space, problems = locked, _interval_problems(locked, request) + _holding_problems(session, user)
+        space, problems = locked, _interval_problems(locked, request) + _holding_problems(db, user)
     _refuse_if(problems)
     start, end = request.start_time, request.end_time
     reservation_id = repository.insert_reservation(
-        session,
+        db,
         {
             "user_id": user.id,
             "space_id": space.id,
@@ -119,24 +119,24 @@ def _book_once(
             "currency": space.currency,
         },
     )
-    reservation = to_reservation(repository.find(session, reservation_id))
+    reservation = to_reservation(repository.find(db, reservation_id))
     body = reservation.model_dump(mode="json")
-    events.record(session, events.RESERVATION_CREATED, reservation.id, body)
+    events.record(db, events.RESERVATION_CREATED, reservation.id, body)
     audit.record(
-        session, actor, "reservation.created", "reservation", reservation.id, subject_id=user.id, after=body
+        db, actor, "reservation.created", "reservation", reservation.id, subject_id=user.id, after=body
     )
     if key is not None:
-        idempotency.remember(session, user.id, key, body)
-    session.commit()
+        idempotency.remember(db, user.id, key, body)
+    db.commit()
     spaces_cache.bookings_changed(space.id)
     return Booked(reservation, replayed=False)
 
 
-def _bookable_space(session: Connection, space_id: uuid.UUID, *, lock: bool = False) -> Space:
+def _bookable_space(db: Connection, space_id: uuid.UUID, *, lock: bool = False) -> Space:
     # Locked, bookings of one space take turns. Without it, two overlapping inserts each wait on the
     # other's row in the exclusion index, a deadlock PostgreSQL breaks only after deadlock_timeout.
     # The constraint still decides; the lock only spares that wait.
-    row = spaces_repository.find_space(session, space_id, lock=lock)
+    row = spaces_repository.find_space(db, space_id, lock=lock)
     if row is None or not row["is_active"]:
         raise Unprocessable(
             "No active space has this id.",
@@ -158,9 +158,9 @@ def _interval_problems(space: Space, request: BookingRequest) -> Problems:
     return problems
 
 
-def _holding_problems(session: Connection, user: User) -> Problems:
+def _holding_problems(db: Connection, user: User) -> Problems:
     limit = get_settings().max_active_reservations
-    if repository.count_active_future(session, user.id) >= limit:
+    if repository.count_active_future(db, user.id) >= limit:
         return [([], f"you already hold {limit} upcoming reservations, the most allowed")]
     return []
 
@@ -172,19 +172,19 @@ def _refuse_if(problems: Problems) -> None:
         raise Unprocessable(detail, title="Booking refused", errors=errors)
 
 
-def _overlap(session: Connection, request: BookingRequest) -> Conflict:
+def _overlap(db: Connection, request: BookingRequest) -> Conflict:
     """A 409 that shows what is in the way and what could be booked instead."""
     start, end = request.start_time, request.end_time
-    space = Space.model_validate(dict(spaces_repository.find_space(session, request.space_id)))
+    space = Space.model_validate(dict(spaces_repository.find_space(db, request.space_id)))
     zone = ZoneInfo(space.timezone)
     in_the_way = [
         TimeRange(start_time=s.astimezone(zone), end_time=e.astimezone(zone))
-        for s, e in spaces_repository.busy_intervals(session, space.id, start, end)
+        for s, e in spaces_repository.busy_intervals(db, space.id, start, end)
     ]
-    suggestions = _same_space_suggestions(session, space, start, end) + _other_space_suggestions(
-        session, space, request
+    suggestions = _same_space_suggestions(db, space, start, end) + _other_space_suggestions(
+        db, space, request
     )
-    session.rollback()
+    db.rollback()
     return Conflict(
         "The space is already booked for part of that time.",
         title="Already booked",
@@ -193,13 +193,11 @@ def _overlap(session: Connection, request: BookingRequest) -> Conflict:
     )
 
 
-def _same_space_suggestions(
-    session: Connection, space: Space, start: datetime, end: datetime
-) -> list[Suggestion]:
+def _same_space_suggestions(db: Connection, space: Space, start: datetime, end: datetime) -> list[Suggestion]:
     """The nearest free intervals of the same length in this space, on the same local day."""
     zone = ZoneInfo(space.timezone)
     day = start.astimezone(zone).date()
-    free = spaces_service.free_time(session, space, calendar.day_window(day, day, zone))
+    free = spaces_service.free_time(db, space, calendar.day_window(day, day, zone))
     length, now = end - start, datetime.now(UTC)
     candidates = [
         point
@@ -214,10 +212,10 @@ def _same_space_suggestions(
     ]
 
 
-def _other_space_suggestions(session: Connection, space: Space, request: BookingRequest) -> list[Suggestion]:
+def _other_space_suggestions(db: Connection, space: Space, request: BookingRequest) -> list[Suggestion]:
     """Other spaces free for the very interval asked for, big enough for the party."""
     others = spaces_service.available_spaces(
-        session,
+        db,
         start=request.start_time,
         end=request.end_time,
         capacity_min=request.attendees,
@@ -232,17 +230,17 @@ def _other_space_suggestions(session: Connection, space: Space, request: Booking
     ][:SUGGESTIONS]
 
 
-def get(session: Connection, user: User, reservation_id: uuid.UUID) -> Reservation:
+def get(db: Connection, user: User, reservation_id: uuid.UUID) -> Reservation:
     """The owner's or, for admins, anyone's; 404 for everyone else, so its existence stays private."""
-    row = repository.find(session, reservation_id)
+    row = repository.find(db, reservation_id)
     if row is None or (row["user_id"] != user.id and not user.is_admin):
         raise NotFound("No reservation of yours has this id.")
     return to_reservation(row)
 
 
-def cancel(session: Connection, user: User, reservation_id: uuid.UUID, *, actor: audit.Actor) -> Reservation:
+def cancel(db: Connection, user: User, reservation_id: uuid.UUID, *, actor: audit.Actor) -> Reservation:
     """Owners until the start, admins until the end. Cancelling again changes nothing."""
-    row = repository.find(session, reservation_id, lock=True)
+    row = repository.find(db, reservation_id, lock=True)
     if row is None or (row["user_id"] != user.id and not user.is_admin):
         raise NotFound("No reservation of yours has this id.")
     if row["status"] == "cancelled":
@@ -252,20 +250,20 @@ def cancel(session: Connection, user: User, reservation_id: uuid.UUID, *, actor:
     if not user.is_admin and row["start_time"] <= datetime.now(UTC):
         raise Conflict("This reservation has already started; only an administrator can cancel it now.")
     before = to_reservation(row)
-    repository.cancel(session, reservation_id)
-    reservation = _cancelled(session, before, actor)
-    session.commit()
+    repository.cancel(db, reservation_id)
+    reservation = _cancelled(db, before, actor)
+    db.commit()
     spaces_cache.bookings_changed(reservation.space_id)
     return reservation
 
 
-def _cancelled(session: Connection, before: Reservation, actor: audit.Actor) -> Reservation:
+def _cancelled(db: Connection, before: Reservation, actor: audit.Actor) -> Reservation:
     """The reservation as cancelled, announced and recorded: what every cancellation shares."""
-    reservation = to_reservation(repository.find(session, before.id))
+    reservation = to_reservation(repository.find(db, before.id))
     body = reservation.model_dump(mode="json")
-    events.record(session, events.RESERVATION_CANCELLED, reservation.id, body)
+    events.record(db, events.RESERVATION_CANCELLED, reservation.id, body)
     audit.record_change(
-        session,
+        db,
         actor,
         "reservation.cancelled",
         "reservation",
@@ -277,21 +275,21 @@ def _cancelled(session: Connection, before: Reservation, actor: audit.Actor) -> 
     return reservation
 
 
-def release_bookings_of(session: Connection, user_id: uuid.UUID, *, actor: audit.Actor) -> set[uuid.UUID]:
+def release_bookings_of(db: Connection, user_id: uuid.UUID, *, actor: audit.Actor) -> set[uuid.UUID]:
     """For someone leaving: their upcoming reservations are cancelled (each announced and recorded, as
     any cancellation is) and the notes of all of them erased; the spaces whose availability changed.
     The caller commits."""
-    repository.erase_notes_of(session, user_id)
+    repository.erase_notes_of(db, user_id)
     spaces = set()
-    for reservation_id in repository.cancel_upcoming_of(session, user_id):
-        reservation = to_reservation(repository.find(session, reservation_id))
+    for reservation_id in repository.cancel_upcoming_of(db, user_id):
+        reservation = to_reservation(repository.find(db, reservation_id))
         before = reservation.model_copy(update={"status": "active", "cancelled_at": None})
-        spaces.add(_cancelled(session, before, actor).space_id)
+        spaces.add(_cancelled(db, before, actor).space_id)
     return spaces
 
 
 def search(
-    session: Connection,
+    db: Connection,
     user: User,
     *,
     user_id: uuid.UUID | None = None,
@@ -310,7 +308,7 @@ def search(
         user_id = user.id
     after = keyset(cursor, lambda start, last_id: (parse_instant(start), uuid.UUID(last_id)))
     rows = repository.search(
-        session,
+        db,
         user_id=user_id,
         space_id=space_id,
         status=status,

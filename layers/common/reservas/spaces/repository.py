@@ -15,24 +15,24 @@ from reservas.database import after_key, contains
 from reservas.tables import reservations, spaces
 
 
-def insert_space(session: Connection, values: dict[str, Any]) -> RowMapping:
-    return session.execute(insert(spaces).values(**values).returning(spaces)).mappings().one()
+def insert_space(db: Connection, values: dict[str, Any]) -> RowMapping:
+    return db.execute(insert(spaces).values(**values).returning(spaces)).mappings().one()
 
 
-def update_space(session: Connection, space_id: uuid.UUID, values: dict[str, Any]) -> RowMapping | None:
+def update_space(db: Connection, space_id: uuid.UUID, values: dict[str, Any]) -> RowMapping | None:
     statement = update(spaces).where(spaces.c.id == space_id).values(**values).returning(spaces)
-    return session.execute(statement).mappings().first()
+    return db.execute(statement).mappings().first()
 
 
-def find_space(session: Connection, space_id: uuid.UUID, *, lock: bool = False) -> RowMapping | None:
+def find_space(db: Connection, space_id: uuid.UUID, *, lock: bool = False) -> RowMapping | None:
     statement = select(spaces).where(spaces.c.id == space_id)
     if lock:
         statement = statement.with_for_update(key_share=True)  # FOR NO KEY UPDATE
-    return session.execute(statement).mappings().first()
+    return db.execute(statement).mappings().first()
 
 
 def search_spaces(
-    session: Connection,
+    db: Connection,
     *,
     include_inactive: bool,
     capacity_min: int | None,
@@ -63,7 +63,7 @@ def search_spaces(
         statement = statement.where(
             ~overlapping_reservations(free_between).where(reservations.c.space_id == spaces.c.id).exists()
         )
-    return list(session.execute(statement).mappings())
+    return list(db.execute(statement).mappings())
 
 
 def overlapping_reservations(interval: tuple[datetime, datetime]):
@@ -79,10 +79,10 @@ def overlapping_reservations(interval: tuple[datetime, datetime]):
     )
 
 
-def busy_intervals(session: Connection, space_id: uuid.UUID, start: datetime, end: datetime) -> list[tuple]:
+def busy_intervals(db: Connection, space_id: uuid.UUID, start: datetime, end: datetime) -> list[tuple]:
     statement = (
         overlapping_reservations((start, end))
         .where(reservations.c.space_id == space_id)
         .order_by(reservations.c.start_time)
     )
-    return [tuple(row) for row in session.execute(statement)]
+    return [tuple(row) for row in db.execute(statement)]

@@ -35,7 +35,7 @@ def _after(cursor: str | None) -> tuple[str, uuid.UUID] | None:
 
 
 def list_spaces(
-    session: Connection,
+    db: Connection,
     viewer: User | None,
     *,
     include_inactive: bool,
@@ -56,7 +56,7 @@ def list_spaces(
     after = _after(cursor)
 
     def compute() -> dict:
-        rows = repository.search_spaces(session, **filters, after=after, limit=limit + 1)
+        rows = repository.search_spaces(db, **filters, after=after, limit=limit + 1)
         return page(rows, limit, _space, lambda row: (row["name"], row["id"])).model_dump(mode="json")
 
     listed = cache.cached_list({**filters, "limit": limit, "cursor": cursor}, compute)
@@ -64,13 +64,13 @@ def list_spaces(
 
 
 def get_space(
-    session: Connection, space_id: uuid.UUID, viewer: User | None, entry: cache.SpaceEntry | None = None
+    db: Connection, space_id: uuid.UUID, viewer: User | None, entry: cache.SpaceEntry | None = None
 ) -> Space:
     """The space, for anyone while it is active; deactivated, only admins see it (404 for others)."""
     entry = entry or cache.lookup(space_id)
     data = entry.details
     if data is None:
-        row = repository.find_space(session, space_id)
+        row = repository.find_space(db, space_id)
         if row is not None:
             data = _space(row).model_dump(mode="json")
             cache.store_details(entry, data)
@@ -79,18 +79,16 @@ def get_space(
     return Space.model_validate(data)
 
 
-def create_space(session: Connection, settings: SpaceSettings, *, actor: audit.Actor) -> Space:
-    space = _space(repository.insert_space(session, settings.model_dump()))
-    audit.record(session, actor, "space.created", "space", space.id, after=space.model_dump(mode="json"))
-    session.commit()
+def create_space(db: Connection, settings: SpaceSettings, *, actor: audit.Actor) -> Space:
+    space = _space(repository.insert_space(db, settings.model_dump()))
+    audit.record(db, actor, "space.created", "space", space.id, after=space.model_dump(mode="json"))
+    db.commit()
     cache.space_changed(space.id)
     return space
 
 
-def update_space(
-    session: Connection, space_id: uuid.UUID, changes: SpaceUpdate, *, actor: audit.Actor
-) -> Space:
-    row = repository.find_space(session, space_id, lock=True)
+def update_space(db: Connection, space_id: uuid.UUID, changes: SpaceUpdate, *, actor: audit.Actor) -> Space:
+    row = repository.find_space(db, space_id, lock=True)
     if row is None:
         raise NotFound("No space has this id.")
     given = changes.model_dump(exclude_none=True)
@@ -103,27 +101,27 @@ def update_space(
     values = settings.model_dump()
     if "is_active" in given:
         values["is_active"] = given["is_active"]
-    space = _space(repository.update_space(session, space_id, values))
-    _record_change(session, actor, "space.updated", _space(row), space)
-    session.commit()
+    space = _space(repository.update_space(db, space_id, values))
+    _record_change(db, actor, "space.updated", _space(row), space)
+    db.commit()
     cache.space_changed(space_id)
     return space
 
 
-def deactivate_space(session: Connection, space_id: uuid.UUID, *, actor: audit.Actor) -> None:
+def deactivate_space(db: Connection, space_id: uuid.UUID, *, actor: audit.Actor) -> None:
     """Takes no new bookings and disappears for non-admins; its bookings stay. Repeating it is harmless."""
-    row = repository.find_space(session, space_id, lock=True)
+    row = repository.find_space(db, space_id, lock=True)
     if row is None:
         raise NotFound("No space has this id.")
-    space = _space(repository.update_space(session, space_id, {"is_active": False}))
-    _record_change(session, actor, "space.deactivated", _space(row), space)
-    session.commit()
+    space = _space(repository.update_space(db, space_id, {"is_active": False}))
+    _record_change(db, actor, "space.deactivated", _space(row), space)
+    db.commit()
     cache.space_changed(space_id)
 
 
-def _record_change(session: Connection, actor: audit.Actor, action: str, before: Space, after: Space) -> None:
+def _record_change(db: Connection, actor: audit.Actor, action: str, before: Space, after: Space) -> None:
     audit.record_change(
-        session,
+        db,
         actor,
         action,
         "space",
@@ -134,7 +132,7 @@ def _record_change(session: Connection, actor: audit.Actor, action: str, before:
 
 
 def availability(
-    session: Connection,
+    db: Connection,
     space_id: uuid.UUID,
     viewer: User | None,
     *,
@@ -146,7 +144,7 @@ def availability(
     """Opening hours minus active reservations, in the space's own days, from now to its booking horizon."""
     first, last = _day_range(day, first, last)
     entry = cache.lookup(space_id, f"{first}:{last}")
-    space = get_space(session, space_id, viewer, entry)
+    space = get_space(db, space_id, viewer, entry)
     if entry.availability is not None:
         return Availability.model_validate(entry.availability)
     zone = ZoneInfo(space.timezone)
@@ -154,7 +152,7 @@ def availability(
     now = now or datetime.now(UTC)
     horizon = now + timedelta(days=space.max_advance_days)
     bookable = calendar.Interval(max(window.start, now), min(window.end, horizon))
-    free = calendar.clip(free_time(session, space, window), bookable)
+    free = calendar.clip(free_time(db, space, window), bookable)
     result = Availability(
         space_id=space.id,
         timezone=space.timezone,
@@ -168,13 +166,13 @@ def availability(
     return result
 
 
-def free_time(session: Connection, space: Space, window: calendar.Interval) -> list[calendar.Interval]:
+def free_time(db: Connection, space: Space, window: calendar.Interval) -> list[calendar.Interval]:
     """Opening hours minus active reservations, within the window."""
     zone = ZoneInfo(space.timezone)
     blocks = calendar.opening_blocks(space.opening_hours, zone, window)
     busy = [
         calendar.Interval(start, end)
-        for start, end in repository.busy_intervals(session, space.id, window.start, window.end)
+        for start, end in repository.busy_intervals(db, space.id, window.start, window.end)
     ]
     return calendar.clip(calendar.subtract(blocks, busy), window)
 
@@ -198,7 +196,7 @@ def _time_range(interval: calendar.Interval, zone: ZoneInfo) -> TimeRange:
 
 
 def available_spaces(
-    session: Connection,
+    db: Connection,
     *,
     start: datetime,
     end: datetime,
@@ -221,7 +219,7 @@ def available_spaces(
     examined = 0
     while True:
         rows = repository.search_spaces(
-            session,
+            db,
             include_inactive=False,
             capacity_min=capacity_min,
             location=None,
