@@ -10,10 +10,13 @@ export SAM_CLI_TELEMETRY := 0
 
 $(STAMP): pyproject.toml layers/common/requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11" >&2; exit 1; }
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r layers/common/requirements.txt --group dev
+	@test -x $(BIN)/python || { echo "==> Creating the virtual environment in $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "==> Updating pip"
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "==> Installing Reservas and its tools (about two minutes the first time; pip shows each package)"
+	$(BIN)/python -m pip install -r layers/common/requirements.txt --group dev --progress-bar on
 	@touch $(STAMP)
+	@echo "==> Installed; from now on this step is skipped until pyproject.toml or the requirements change"
 
 install: $(STAMP)
 

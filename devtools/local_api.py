@@ -50,6 +50,7 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.INFO)  # one line per request, as `sam local` prints
 
+    print("==> Starting PostgreSQL and Redis (the first start initialises a database)", flush=True)
     if args.ephemeral:
         services = devservices.start(data_dir=None)
         jwt_key = secrets.token_urlsafe(48)
@@ -63,10 +64,12 @@ def main() -> int:
     from reservas.database import build_engine
     from reservas.migrations import upgrade
 
+    print("==> Applying the migrations" + ("" if args.no_seed else " and the demo data"), flush=True)
     engine = build_engine(services.database_url)
     upgrade(engine)
     created = [] if args.no_seed else seed.seed(engine)
     engine.dispose()
+    print("==> Starting the local API Gateway (SAM CLI's, with the template's routes)", flush=True)
 
     lines = [f"{role:5}  {email}  {password}" for email, password, role in created]
     if created and not args.ephemeral:

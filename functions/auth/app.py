@@ -31,7 +31,7 @@ def login(body: LoginRequest, db: DbDep, address: ClientAddress) -> TokenPair:
 
 
 @router.post("/refresh", responses={401: problem_doc("Invalid, expired or reused refresh token")})
-def refresh(body: RefreshRequest, db: DbDep) -> TokenPair:
+def refresh_tokens(body: RefreshRequest, db: DbDep) -> TokenPair:
     return service.refresh(db, body.refresh_token)
 
 
@@ -42,7 +42,7 @@ def logout(body: LogoutRequest, db: DbDep, who: CallerDep) -> Response:
 
 
 @router.post("/validate", responses={401: problem_doc("Invalid token")})
-def validate(body: ValidateRequest, db: DbDep) -> TokenValidation:
+def validate_token(body: ValidateRequest, db: DbDep) -> TokenValidation:
     return service.validate(db, body.token)
 
 

@@ -36,7 +36,7 @@ router = APIRouter(prefix="/reservations", tags=["reservations"])
         422: problem_doc("A booking rule is broken; `errors` lists each"),
     },
 )
-def book(
+def book_reservation(
     body: BookingRequest,
     user: CurrentUser,
     actor: ActorDep,
@@ -58,7 +58,7 @@ def book(
 
 
 @router.get("", responses=AUTHENTICATED)
-def list_mine(
+def list_my_reservations(
     user: CurrentUser,
     db: DbDep,
     status: StatusFilter = None,
@@ -82,7 +82,7 @@ def list_mine(
 
 
 @router.get("/search", responses={**AUTHENTICATED, 403: problem_doc("Only admins search other users")})
-def search(
+def search_reservations(
     user: CurrentUser,
     db: DbDep,
     space_id: uuid.UUID | None = None,
@@ -111,7 +111,7 @@ def search(
 
 
 @router.get("/{reservation_id}", responses={**AUTHENTICATED, **NOT_FOUND})
-def read(reservation_id: uuid.UUID, user: CurrentUser, db: DbDep) -> Reservation:
+def get_reservation(reservation_id: uuid.UUID, user: CurrentUser, db: DbDep) -> Reservation:
     return service.get(db, user, reservation_id)
 
 
@@ -119,7 +119,9 @@ def read(reservation_id: uuid.UUID, user: CurrentUser, db: DbDep) -> Reservation
     "/{reservation_id}",
     responses={**AUTHENTICATED, **NOT_FOUND, 409: problem_doc("Already started (owners) or already over")},
 )
-def cancel(reservation_id: uuid.UUID, user: CurrentUser, actor: ActorDep, db: DbDep) -> Reservation:
+def cancel_reservation(
+    reservation_id: uuid.UUID, user: CurrentUser, actor: ActorDep, db: DbDep
+) -> Reservation:
     return service.cancel(db, user, reservation_id, actor=actor)
 
 

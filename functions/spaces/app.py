@@ -61,7 +61,7 @@ def list_spaces(
 
 
 @router.get("/available")
-def available_spaces(
+def find_available_spaces(
     db: DbDep,
     start_time: Annotated[Instant, Query()],
     end_time: Annotated[Instant, Query()],
@@ -89,7 +89,7 @@ def create_space(body: SpaceSettings, _: AdminUser, actor: ActorDep, db: DbDep, 
 
 
 @router.get("/{space_id}", responses=NOT_FOUND, openapi_extra=OPTIONAL_SIGN_IN)
-def read_space(space_id: uuid.UUID, db: DbDep, viewer: OptionalUser) -> Space:
+def get_space(space_id: uuid.UUID, db: DbDep, viewer: OptionalUser) -> Space:
     return service.get_space(db, space_id, viewer)
 
 
@@ -106,7 +106,7 @@ def deactivate_space(space_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbD
 
 
 @router.get("/{space_id}/availability", responses=NOT_FOUND, openapi_extra=OPTIONAL_SIGN_IN)
-def availability(
+def get_space_availability(
     space_id: uuid.UUID,
     db: DbDep,
     viewer: OptionalUser,

@@ -22,7 +22,7 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 
 @router.get("/me", responses=AUTHENTICATED)
-def read_me(user: CurrentUser) -> User:
+def get_me(user: CurrentUser) -> User:
     return user
 
 
@@ -44,7 +44,7 @@ def delete_me(body: DeleteMeRequest, user: CurrentUser, db: DbDep, address: Clie
 
 
 @router.get("/{user_id}", responses={**ADMIN_ONLY, 404: problem_doc("No such user")})
-def read_user(user_id: uuid.UUID, _: AdminUser, db: DbDep) -> User:
+def get_user(user_id: uuid.UUID, _: AdminUser, db: DbDep) -> User:
     return profile.get_user(db, user_id)
 
 
@@ -63,7 +63,7 @@ def list_users(
     "/{user_id}/role",
     responses={**ADMIN_ONLY, 404: problem_doc("No such user"), 409: problem_doc("The last administrator")},
 )
-def change_role(user_id: uuid.UUID, body: RoleChange, _: AdminUser, actor: ActorDep, db: DbDep) -> User:
+def change_user_role(user_id: uuid.UUID, body: RoleChange, _: AdminUser, actor: ActorDep, db: DbDep) -> User:
     """Make someone an administrator, or a user again; recorded in the audit log."""
     return profile.change_role(db, user_id, body.role, actor=actor)
 

@@ -19,7 +19,7 @@ from tests.support import STRONG_PASSWORD, space_body
 
 CHECKS = "not_a_server_error,response_schema_conformance,negative_data_rejection,ignored_auth"
 # Operations that would end the fuzzing account's own session; they have their own tests.
-SELF_DESTRUCTIVE = ("delete_me_users_me_delete", "logout_auth_logout_post")
+SELF_DESTRUCTIVE = ("deleteMe", "logout")
 
 
 def schemathesis_command(url: str, token: str, report: Path) -> list[str]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -129,6 +130,13 @@ def _correlation_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
+def operation_id(route: APIRoute) -> str:
+    """A route's operationId, short and stable, for generated clients: its function's name in
+    camelCase (`book_reservation` is `bookReservation`)."""
+    first, *rest = route.name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
 def create_app(service: str, *routers: APIRouter) -> FastAPI:
     """A function's app. CORS is not here: API Gateway answers preflights and adds the CORS headers
     (template.yaml's CorsConfiguration), ignoring any an app would send. The OpenAPI document is built
@@ -142,10 +150,17 @@ def create_app(service: str, *routers: APIRouter) -> FastAPI:
         openapi_url=None,
         # No redirects: Starlette builds them from the Host header, which the client chooses.
         redirect_slashes=False,
+        generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
 
-    @app.get(f"/{service}/health", tags=["health"], response_model=Health, responses={503: {"model": Health}})
+    @app.get(
+        f"/{service}/health",
+        tags=["health"],
+        response_model=Health,
+        responses={503: {"model": Health}},
+        operation_id=f"{service}Health",
+    )
     def health_check() -> Any:
         result = health(service)
         if result.status == "unhealthy":
