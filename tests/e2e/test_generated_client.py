@@ -68,7 +68,9 @@ def test_the_generated_client_books_meets_a_conflict_and_cancels(generated, loca
         body=RegisterRequest(email="client@example.com", password=STRONG_PASSWORD, name="Client"),
     )
     assert signed_up.user.email == "client@example.com"
-    tokens = login.sync(client=anonymous, body=LoginRequest(email="client@example.com", password=STRONG_PASSWORD))
+    tokens = login.sync(
+        client=anonymous, body=LoginRequest(email="client@example.com", password=STRONG_PASSWORD)
+    )
     client = AuthenticatedClient(base_url=local_api.url, token=tokens.access_token)
 
     day = next_day("Europe/Madrid", weekday=0)
