@@ -24,7 +24,7 @@ from reservas.errors import (
 )
 from reservas.health import Health, health
 from reservas.input_gate import InputGateMiddleware
-from reservas.observability import logger, metrics, traced
+from reservas.observability import Handler, logger, metrics, traced
 from reservas.rate_limits import get_rate_limiter, parse_limits
 from reservas.settings import get_settings
 
@@ -120,11 +120,11 @@ class RateLimitMiddleware:
 
 def _correlation_id(scope: Scope) -> str:
     request_id = (scope.get("aws.event") or {}).get("requestContext", {}).get("requestId")
-    if request_id:
+    if isinstance(request_id, str) and request_id:
         return request_id
     for name, value in scope.get("headers", []):
         if name == CORRELATION_HEADER.encode():
-            candidate = value.decode("latin-1")
+            candidate: str = value.decode("latin-1")
             if _SAFE_CORRELATION_ID.match(candidate):
                 return candidate
     return uuid.uuid4().hex
@@ -202,10 +202,10 @@ def _document_problems(app: FastAPI) -> None:
         app.openapi_schema = document
         return document
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to adjust the document
 
 
-def lambda_handler(app: FastAPI) -> Callable[[dict, Any], dict]:
+def lambda_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """The Lambda entry point: Mangum (no lifespan: the app's resources live at module scope) wrapped
     in Powertools' logging context, metrics flush and (opt-in) tracing."""
     from aws_lambda_powertools.logging import correlation_paths
@@ -221,13 +221,14 @@ def lambda_handler(app: FastAPI) -> Callable[[dict, Any], dict]:
         capture_cold_start_metric=os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() != "true"
     )
     @traced
-    def handler(event: dict, context: Any) -> dict:
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return _without_body_headers(asgi_handler(_without_stage_prefix(event), context))
 
-    return handler
+    entry_point: Handler = handler
+    return entry_point
 
 
-def _without_stage_prefix(event: dict) -> dict:
+def _without_stage_prefix(event: dict[str, Any]) -> dict[str, Any]:
     """The event with the paths the routes know. The template's API uses the `$default` stage, whose
     paths carry no prefix; a named stage (one an operator adds) puts `/{stage}` in front of them."""
     context = event.get("requestContext") or {}
@@ -249,7 +250,7 @@ def _without_stage_prefix(event: dict) -> dict:
     }
 
 
-def _without_body_headers(response: dict) -> dict:
+def _without_body_headers(response: dict[str, Any]) -> dict[str, Any]:
     """Mangum labels every answer `application/json`, even a 204 or 304, which have no body."""
     if response.get("statusCode") in (204, 304) and not response.get("body"):
         response.get("headers", {}).pop("content-type", None)

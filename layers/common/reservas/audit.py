@@ -128,7 +128,8 @@ def erase_person(db: Connection, user_id: uuid.UUID) -> None:
 
 def purge(db: Connection) -> int:
     """Delete the entries older than the retention period; how many went. The caller commits."""
-    return db.execute(text("SELECT audit.purge()")).scalar_one()
+    purged: int = db.execute(text("SELECT audit.purge()")).scalar_one()
+    return purged
 
 
 def _entry_id(value: str) -> int:

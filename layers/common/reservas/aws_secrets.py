@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import functools
 import json
+from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
 
 from reservas.settings import get_settings
 
 
-def read_secret(arn: str) -> str | dict:
+def read_secret(arn: str) -> str | dict[str, Any]:
     """The current version; JSON secrets come back as dicts."""
     return _decode(parameters.get_secret(arn, max_age=get_settings().secrets_max_age_seconds))
 
 
-def read_previous_secret(arn: str) -> str | dict | None:
+def read_previous_secret(arn: str) -> str | dict[str, Any] | None:
     """The version rotation replaced (AWSPREVIOUS), or None when the secret was never rotated."""
     try:
         value = _previous_provider().get(
@@ -27,7 +28,7 @@ def read_previous_secret(arn: str) -> str | dict | None:
     return _decode(value)
 
 
-def write_secret(arn: str, value: dict) -> None:
+def write_secret(arn: str, value: dict[str, Any]) -> None:
     """Store `value` as the secret's new current version."""
     import boto3
 
@@ -40,13 +41,17 @@ def _previous_provider() -> parameters.SecretsProvider:
     return parameters.SecretsProvider()
 
 
-def _decode(value: str | bytes) -> str | dict:
+def _decode(value: object) -> str | dict[str, Any]:
     """JSON objects as dicts; anything else (a plain key, or JSON too broken to read) as text."""
+    if isinstance(value, dict):
+        return value
     if isinstance(value, bytes):
         value = value.decode()
+    value = str(value)
     if value.lstrip().startswith("{"):
         try:
-            return json.loads(value)
+            decoded = json.loads(value)
         except ValueError:
             return value
+        return decoded if isinstance(decoded, dict) else value
     return value

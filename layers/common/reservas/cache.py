@@ -58,7 +58,7 @@ class Cache:
         if client is None:
             return None
         try:
-            return [value or "0" for value in client.mget(keys)]
+            return [str(value or "0") for value in client.mget(keys)]
         except Exception as error:  # any Redis failure: answer from PostgreSQL
             self._failed(error)
             return None

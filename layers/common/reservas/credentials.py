@@ -4,6 +4,8 @@ imported only when a secret is read)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from reservas.settings import LOCAL_DEVELOPMENT_JWT_KEY, check_jwt_key_strength, get_settings
 
 
@@ -34,7 +36,7 @@ def get_jwt_key() -> str:
     return get_jwt_keys()[0]
 
 
-def _key_from_secret(secret: str | dict) -> str:
+def _key_from_secret(secret: str | dict[str, Any]) -> str:
     return secret["key"] if isinstance(secret, dict) else secret
 
 
@@ -56,7 +58,7 @@ class DatabaseNotSetUp(ConnectionError):
     """The functions' database secret has no address yet: MigrateFunction completes it."""
 
 
-def database_url_from_secret(secret: dict) -> str:
+def database_url_from_secret(secret: dict[str, Any]) -> str:
     """An RDS-shaped secret ({username, password, host, port, dbname}) as a connection URL."""
     from sqlalchemy.engine import URL
 

@@ -8,10 +8,14 @@ import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Engine, Insert, Table, and_, create_engine, event, exc, or_
+from sqlalchemy import ColumnElement, Connection, Engine, Table, and_, create_engine, event, exc, or_
 from sqlalchemy.engine import URL, ExceptionContext, make_url
+from sqlalchemy.pool import ConnectionPoolEntry
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
 
 from reservas.credentials import get_database_url
 from reservas.settings import get_settings
@@ -27,14 +31,14 @@ QUERY_CANCELED = "57014"  # statement_timeout
 _SSL_MODES = {"require", "verify-ca", "verify-full"}
 
 
-def pg8000_url(url: str) -> tuple[URL, dict]:
+def pg8000_url(url: str) -> tuple[URL, dict[str, Any]]:
     """Turn the URLs users have (`postgresql://user:pw@host:5432/db`, `?host=/socket/dir`,
     `?sslmode=require`) into a pg8000 URL and its connect arguments."""
     parsed = make_url(re.sub(r"^postgres://", "postgresql://", url))
     if parsed.get_backend_name() != "postgresql":
         raise ValueError(f"not a PostgreSQL URL: {parsed.drivername}")
     query = dict(parsed.query)
-    connect_args: dict = {}
+    connect_args: dict[str, Any] = {}
     sslmode = query.pop("sslmode", None)
     if sslmode in _SSL_MODES:
         context = ssl.create_default_context()
@@ -184,7 +188,7 @@ class DatabaseBudgetSpent(TimeoutError):
     """The request has used up its time for database work (see get_db)."""
 
 
-def _forget_the_deadline(_: object, record: object) -> None:
+def _forget_the_deadline(_: object, record: ConnectionPoolEntry) -> None:
     record.info.pop(_DEADLINE, None)
 
 
@@ -194,7 +198,7 @@ def _within_the_requests_budget(connection: Connection, *_: object) -> None:
         raise DatabaseBudgetSpent("the request's time for database work is spent")
 
 
-def postgres_insert(table: Table) -> Insert:
+def postgres_insert(table: Table) -> PostgresInsert:
     """PostgreSQL's INSERT, for ON CONFLICT; the dialect is imported on first use, not at cold start."""
     from sqlalchemy.dialects.postgresql import insert
 
@@ -202,7 +206,7 @@ def postgres_insert(table: Table) -> Insert:
 
 
 def after_key(
-    sort: ColumnElement, row_id: ColumnElement, after: tuple[Any, Any], *, descending: bool = False
+    sort: ColumnElement[Any], row_id: ColumnElement[Any], after: tuple[Any, Any], *, descending: bool = False
 ) -> ColumnElement[bool]:
     """The keyset condition: rows after `after` = (sort value, id) in the order (sort, id)."""
     value, last_id = after
@@ -211,7 +215,7 @@ def after_key(
     return or_(sort > value, and_(sort == value, row_id > last_id))
 
 
-def contains(column: ColumnElement, text: str) -> ColumnElement[bool]:
+def contains(column: ColumnElement[Any], text: str) -> ColumnElement[bool]:
     """`column` contains `text`, in any case, with LIKE's wildcards in `text` taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return column.ilike(f"%{escaped}%", escape="\\")
@@ -250,13 +254,23 @@ def domain_errors() -> Iterator[None]:
         raise domain_error() from error
 
 
+Row = TypeVar("Row")
+
+
+def present(row: Row | None) -> Row:
+    """A row the transaction holds (just written, or locked): there, or the database broke its word."""
+    if row is None:
+        raise LookupError("a row this transaction holds is missing")
+    return row
+
+
 def sqlstate(error: exc.DBAPIError) -> str | None:
     """The SQLSTATE of a database error raised through pg8000."""
     fields = _server_error_fields(error.orig)
     return None if fields is None else fields["C"]
 
 
-def _server_error_fields(error: BaseException | None) -> dict | None:
+def _server_error_fields(error: BaseException | None) -> dict[str, Any] | None:
     """The fields of the server's ErrorResponse that pg8000 raised `error` for; None for any other error."""
     args = getattr(error, "args", ())
     if args and isinstance(args[0], dict) and "C" in args[0]:

@@ -108,7 +108,7 @@ def problem_doc(description: str) -> dict[str, Any]:
 
 def invalid_input(error: ValidationError) -> Unprocessable:
     """A 422 for input that passed its own checks but not those of the whole it makes (a merged update)."""
-    items = _error_items(error.errors())
+    items = _error_items([dict(e) for e in error.errors()])
     return Unprocessable(_summary(items), title="Invalid request", errors=items)
 
 
@@ -147,30 +147,30 @@ def problem_response(
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
-def _location(loc: tuple | list) -> str:
+def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def validation_problem(errors: list[dict]) -> JSONResponse:
+def validation_problem(errors: list[dict[str, Any]]) -> JSONResponse:
     if any(error.get("type") == "json_invalid" for error in errors):
         return problem_response(400, "The request body is not valid JSON.", title="Malformed JSON")
     items = _error_items(errors)
     return problem_response(422, _summary(items), title="Invalid request", errors=items)
 
 
-def _error_items(errors: list[dict], location: tuple[str, ...] = ()) -> list[dict]:
+def _error_items(errors: list[dict[str, Any]], location: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     return [{"loc": [*location, *error["loc"]], "msg": _message(error)} for error in errors]
 
 
-def _summary(items: list[dict]) -> str:
+def _summary(items: list[dict[str, Any]]) -> str:
     """The first invalid input in words, and how many more there are."""
     first = items[0]
     detail = f"{_location(first['loc'])}: {first['msg']}" if first["loc"] else first["msg"]
     return detail + (f" (and {len(items) - 1} more)" if len(items) > 1 else "")
 
 
-def _message(error: dict) -> str:
-    message = error.get("msg", "invalid value")
+def _message(error: dict[str, Any]) -> str:
+    message = str(error.get("msg", "invalid value"))
     # Pydantic prefixes messages of custom validators with "Value error, "; people do not need it.
     return message.removeprefix("Value error, ")
 

@@ -52,6 +52,7 @@ def publish_pending(db: Connection, client: Any, bus_name: str, limit: int = 100
             logger.warning("event publish failed", extra={"error": str(error)})
             results = [{"ErrorCode": type(error).__name__, "ErrorMessage": str(error)}] * len(batch)
         for row, result in zip(batch, results, strict=True):
+            values: dict[str, Any]
             if result.get("EventId") and not result.get("ErrorCode"):
                 values = {"published_at": func.now()}
                 published += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, unquote
 
+from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reservas.errors import problem_response
@@ -70,7 +71,8 @@ def _nul_in_url(scope: Scope) -> list[str] | None:
 
 async def _read_body(receive: Receive) -> bytes | None:
     """The whole body; None when it is too large."""
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
@@ -84,7 +86,7 @@ async def _read_body(receive: Receive) -> bytes | None:
             return b"".join(chunks)
 
 
-def _refused(location: list[str]):
+def _refused(location: list[str]) -> JSONResponse:
     where = ".".join(location)
     return problem_response(
         422,

@@ -5,7 +5,7 @@ The service name comes from POWERTOOLS_SERVICE_NAME (set per function in templat
 import os
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools import Logger, Metrics
 
@@ -16,7 +16,11 @@ logger = Logger()
 metrics = Metrics(namespace="Reservas")
 
 
-def traced(handler: Callable[[dict, Any], dict]) -> Callable[[dict, Any], dict]:
+# A Lambda handler: the event, the context, the answer.
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def traced(handler: Handler) -> Handler:
     """Powertools Tracer around the handler when RESERVAS_XRAY_SDK=true. Off by default: the X-Ray SDK
     (and the botocore it loads) adds about a third of a second to every cold start, while Lambda's
     active tracing (template.yaml) records every invocation without it."""
@@ -24,4 +28,4 @@ def traced(handler: Callable[[dict, Any], dict]) -> Callable[[dict, Any], dict]:
         return handler
     from aws_lambda_powertools import Tracer
 
-    return Tracer().capture_lambda_handler(capture_response=False)(handler)
+    return cast(Handler, Tracer().capture_lambda_handler(capture_response=False)(handler))

@@ -53,7 +53,7 @@ def invalid_cursor() -> Unprocessable:
     return Unprocessable("The cursor is not valid: pass the `next_cursor` of a previous page.")
 
 
-def keyset(cursor: str | None, parse: Callable[[str, str], tuple]) -> tuple | None:
+def keyset(cursor: str | None, parse: Callable[[str, str], tuple[Any, ...]]) -> tuple[Any, ...] | None:
     """What a page's cursor points after, (sort value, id) parsed by `parse`; None on the first page."""
     if not cursor:
         return None
@@ -65,7 +65,7 @@ def keyset(cursor: str | None, parse: Callable[[str, str], tuple]) -> tuple | No
 
 
 def page(
-    rows: Sequence[Any], limit: int, item: Callable[[Any], Item], key: Callable[[Any], tuple]
+    rows: Sequence[Any], limit: int, item: Callable[[Any], Item], key: Callable[[Any], tuple[Any, ...]]
 ) -> Page[Item]:
     """A page from up to `limit + 1` rows: `limit` items, and a cursor when a row was left over."""
     items = [item(row) for row in rows[:limit]]

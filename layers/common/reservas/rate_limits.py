@@ -8,7 +8,7 @@ import functools
 import math
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reservas.redis_breaker import breaker
 from reservas.settings import get_settings
@@ -50,7 +50,9 @@ class RateLimiter:
             self._pause(error)
 
     @staticmethod
-    def _retry_after(strategy: MovingWindowRateLimiter, limit: RateLimitItem, identifiers: tuple) -> int:
+    def _retry_after(
+        strategy: MovingWindowRateLimiter, limit: RateLimitItem, identifiers: tuple[Any, ...]
+    ) -> int:
         reset_at, _ = strategy.get_window_stats(limit, *identifiers)
         return max(1, math.ceil(reset_at - time.time()))
 

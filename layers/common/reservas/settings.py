@@ -80,7 +80,8 @@ class Settings(BaseModel):
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
         values = {}
         for name, field in cls.model_fields.items():
-            variable = field.validation_alias or f"RESERVAS_{name.upper()}"
+            alias = field.validation_alias
+            variable = alias if isinstance(alias, str) else f"RESERVAS_{name.upper()}"
             if variable in environ:
                 values[variable if field.validation_alias else name] = environ[variable]
         return cls.model_validate(values)

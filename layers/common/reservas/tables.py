@@ -1,5 +1,7 @@
 """SQLAlchemy Core tables for queries. The migrations own the DDL; a test keeps the two alike."""
 
+from typing import Any
+
 from sqlalchemy import (
     CHAR,
     JSON,
@@ -26,10 +28,12 @@ metadata = MetaData()
 # PostgreSQL dialect at cold start (about 25 ms per function) instead of at the first query.
 JSONB = JSON
 
-_uuid_pk = {"primary_key": True, "server_default": text("gen_random_uuid()")}
+
+def _uuid_pk() -> Column[Any]:
+    return Column("id", Uuid, primary_key=True, server_default=text("gen_random_uuid()"))
 
 
-def _timestamps() -> list[Column]:
+def _timestamps() -> list[Column[Any]]:
     return [
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
         Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
@@ -39,7 +43,7 @@ def _timestamps() -> list[Column]:
 users = Table(
     "users",
     metadata,
-    Column("id", Uuid, **_uuid_pk),
+    _uuid_pk(),
     Column("email", String(254), nullable=False, unique=True),
     Column("password_hash", String(255), nullable=False),
     Column("name", String(100), nullable=False),
@@ -51,7 +55,7 @@ users = Table(
 spaces = Table(
     "spaces",
     metadata,
-    Column("id", Uuid, **_uuid_pk),
+    _uuid_pk(),
     Column("name", String(255), nullable=False),
     Column("description", Text, nullable=False, server_default=""),
     Column("capacity", Integer, nullable=False),
@@ -72,7 +76,7 @@ spaces = Table(
 reservations = Table(
     "reservations",
     metadata,
-    Column("id", Uuid, **_uuid_pk),
+    _uuid_pk(),
     # NULL once its booker left: the space's history stays, without a person in it.
     Column("user_id", Uuid, ForeignKey("users.id", ondelete="SET NULL")),
     Column("space_id", Uuid, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
@@ -90,7 +94,7 @@ reservations = Table(
 sessions = Table(
     "sessions",
     metadata,
-    Column("id", Uuid, **_uuid_pk),
+    _uuid_pk(),
     Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("expires_at", DateTime(timezone=True), nullable=False),
@@ -101,7 +105,7 @@ sessions = Table(
 refresh_tokens = Table(
     "refresh_tokens",
     metadata,
-    Column("id", Uuid, **_uuid_pk),
+    _uuid_pk(),
     Column("session_id", Uuid, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
     Column("token_hash", LargeBinary, nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),

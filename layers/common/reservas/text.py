@@ -5,8 +5,11 @@ input, by the input gate.)"""
 from __future__ import annotations
 
 import unicodedata
-from typing import Annotated, Any
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
+from annotated_types import GroupedMetadata
 from pydantic import AfterValidator, StringConstraints
 
 # Characters that draw nothing: control, format, unassigned, separators, marks, and letters that are
@@ -42,15 +45,26 @@ def _no_control_characters(value: str) -> str:
     return value
 
 
-def line(*, min_length: int = 0, max_length: int) -> Any:
-    """A name or a label: one line, stripped, with something visible in it when not empty."""
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-        AfterValidator(_one_visible_line),
-    ]
+@dataclass(frozen=True)
+class Line(GroupedMetadata):
+    """A name or a label: one line, stripped, with something visible in it when not empty.
+    `Annotated[str, Line(max_length=100)]`."""
+
+    max_length: int
+    min_length: int = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        yield StringConstraints(strip_whitespace=True, min_length=self.min_length, max_length=self.max_length)
+        yield AfterValidator(_one_visible_line)
 
 
-def free_text(*, max_length: int) -> Any:
-    """Descriptions and notes: lines and tabs allowed, other control characters not."""
-    return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(_no_control_characters)]
+@dataclass(frozen=True)
+class FreeText(GroupedMetadata):
+    """Descriptions and notes: lines and tabs allowed, other control characters not.
+    `Annotated[str, FreeText(max_length=1000)]`."""
+
+    max_length: int
+
+    def __iter__(self) -> Iterator[Any]:
+        yield StringConstraints(max_length=self.max_length)
+        yield AfterValidator(_no_control_characters)

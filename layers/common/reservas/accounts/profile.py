@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 from reservas import audit
 from reservas.accounts import repository, service
 from reservas.accounts.schemas import Role, UpdateMeRequest, User
-from reservas.database import Taken, domain_errors
+from reservas.database import Taken, domain_errors, present
 from reservas.errors import Conflict, Forbidden, NotFound
 from reservas.pagination import Page, keyset, page
 from reservas.passwords import hash_password
@@ -22,7 +22,10 @@ def update_me(
     """A new password ends every session; a new email every other one (their tokens name the old)."""
     changes = request.model_dump(exclude_none=True, exclude={"current_password"})  # null: no change
     sensitive = request.email is not None or request.password is not None
-    if sensitive and service.authenticate(db, user.email, request.current_password, client_address) is None:
+    if (
+        sensitive
+        and service.authenticate(db, user.email, request.current_password or "", client_address) is None
+    ):
         raise Forbidden("The current password is incorrect.", title="Wrong password")
     if "password" in changes:
         changes["password_hash"] = hash_password(changes.pop("password"))
@@ -38,7 +41,7 @@ def update_me(
     except Taken:
         db.rollback()
         raise Conflict("An account with this email already exists.", title="Email taken") from None
-    return User.model_validate(dict(row))
+    return User.model_validate(dict(present(row)))
 
 
 def get_user(db: Connection, user_id: uuid.UUID) -> User:
@@ -72,7 +75,7 @@ def change_role(db: Connection, user_id: uuid.UUID, role: Role, *, actor: audit.
         after={"role": role},
     )
     db.commit()
-    return User.model_validate(dict(changed))
+    return User.model_validate(dict(present(changed)))
 
 
 def lock_for_leaving(db: Connection, user: User) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -85,9 +86,9 @@ def list_users(
 
 
 def insert_session(db: Connection, *, user_id: uuid.UUID, expires_at: datetime) -> uuid.UUID:
-    return db.execute(
-        insert(sessions).values(user_id=user_id, expires_at=expires_at).returning(sessions.c.id)
-    ).scalar_one()
+    statement = insert(sessions).values(user_id=user_id, expires_at=expires_at).returning(sessions.c.id)
+    session_id: uuid.UUID = db.execute(statement).scalar_one()
+    return session_id
 
 
 def insert_refresh_token(db: Connection, *, session_id: uuid.UUID, token_hash: bytes) -> None:
@@ -127,7 +128,12 @@ def find_session_of_refresh_token(db: Connection, token_hash: bytes) -> RowMappi
 
 
 def revoke_sessions(
-    db: Connection, *, reason: str, session_ids=None, user_id=None, keep: uuid.UUID | None = None
+    db: Connection,
+    *,
+    reason: str,
+    session_ids: Collection[uuid.UUID] | None = None,
+    user_id: uuid.UUID | None = None,
+    keep: uuid.UUID | None = None,
 ) -> None:
     """End sessions (by id, or all of a user's but `keep`); ended sessions stay ended with their first
     reason."""

@@ -88,7 +88,7 @@ NewPassword = Annotated[
     ),
 ]
 AnyPassword = Annotated[str, Field(min_length=1, max_length=MAX_LENGTH * 4)]
-Name = text.line(min_length=2, max_length=100)
+Name = Annotated[str, text.Line(min_length=2, max_length=100)]
 Preferences = Annotated[
     dict[str, Any],
     AfterValidator(_small_preferences),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import RowMapping
@@ -65,6 +66,7 @@ def authenticate(db: Connection, email: str, password: str, client_address: str)
     limiter = get_rate_limiter()
     attempts = _attempt_counts(email, client_address) if limiter is not None else []
     for limits, *identifiers in attempts:
+        assert limiter is not None  # counts exist only with a limiter
         retry_after = limiter.hit(limits, *identifiers)
         if retry_after is not None:
             raise TooManyRequests(retry_after, "Too many failed sign-ins for this account; try again later.")
@@ -75,11 +77,12 @@ def authenticate(db: Connection, email: str, password: str, client_address: str)
     if not verify_password(password, row["password_hash"]):
         return None
     for limits, *identifiers in attempts:
+        assert limiter is not None
         limiter.clear(limits, *identifiers)
     return row
 
 
-def _attempt_counts(email: str, client_address: str) -> list[tuple]:
+def _attempt_counts(email: str, client_address: str) -> list[tuple[Any, ...]]:
     """(limits, identifiers...) of each count a sign-in attempt takes a place in, the narrowest first."""
     settings = get_settings()
     return [

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, text
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 from reservas.migrations.roles import (
     FunctionsLogin,
@@ -18,7 +22,7 @@ MIGRATIONS_DIR = Path(__file__).parent
 _ADVISORY_LOCK_ID = 7_203_341_117
 
 
-def alembic_config(connection=None):
+def alembic_config(connection: Connection | None = None) -> Config:
     from alembic.config import Config
 
     config = Config()

@@ -78,7 +78,7 @@ def as_audit_owner(connection: Connection) -> Iterator[None]:
 
 def tables_schema(connection: Connection) -> str:
     """The schema of the product's tables, quoted for SQL."""
-    schema = connection.exec_driver_sql("SELECT current_schema()").scalar_one()
+    schema: str = connection.exec_driver_sql("SELECT current_schema()").scalar_one()
     return '"' + schema.replace('"', '""') + '"'
 
 

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, and_, case, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from reservas.database import after_key, contains
@@ -25,7 +25,7 @@ _COLUMNS = [
 ]
 
 
-def _select():
+def _select() -> Select[Any]:
     return select(*_COLUMNS).join(spaces, spaces.c.id == reservations.c.space_id)
 
 
@@ -46,7 +46,10 @@ def count_active_future(db: Connection, user_id: uuid.UUID) -> int:
 
 
 def insert_reservation(db: Connection, values: dict[str, Any]) -> uuid.UUID:
-    return db.execute(insert(reservations).values(**values).returning(reservations.c.id)).scalar_one()
+    reservation_id: uuid.UUID = db.execute(
+        insert(reservations).values(**values).returning(reservations.c.id)
+    ).scalar_one()
+    return reservation_id
 
 
 def find(db: Connection, reservation_id: uuid.UUID, *, lock: bool = False) -> RowMapping | None:

@@ -13,7 +13,7 @@ from reservas.money import Money
 from reservas.timestamps import Instant
 
 Status = Literal["active", "cancelled", "completed"]
-Notes = text.free_text(max_length=1000)
+Notes = Annotated[str, text.FreeText(max_length=1000)]
 
 
 class BookingRequest(BaseModel):

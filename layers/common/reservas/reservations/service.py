@@ -17,7 +17,7 @@ from sqlalchemy.engine import RowMapping
 
 from reservas import audit, events
 from reservas.accounts.schemas import User
-from reservas.database import Contention, Overlap, domain_errors
+from reservas.database import Contention, Overlap, domain_errors, present
 from reservas.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from reservas.money import Money, booking_cost, rounded
 from reservas.pagination import Page, keyset, page
@@ -119,7 +119,7 @@ def _book_once(
             "currency": space.currency,
         },
     )
-    reservation = to_reservation(repository.find(db, reservation_id))
+    reservation = to_reservation(present(repository.find(db, reservation_id)))
     body = reservation.model_dump(mode="json")
     events.record(db, events.RESERVATION_CREATED, reservation.id, body)
     audit.record(
@@ -175,7 +175,7 @@ def _refuse_if(problems: Problems) -> None:
 def _overlap(db: Connection, request: BookingRequest) -> Conflict:
     """A 409 that shows what is in the way and what could be booked instead."""
     start, end = request.start_time, request.end_time
-    space = Space.model_validate(dict(spaces_repository.find_space(db, request.space_id)))
+    space = Space.model_validate(dict(present(spaces_repository.find_space(db, request.space_id))))
     zone = ZoneInfo(space.timezone)
     in_the_way = [
         TimeRange(start_time=s.astimezone(zone), end_time=e.astimezone(zone))
@@ -259,7 +259,7 @@ def cancel(db: Connection, user: User, reservation_id: uuid.UUID, *, actor: audi
 
 def _cancelled(db: Connection, before: Reservation, actor: audit.Actor) -> Reservation:
     """The reservation as cancelled, announced and recorded: what every cancellation shares."""
-    reservation = to_reservation(repository.find(db, before.id))
+    reservation = to_reservation(present(repository.find(db, before.id)))
     body = reservation.model_dump(mode="json")
     events.record(db, events.RESERVATION_CANCELLED, reservation.id, body)
     audit.record_change(
@@ -282,7 +282,7 @@ def release_bookings_of(db: Connection, user_id: uuid.UUID, *, actor: audit.Acto
     repository.erase_notes_of(db, user_id)
     spaces = set()
     for reservation_id in repository.cancel_upcoming_of(db, user_id):
-        reservation = to_reservation(repository.find(db, reservation_id))
+        reservation = to_reservation(present(repository.find(db, reservation_id)))
         before = reservation.model_copy(update={"status": "active", "cancelled_at": None})
         spaces.add(_cancelled(db, before, actor).space_id)
     return spaces

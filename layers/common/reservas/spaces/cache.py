@@ -39,8 +39,8 @@ class SpaceEntry:
 
     details_key: str | None = None
     availability_key: str | None = None
-    details: dict | None = None
-    availability: dict | None = None
+    details: dict[str, Any] | None = None
+    availability: dict[str, Any] | None = None
 
 
 def lookup(space_id: uuid.UUID, range_key: str | None = None) -> SpaceEntry:
@@ -57,17 +57,17 @@ def lookup(space_id: uuid.UUID, range_key: str | None = None) -> SpaceEntry:
     return SpaceEntry(details_key, availability_key, details, availability)
 
 
-def store_details(entry: SpaceEntry, value: dict) -> None:
+def store_details(entry: SpaceEntry, value: dict[str, Any]) -> None:
     if entry.details_key is not None:
         cache.set(entry.details_key, value)
 
 
-def store_availability(entry: SpaceEntry, value: dict) -> None:
+def store_availability(entry: SpaceEntry, value: dict[str, Any]) -> None:
     if entry.availability_key is not None:
         cache.set(entry.availability_key, value)
 
 
-def cached_list(query: dict, compute: Callable[[], Any]) -> Any:
+def cached_list(query: dict[str, Any], compute: Callable[[], Any]) -> Any:
     """Cache-aside for catalogue pages: the stored page, or `compute()` stored under the current version."""
     versions = cache.versions(LIST_VERSION)
     if versions is None:

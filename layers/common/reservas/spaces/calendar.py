@@ -132,7 +132,7 @@ def slots(free: Sequence[Interval], zone: ZoneInfo, slot_minutes: int) -> list[I
         return []
     length = timedelta(minutes=slot_minutes)
     points = grid_points(Interval(free[0].start, free[-1].end), zone, slot_minutes)
-    found = []
+    found: list[Interval] = []
     for interval in free:
         first = bisect.bisect_left(points, interval.start)
         last = bisect.bisect_right(points, interval.end - length)

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, literal_column, or_, select, update
+from sqlalchemy import Connection, Select, func, insert, literal_column, or_, select, update
 from sqlalchemy import text as sql
 from sqlalchemy.engine import RowMapping
 
@@ -66,7 +66,7 @@ def search_spaces(
     return list(db.execute(statement).mappings())
 
 
-def overlapping_reservations(interval: tuple[datetime, datetime]):
+def overlapping_reservations(interval: tuple[datetime, datetime]) -> Select[Any]:
     """Active reservations overlapping [start, end): the shape the GiST exclusion index answers."""
     start, end = interval
     return select(reservations.c.start_time, reservations.c.end_time).where(
@@ -79,7 +79,9 @@ def overlapping_reservations(interval: tuple[datetime, datetime]):
     )
 
 
-def busy_intervals(db: Connection, space_id: uuid.UUID, start: datetime, end: datetime) -> list[tuple]:
+def busy_intervals(
+    db: Connection, space_id: uuid.UUID, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
     statement = (
         overlapping_reservations((start, end))
         .where(reservations.c.space_id == space_id)

@@ -10,12 +10,18 @@ from reservas.spaces.calendar import Interval, OpeningHours, on_grid, opening_bl
 
 
 class BookableSpace(Protocol):
-    timezone: str
-    opening_hours: OpeningHours
-    slot_minutes: int
-    min_duration_minutes: int
-    max_duration_minutes: int
-    max_advance_days: int
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def opening_hours(self) -> OpeningHours: ...
+    @property
+    def slot_minutes(self) -> int: ...
+    @property
+    def min_duration_minutes(self) -> int: ...
+    @property
+    def max_duration_minutes(self) -> int: ...
+    @property
+    def max_advance_days(self) -> int: ...
 
 
 def booking_problems(space: BookableSpace, start: datetime, end: datetime, now: datetime) -> list[str]:

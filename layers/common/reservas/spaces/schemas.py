@@ -100,7 +100,7 @@ OpeningHoursField = Annotated[
         examples=[{"mon": [["08:00", "14:00"], ["15:00", "20:00"]], "sat": [["00:00", "24:00"]]}],
     ),
 ]
-Amenity = text.line(min_length=1, max_length=50)
+Amenity = Annotated[str, text.Line(min_length=1, max_length=50)]
 Amenities = Annotated[list[Amenity], Field(max_length=50), AfterValidator(_distinct_amenities)]
 
 
@@ -143,9 +143,9 @@ Price = Annotated[
         description="Per hour, in the currency's minor unit at most (no decimals for JPY, 3 for BHD).",
     ),
 ]
-SpaceName = text.line(min_length=1, max_length=255)
-Location = text.line(max_length=255)
-Description = text.free_text(max_length=5000)
+SpaceName = Annotated[str, text.Line(min_length=1, max_length=255)]
+Location = Annotated[str, text.Line(max_length=255)]
+Description = Annotated[str, text.FreeText(max_length=5000)]
 
 
 class SpaceSettings(BaseModel):
@@ -170,7 +170,7 @@ class SpaceSettings(BaseModel):
     @model_validator(mode="after")
     def _coherent(self) -> SpaceSettings:
         if self.price_per_hour != rounded(self.price_per_hour, self.currency):
-            places = -minor_unit(self.currency).as_tuple().exponent
+            places = -int(minor_unit(self.currency).as_tuple().exponent)
             raise ValueError(f"price_per_hour: {self.currency} has {places} decimal places")
         self.price_per_hour = rounded(self.price_per_hour, self.currency)
         longest_cost = self.price_per_hour * self.max_duration_minutes / 60

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -12,6 +13,7 @@ from sqlalchemy.engine import RowMapping
 
 from reservas import audit
 from reservas.accounts.schemas import User
+from reservas.database import present
 from reservas.errors import NotFound, Unprocessable, invalid_input
 from reservas.money import Money, booking_cost
 from reservas.pagination import Page, encode_cursor, keyset, page
@@ -46,7 +48,7 @@ def list_spaces(
     limit: int,
     cursor: str | None,
 ) -> Page[Space]:
-    filters = {
+    filters: dict[str, Any] = {
         "include_inactive": include_inactive and (viewer is not None and viewer.is_admin),
         "capacity_min": capacity_min,
         "location": location,
@@ -55,7 +57,7 @@ def list_spaces(
     }
     after = _after(cursor)
 
-    def compute() -> dict:
+    def compute() -> dict[str, Any]:
         rows = repository.search_spaces(db, **filters, after=after, limit=limit + 1)
         return page(rows, limit, _space, lambda row: (row["name"], row["id"])).model_dump(mode="json")
 
@@ -101,7 +103,7 @@ def update_space(db: Connection, space_id: uuid.UUID, changes: SpaceUpdate, *, a
     values = settings.model_dump()
     if "is_active" in given:
         values["is_active"] = given["is_active"]
-    space = _space(repository.update_space(db, space_id, values))
+    space = _space(present(repository.update_space(db, space_id, values)))
     _record_change(db, actor, "space.updated", _space(row), space)
     db.commit()
     cache.space_changed(space_id)
@@ -113,7 +115,7 @@ def deactivate_space(db: Connection, space_id: uuid.UUID, *, actor: audit.Actor)
     row = repository.find_space(db, space_id, lock=True)
     if row is None:
         raise NotFound("No space has this id.")
-    space = _space(repository.update_space(db, space_id, {"is_active": False}))
+    space = _space(present(repository.update_space(db, space_id, {"is_active": False})))
     _record_change(db, actor, "space.deactivated", _space(row), space)
     db.commit()
     cache.space_changed(space_id)
@@ -243,7 +245,7 @@ def available_spaces(
             after = (space.name, space.id)
         if more or len(rows) <= limit:
             break
-    next_cursor = encode_cursor(*after) if more else None
+    next_cursor = encode_cursor(*after) if more and after is not None else None
     return Page[AvailableSpace](items=found, next_cursor=next_cursor)
 
 
