@@ -105,6 +105,12 @@ SAMPLES: list[tuple[str, str, str, dict]] = [
         {"path": {"reservation_id": NIL}, "headers": SIGNED_IN},
     ),
     (
+        "reservations-change",
+        "PATCH",
+        "/reservations/{reservation_id}",
+        {"path": {"reservation_id": NIL}, "body": {"notes": "Moved to the morning"}, "headers": SIGNED_IN},
+    ),
+    (
         "reservations-cancel",
         "DELETE",
         "/reservations/{reservation_id}",

@@ -1,4 +1,4 @@
-"""/reservations: book, read, search, cancel."""
+"""/reservations: book, read, search, change, cancel."""
 
 import uuid
 from typing import Annotated, Literal
@@ -11,7 +11,7 @@ from reservas.dependencies import ActorDep, CurrentUser, DbDep
 from reservas.errors import fields_from, problem_doc
 from reservas.pagination import DEFAULT_LIMIT, Page
 from reservas.reservations import idempotency, service
-from reservas.reservations.schemas import BookingRequest, Reservation
+from reservas.reservations.schemas import BookingChange, BookingRequest, Reservation
 from reservas.route_parameters import Cursor, Limit
 from reservas.timestamps import Instant
 
@@ -20,6 +20,10 @@ NOT_FOUND = {404: problem_doc("No reservation of yours has this id")}
 StatusFilter = Annotated[Literal["active", "cancelled", "completed"] | None, Query()]
 From = Annotated[Instant | None, Query(alias="from", description="Only reservations ending after this.")]
 To = Annotated[Instant | None, Query(alias="to", description="Only reservations starting before this.")]
+
+IdempotencyKey = Annotated[
+    str | None, Header(description="Repeat a request safely: the same key gives the same answer.")
+]
 
 router = APIRouter(prefix="/reservations", tags=["reservations"])
 
@@ -41,9 +45,7 @@ def book_reservation(
     user: CurrentUser,
     actor: ActorDep,
     db: DbDep,
-    idempotency_key: Annotated[
-        str | None, Header(description="Repeat a request safely: the same key gives the same answer.")
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     key = idempotency.check_key(idempotency_key) if idempotency_key is not None else None
     with fields_from("body"):
@@ -113,6 +115,30 @@ def search_reservations(
 @router.get("/{reservation_id}", responses={**AUTHENTICATED, **NOT_FOUND})
 def get_reservation(reservation_id: uuid.UUID, user: CurrentUser, db: DbDep) -> Reservation:
     return service.get(db, user, reservation_id)
+
+
+@router.patch(
+    "/{reservation_id}",
+    responses={
+        **AUTHENTICATED,
+        **NOT_FOUND,
+        409: problem_doc("The new time is taken (`conflicts`, `suggestions`), or the booking is not active"),
+        422: problem_doc("A booking rule is broken; `errors` lists each"),
+    },
+)
+def change_reservation(
+    reservation_id: uuid.UUID,
+    body: BookingChange,
+    user: CurrentUser,
+    actor: ActorDep,
+    db: DbDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Reservation:
+    """Move, extend, shorten or end early (an end_time before now ends it now), or change attendees or
+    notes. The booking keeps its id; when the new time is taken, it keeps its old one."""
+    key = idempotency.check_key(idempotency_key) if idempotency_key is not None else None
+    with fields_from("body"):
+        return service.change(db, user, reservation_id, body, key, actor=actor).reservation
 
 
 @router.delete(

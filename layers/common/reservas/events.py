@@ -15,6 +15,7 @@ from reservas.tables import outbox
 SOURCE = "reservas"
 RESERVATION_CREATED = "ReservationCreated"
 RESERVATION_CANCELLED = "ReservationCancelled"
+RESERVATION_CHANGED = "ReservationChanged"
 PUT_EVENTS_BATCH = 10  # EventBridge's limit per PutEvents call
 
 

@@ -59,6 +59,10 @@ def find(db: Connection, reservation_id: uuid.UUID, *, lock: bool = False) -> Ro
     return db.execute(statement).mappings().first()
 
 
+def change(db: Connection, reservation_id: uuid.UUID, values: dict[str, Any]) -> None:
+    db.execute(update(reservations).where(reservations.c.id == reservation_id).values(**values))
+
+
 def cancel(db: Connection, reservation_id: uuid.UUID) -> None:
     db.execute(
         update(reservations)

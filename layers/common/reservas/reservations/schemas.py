@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from reservas import text
 from reservas.money import Money
@@ -25,6 +25,26 @@ class BookingRequest(BaseModel):
     end_time: Instant
     attendees: Annotated[int, Field(ge=1, le=100_000)] = 1
     notes: Notes = ""
+
+
+class BookingChange(BaseModel):
+    """What a booking's owner (or an admin) may change; what is left out stays as it is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start_time: Instant | None = None
+    end_time: Instant | None = None
+    attendees: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    notes: Notes | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> BookingChange:
+        if not self.model_fields_set:
+            raise ValueError("give at least one of start_time, end_time, attendees, notes")
+        for name in self.model_fields_set:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null; leave it out to keep it")
+        return self
 
 
 class Reservation(BaseModel):

@@ -22,7 +22,7 @@ from reservas.errors import Conflict, Forbidden, NotFound, Unauthorized, Unproce
 from reservas.money import Money, booking_cost, rounded
 from reservas.pagination import Page, keyset, page
 from reservas.reservations import idempotency, repository
-from reservas.reservations.schemas import BookingRequest, Reservation, Suggestion
+from reservas.reservations.schemas import BookingChange, BookingRequest, Reservation, Suggestion
 from reservas.settings import get_settings
 from reservas.spaces import cache as spaces_cache
 from reservas.spaces import calendar
@@ -172,18 +172,19 @@ def _refuse_if(problems: Problems) -> None:
         raise Unprocessable(detail, title="Booking refused", errors=errors)
 
 
-def _overlap(db: Connection, request: BookingRequest) -> Conflict:
-    """A 409 that shows what is in the way and what could be booked instead."""
+def _overlap(db: Connection, request: BookingRequest, moving: uuid.UUID | None = None) -> Conflict:
+    """A 409 that shows what is in the way and what could be booked instead. For a booking being
+    moved (`moving`), its own time is not in the way, and it can only move within its space."""
     start, end = request.start_time, request.end_time
     space = Space.model_validate(dict(present(spaces_repository.find_space(db, request.space_id))))
     zone = ZoneInfo(space.timezone)
     in_the_way = [
         TimeRange(start_time=s.astimezone(zone), end_time=e.astimezone(zone))
-        for s, e in spaces_repository.busy_intervals(db, space.id, start, end)
+        for s, e in spaces_repository.busy_intervals(db, space.id, start, end, excluding=moving)
     ]
-    suggestions = _same_space_suggestions(db, space, start, end) + _other_space_suggestions(
-        db, space, request
-    )
+    suggestions = _same_space_suggestions(db, space, start, end, moving)
+    if moving is None:
+        suggestions += _other_space_suggestions(db, space, request)
     db.rollback()
     return Conflict(
         "The space is already booked for part of that time.",
@@ -193,11 +194,13 @@ def _overlap(db: Connection, request: BookingRequest) -> Conflict:
     )
 
 
-def _same_space_suggestions(db: Connection, space: Space, start: datetime, end: datetime) -> list[Suggestion]:
+def _same_space_suggestions(
+    db: Connection, space: Space, start: datetime, end: datetime, moving: uuid.UUID | None = None
+) -> list[Suggestion]:
     """The nearest free intervals of the same length in this space, on the same local day."""
     zone = ZoneInfo(space.timezone)
     day = start.astimezone(zone).date()
-    free = spaces_service.free_time(db, space, calendar.day_window(day, day, zone))
+    free = spaces_service.free_time(db, space, calendar.day_window(day, day, zone), excluding=moving)
     length, now = end - start, datetime.now(UTC)
     candidates = [
         point
@@ -255,6 +258,135 @@ def cancel(db: Connection, user: User, reservation_id: uuid.UUID, *, actor: audi
     db.commit()
     spaces_cache.bookings_changed(reservation.space_id)
     return reservation
+
+
+def change(
+    db: Connection,
+    user: User,
+    reservation_id: uuid.UUID,
+    request: BookingChange,
+    idempotency_key: str | None = None,
+    *,
+    actor: audit.Actor,
+) -> Booked:
+    """Move, extend, shorten or end early a booking, or change its attendees or notes, in one
+    transaction: it keeps its id, and its old time stays held unless the new time is secured (the
+    exclusion constraint decides, as for a new booking)."""
+    for attempt in range(1, RETRIES + 1):
+        try:
+            with domain_errors():
+                return _change_once(db, user, reservation_id, request, idempotency_key, actor)
+        except _TimeTaken as taken:
+            db.rollback()  # the booking keeps its old time
+            raise _overlap(db, taken.wanted, moving=reservation_id) from None
+        except Contention:
+            db.rollback()
+            if attempt == RETRIES:
+                raise Conflict("The space is busy with other bookings right now; try again.") from None
+            time.sleep(random.uniform(0.01, 0.05) * attempt)  # noqa: S311 (jitter, not security)
+    raise AssertionError("unreachable")
+
+
+class _TimeTaken(Exception):
+    """The new time of a booking being changed is someone else's."""
+
+    def __init__(self, wanted: BookingRequest) -> None:
+        super().__init__("the new time is taken")
+        self.wanted = wanted
+
+
+def _change_once(
+    db: Connection,
+    user: User,
+    reservation_id: uuid.UUID,
+    request: BookingChange,
+    key: str | None,
+    actor: audit.Actor,
+) -> Booked:
+    if key is not None:
+        asked = {"reservation_id": str(reservation_id), **request.model_dump(mode="json", exclude_unset=True)}
+        replay = idempotency.claim(db, user.id, key, idempotency.request_hash(asked))
+        if replay is not None:
+            db.rollback()
+            return Booked(Reservation.model_validate(replay.body), replayed=True)
+    row = repository.find(db, reservation_id, lock=True)
+    if row is None or (row["user_id"] != user.id and not user.is_admin):
+        raise NotFound("No reservation of yours has this id.")
+    if row["status"] != "active":
+        raise Conflict(
+            f"This reservation is {row['status']}; only an active one can change.", title="Not active"
+        )
+    before = to_reservation(row)
+    start = request.start_time or row["start_time"]
+    end = request.end_time or row["end_time"]
+    attendees = request.attendees or row["attendees"]
+    now = datetime.now(UTC)
+    if row["start_time"] <= now and end < now:
+        end = now  # a booking under way ends now at the earliest: ending it early frees the rest at once
+    space = Space.model_validate(dict(present(spaces_repository.find_space(db, row["space_id"], lock=True))))
+    _refuse_if(_change_problems(space, row, start, end, attendees, now))
+    values = {
+        "start_time": start,
+        "end_time": end,
+        "attendees": attendees,
+        "notes": row["notes"] if request.notes is None else request.notes,
+        "cost": booking_cost(space.price_per_hour, space.currency, start, end),
+    }
+    try:
+        with domain_errors():
+            repository.change(db, reservation_id, values)
+    except Overlap:
+        wanted = BookingRequest(space_id=space.id, start_time=start, end_time=end, attendees=attendees)
+        raise _TimeTaken(wanted) from None
+    reservation = to_reservation(present(repository.find(db, reservation_id)))
+    body = reservation.model_dump(mode="json")
+    changed = audit.record_change(
+        db,
+        actor,
+        "reservation.changed",
+        "reservation",
+        reservation.id,
+        before.model_dump(mode="json"),
+        body,
+        subject_id=reservation.user_id,
+    )
+    if changed:
+        events.record(
+            db,
+            events.RESERVATION_CHANGED,
+            reservation.id,
+            {**body, "before": before.model_dump(mode="json")},
+        )
+    if key is not None:
+        idempotency.remember(db, user.id, key, body)
+    db.commit()
+    spaces_cache.bookings_changed(space.id)
+    return Booked(reservation, replayed=False)
+
+
+def _change_problems(
+    space: Space, row: RowMapping, start: datetime, end: datetime, attendees: int, now: datetime
+) -> Problems:
+    """The rules of a new booking for the new interval. A booking under way keeps its start, and
+    ending it earlier is always allowed; a longer one follows the rules but for its start being past."""
+    problems: Problems = []
+    if attendees > space.capacity:
+        problems.append((["attendees"], f"this space holds at most {space.capacity} people"))
+    times_change = (start, end) != (row["start_time"], row["end_time"])
+    if not times_change:
+        return problems
+    if not space.is_active:
+        problems.append((["start_time"], "this space takes no new bookings: its times cannot change"))
+    elif row["start_time"] > now:
+        problems += [(["start_time"], problem) for problem in booking_problems(space, start, end, now)]
+    elif start != row["start_time"]:
+        problems.append((["start_time"], "a booking under way keeps its start time"))
+    elif end > row["end_time"]:
+        problems += [
+            (["end_time"], problem)
+            for problem in booking_problems(space, start, end, start)  # judged as of its start
+        ]
+    return problems
 
 
 def _cancelled(db: Connection, before: Reservation, actor: audit.Actor) -> Reservation:

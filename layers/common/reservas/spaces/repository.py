@@ -80,11 +80,19 @@ def overlapping_reservations(interval: tuple[datetime, datetime]) -> Select[Any]
 
 
 def busy_intervals(
-    db: Connection, space_id: uuid.UUID, start: datetime, end: datetime
+    db: Connection,
+    space_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    *,
+    excluding: uuid.UUID | None = None,
 ) -> list[tuple[datetime, datetime]]:
+    """The active reservations' intervals in [start, end); `excluding` one reservation (being moved)."""
     statement = (
         overlapping_reservations((start, end))
         .where(reservations.c.space_id == space_id)
         .order_by(reservations.c.start_time)
     )
+    if excluding is not None:
+        statement = statement.where(reservations.c.id != excluding)
     return [tuple(row) for row in db.execute(statement)]

@@ -168,13 +168,17 @@ def availability(
     return result
 
 
-def free_time(db: Connection, space: Space, window: calendar.Interval) -> list[calendar.Interval]:
-    """Opening hours minus active reservations, within the window."""
+def free_time(
+    db: Connection, space: Space, window: calendar.Interval, *, excluding: uuid.UUID | None = None
+) -> list[calendar.Interval]:
+    """Opening hours minus active reservations (but `excluding`, one being moved), within the window."""
     zone = ZoneInfo(space.timezone)
     blocks = calendar.opening_blocks(space.opening_hours, zone, window)
     busy = [
         calendar.Interval(start, end)
-        for start, end in repository.busy_intervals(db, space.id, window.start, window.end)
+        for start, end in repository.busy_intervals(
+            db, space.id, window.start, window.end, excluding=excluding
+        )
     ]
     return calendar.clip(calendar.subtract(blocks, busy), window)
 
