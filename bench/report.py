@@ -38,9 +38,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.common import Result, Row, markdown_table
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT)]
+
+from bench.common import Result, Row, markdown_table  # noqa: E402
+
 BENCH = ROOT / "bench"
 REPORT = ROOT / "docs" / "benchmarks.md"
 
