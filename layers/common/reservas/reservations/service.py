@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -70,18 +71,25 @@ def book(
     actor: audit.Actor,
 ) -> Booked:
     """Book, or explain why not."""
-    for attempt in range(1, RETRIES + 1):
+    try:
+        return _retried(db, lambda: _book_once(db, user, request, idempotency_key, actor))
+    except Overlap:
+        db.rollback()
+        raise _overlap(db, request) from None
+
+
+def _retried(db: Connection, attempt: Callable[[], Booked]) -> Booked:
+    """`attempt`, tried again after a deadlock or a serialization failure, which a second try resolves;
+    the database's other refusals pass through as domain errors (database.domain_errors)."""
+    for tries in range(1, RETRIES + 1):
         try:
             with domain_errors():
-                return _book_once(db, user, request, idempotency_key, actor)
-        except Overlap:
-            db.rollback()
-            raise _overlap(db, request) from None
+                return attempt()
         except Contention:
             db.rollback()
-            if attempt == RETRIES:
+            if tries == RETRIES:
                 raise Conflict("The space is busy with other bookings right now; try again.") from None
-            time.sleep(random.uniform(0.01, 0.05) * attempt)  # noqa: S311 (jitter, not security)
+            time.sleep(random.uniform(0.01, 0.05) * tries)  # noqa: S311 (jitter, not security)
     raise AssertionError("unreachable")
 
 
@@ -272,19 +280,11 @@ def change(
     """Move, extend, shorten or end early a booking, or change its attendees or notes, in one
     transaction: it keeps its id, and its old time stays held unless the new time is secured (the
     exclusion constraint decides, as for a new booking)."""
-    for attempt in range(1, RETRIES + 1):
-        try:
-            with domain_errors():
-                return _change_once(db, user, reservation_id, request, idempotency_key, actor)
-        except _TimeTaken as taken:
-            db.rollback()  # the booking keeps its old time
-            raise _overlap(db, taken.wanted, moving=reservation_id) from None
-        except Contention:
-            db.rollback()
-            if attempt == RETRIES:
-                raise Conflict("The space is busy with other bookings right now; try again.") from None
-            time.sleep(random.uniform(0.01, 0.05) * attempt)  # noqa: S311 (jitter, not security)
-    raise AssertionError("unreachable")
+    try:
+        return _retried(db, lambda: _change_once(db, user, reservation_id, request, idempotency_key, actor))
+    except _TimeTaken as taken:
+        db.rollback()  # the booking keeps its old time
+        raise _overlap(db, taken.wanted, moving=reservation_id) from None
 
 
 class _TimeTaken(Exception):
