@@ -116,6 +116,7 @@ class Bench:
         self.user = self.register("bench-user@example.com")
         self.token = self.user["access_token"]
         self.refresh_token = self.user["refresh_token"]
+        self.role_account = self.register("bench-role@example.com")["user"]["id"]  # its role flips
         self.register("bench-admin@example.com")
         with get_engine().connect() as connection:
             promote(connection, "bench-admin@example.com", "Bench admin", None)
@@ -357,7 +358,32 @@ class Bench:
                 lambda n: event("GET", f"/reservations/{self.booked[-1 - n % len(self.booked)]}", self.token),
                 200,
             ),
+            Route(
+                "PATCH /reservations/{reservation_id}",
+                "reservations",
+                lambda n: event(
+                    "PATCH", f"/reservations/{self.booked[-1]}", self.token, {"notes": f"Note {n}"}
+                ),
+                200,
+            ),
             Route("DELETE /reservations/{reservation_id}", "reservations", cancel_request, 200),
+            Route(
+                "PUT /users/{user_id}/role (admin)",
+                "users",
+                lambda n: event(
+                    "PUT",
+                    f"/users/{self.role_account}/role",
+                    self.admin_token,
+                    {"role": "admin" if n % 2 == 0 else "user"},
+                ),
+                200,
+            ),
+            Route(
+                "GET /audit (admin)",
+                "users",
+                lambda n: event("GET", "/audit", self.admin_token, query={"entity": "reservation"}),
+                200,
+            ),
         ]
         return routes
 
@@ -402,6 +428,20 @@ def main() -> int:
         services.stop()
 
 
+def template_routes() -> set[str]:
+    """Every route of template.yaml, as "METHOD /path"."""
+    from samcli.yamlhelper import yaml_parse
+
+    template = yaml_parse((ROOT / "template.yaml").read_text())
+    return {
+        f"{event['Properties']['Method']} {event['Properties']['Path']}"
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Serverless::Function"
+        for event in resource["Properties"].get("Events", {}).values()
+        if event["Type"] == "HttpApi"
+    }
+
+
 def run(args: argparse.Namespace, services: devservices.Services) -> int:
     from sqlalchemy import text
 
@@ -424,6 +464,9 @@ def run(args: argparse.Namespace, services: devservices.Services) -> int:
         )
 
     result = Result()
+    unmeasured = template_routes() - {route.name.split(" (")[0] for route in routes}
+    if unmeasured:
+        result.failures.append(f"Warm handler: routes of template.yaml not measured: {sorted(unmeasured)}")
     medians = {}
     for route in routes:
         p50, p95 = statistics.median(route.p50s), statistics.median(route.p95s)
