@@ -219,3 +219,16 @@ def test_a_move_and_a_booking_racing_for_one_slot_never_both_win(booking, regist
             )
         ).scalar_one()
     assert overlapping == 0
+
+
+def test_changing_only_the_notes_or_attendees_keeps_the_price_agreed(booking, client_for, spaces_api):
+    made = booking.post("10:00", "11:00").json()
+    raised = client_for("spaces").put(
+        f"/spaces/{booking.space['id']}", json={"price_per_hour": "99.00"}, headers=spaces_api.admin_headers
+    )
+    assert raised.status_code == 200
+    changed = patch(booking, made["id"], {"notes": "Bring the projector", "attendees": 4})
+    assert changed.status_code == 200
+    assert changed.json()["cost"] == made["cost"] == {"amount": "25.00", "currency": "EUR"}
+    moved = patch(booking, made["id"], times(booking, "12:00", "13:00"))
+    assert moved.json()["cost"] == {"amount": "99.00", "currency": "EUR"}  # a new time, today's price

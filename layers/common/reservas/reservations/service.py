@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
@@ -325,13 +326,15 @@ def _change_once(
         end = now  # a booking under way ends now at the earliest: ending it early frees the rest at once
     space = Space.model_validate(dict(present(spaces_repository.find_space(db, row["space_id"], lock=True))))
     _refuse_if(_change_problems(space, row, start, end, attendees, now))
-    values = {
+    values: dict[str, Any] = {
         "start_time": start,
         "end_time": end,
         "attendees": attendees,
         "notes": row["notes"] if request.notes is None else request.notes,
-        "cost": booking_cost(space.price_per_hour, space.currency, start, end),
     }
+    if (start, end) != (row["start_time"], row["end_time"]):  # a new time costs what the space asks now
+        values["cost"] = booking_cost(space.price_per_hour, space.currency, start, end)
+        values["currency"] = space.currency
     try:
         with domain_errors():
             repository.change(db, reservation_id, values)
