@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -232,3 +233,103 @@ def test_changing_only_the_notes_or_attendees_keeps_the_price_agreed(booking, cl
     assert changed.json()["cost"] == made["cost"] == {"amount": "25.00", "currency": "EUR"}
     moved = patch(booking, made["id"], times(booking, "12:00", "13:00"))
     assert moved.json()["cost"] == {"amount": "99.00", "currency": "EUR"}  # a new time, today's price
+
+
+def insert_under_way(engine, booking, started: datetime, lasting: timedelta) -> str:
+    with engine.begin() as connection:
+        return str(
+            connection.execute(
+                text(
+                    "INSERT INTO reservations (user_id, space_id, start_time, end_time) "
+                    "VALUES (:u, :s, :start, :end) RETURNING id"
+                ),
+                {
+                    "u": booking.user["user"]["id"],
+                    "s": booking.space["id"],
+                    "start": started,
+                    "end": started + lasting,
+                },
+            ).scalar_one()
+        )
+
+
+def test_a_deactivated_spaces_bookings_may_shrink_and_end_early_but_not_move(
+    booking, engine, client_for, spaces_api
+):
+    upcoming = booking.post("10:00", "12:00").json()
+    under_way = insert_under_way(
+        engine, booking, datetime.now(UTC) - timedelta(minutes=30), timedelta(hours=2)
+    )
+    gone = client_for("spaces").delete(f"/spaces/{booking.space['id']}", headers=spaces_api.admin_headers)
+    assert gone.status_code == 204
+    assert patch(booking, upcoming["id"], times(booking, "14:00", "15:00")).status_code == 422
+    assert patch(booking, upcoming["id"], times(booking, "10:00", "11:00")).status_code == 200
+    ended = patch(booking, under_way, {"end_time": datetime.now(UTC).isoformat()})
+    assert ended.status_code == 200, ended.text
+
+
+def test_a_booking_under_way_that_cannot_grow_gets_no_suggestions_it_could_not_take(
+    booking, engine, admin, client_for, spaces_api
+):
+    always_open = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    opened = client_for("spaces").put(
+        f"/spaces/{booking.space['id']}",
+        json={"opening_hours": always_open},
+        headers=spaces_api.admin_headers,
+    )
+    assert opened.status_code == 200
+    now = datetime.now(UTC)
+    on_the_grid = now.replace(minute=now.minute - now.minute % 30, second=0, microsecond=0)
+    under_way = insert_under_way(engine, booking, on_the_grid, timedelta(minutes=60))
+    with engine.connect() as connection:
+        ends = connection.execute(
+            text("SELECT end_time FROM reservations WHERE id = :id"), {"id": under_way}
+        ).scalar()
+    with engine.begin() as connection:  # someone else holds the hour after it
+        connection.execute(
+            text(
+                "INSERT INTO reservations (user_id, space_id, start_time, end_time) "
+                "VALUES (:u, :s, :start, :end)"
+            ),
+            {
+                "u": admin["user"]["id"],
+                "s": booking.space["id"],
+                "start": ends,
+                "end": ends + timedelta(hours=1),
+            },
+        )
+    refused = patch(booking, under_way, {"end_time": (ends + timedelta(minutes=30)).isoformat()})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["conflicts"] and refused.json()["suggestions"] == []
+
+
+def test_a_change_racing_its_owners_departure_lets_both_finish(booking, client_for, monkeypatch):
+    from reservas import audit
+    from tests.support import STRONG_PASSWORD
+
+    made = booking.post("10:00", "11:00").json()
+    record_change, holding = audit.record_change, threading.Event()
+
+    def slowly(*args, **kwargs):  # a slow Lambda: past its locks, not yet committed
+        holding.set()
+        time.sleep(0.3)
+        return record_change(*args, **kwargs)
+
+    monkeypatch.setattr(audit, "record_change", slowly)
+    leave = functools.partial(
+        client_for("users").request,
+        "DELETE",
+        "/users/me",
+        json={"current_password": STRONG_PASSWORD},
+        headers=bearer(booking.user["access_token"]),
+    )
+
+    def leave_once_the_change_holds_its_locks():
+        assert holding.wait(5)
+        return leave()
+
+    changed, left = at_once(
+        functools.partial(patch, booking, made["id"], {"notes": "racing"}),
+        leave_once_the_change_holds_its_locks,
+    )
+    assert (changed.status_code, left.status_code) == (200, 204), (changed.text, left.text)

@@ -13,6 +13,7 @@ from reservas.database import Taken, domain_errors, present
 from reservas.errors import Conflict, Forbidden, NotFound
 from reservas.pagination import Page, keyset, page
 from reservas.passwords import hash_password
+from reservas.reservations import repository as reservations_repository
 from reservas.timestamps import parse_instant
 
 
@@ -79,10 +80,12 @@ def change_role(db: Connection, user_id: uuid.UUID, role: Role, *, actor: audit.
 
 
 def lock_for_leaving(db: Connection, user: User) -> None:
-    """Before an account goes: the administrators' rows, then the person's, always in that order (as
-    changes of roles take them), so no booking or role change of theirs is still on its way; and the
-    last administrator stays, so that the service is never left without anyone to run it."""
+    """Before an account goes: the administrators' rows, then the person's reservations, then the
+    person's row, always in that order, so that no booking, change, cancellation or role change of
+    theirs is still on its way (each takes these rows in the same order, or only some of them); and
+    the last administrator stays, so that the service is never left without anyone to run it."""
     admins = repository.lock_admins(db)
+    reservations_repository.lock_all_of(db, user.id)
     repository.find_user_by_id(db, user.id, lock=True)
     _refuse_to_leave_without_administrators(
         admins, user.id, "make someone else an administrator before you leave"

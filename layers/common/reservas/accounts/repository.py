@@ -41,8 +41,11 @@ def find_user_by_id(db: Connection, user_id: uuid.UUID, *, lock: bool = False) -
 
 def lock_admins(db: Connection) -> list[uuid.UUID]:
     """Lock every administrator's row, always in the same order, so that two changes of roles take
-    turns without deadlocking; their ids."""
-    statement = select(users.c.id).where(users.c.role == "admin").order_by(users.c.id).with_for_update()
+    turns without deadlocking; their ids. FOR NO KEY UPDATE: what an admin's own changes need of their
+    row at commit (a reference's KEY SHARE, as the audit log's) is not held up."""
+    statement = (
+        select(users.c.id).where(users.c.role == "admin").order_by(users.c.id).with_for_update(key_share=True)
+    )
     return list(db.execute(statement).scalars())
 
 

@@ -32,7 +32,7 @@ def _select() -> Select[Any]:
 def lock_user(db: Connection, user_id: uuid.UUID) -> bool:
     """Serialise one user's bookings, so that the limit on active reservations holds under concurrency;
     whether the account still exists (it may have gone while the request waited)."""
-    statement = select(users.c.id).where(users.c.id == user_id).with_for_update()
+    statement = select(users.c.id).where(users.c.id == user_id).with_for_update(key_share=True)
     return db.execute(statement).first() is not None
 
 
@@ -84,6 +84,12 @@ def cancel_upcoming_of(db: Connection, user_id: uuid.UUID) -> list[uuid.UUID]:
         .returning(reservations.c.id)
     )
     return list(db.execute(statement).scalars())
+
+
+def lock_all_of(db: Connection, user_id: uuid.UUID) -> None:
+    """Lock every reservation of the user, so that a change or cancellation of one on its way ends
+    before an account goes (see accounts.profile.lock_for_leaving)."""
+    db.execute(select(reservations.c.id).where(reservations.c.user_id == user_id).with_for_update())
 
 
 def erase_notes_of(db: Connection, user_id: uuid.UUID) -> None:

@@ -181,9 +181,11 @@ def _refuse_if(problems: Problems) -> None:
         raise Unprocessable(detail, title="Booking refused", errors=errors)
 
 
-def _overlap(db: Connection, request: BookingRequest, moving: uuid.UUID | None = None) -> Conflict:
-    """A 409 that shows what is in the way and what could be booked instead. For a booking being
-    moved (`moving`), its own time is not in the way, and it can only move within its space."""
+def _overlap(
+    db: Connection, request: BookingRequest, moving: uuid.UUID | None = None, *, suggest: bool = True
+) -> Conflict:
+    """A 409 that shows what is in the way and what could be booked instead (unless not `suggest`).
+    For a booking being moved (`moving`), its own time is not in the way, and it moves within its space."""
     start, end = request.start_time, request.end_time
     space = Space.model_validate(dict(present(spaces_repository.find_space(db, request.space_id))))
     zone = ZoneInfo(space.timezone)
@@ -191,7 +193,7 @@ def _overlap(db: Connection, request: BookingRequest, moving: uuid.UUID | None =
         TimeRange(start_time=s.astimezone(zone), end_time=e.astimezone(zone))
         for s, e in spaces_repository.busy_intervals(db, space.id, start, end, excluding=moving)
     ]
-    suggestions = _same_space_suggestions(db, space, start, end, moving)
+    suggestions = _same_space_suggestions(db, space, start, end, moving) if suggest else []
     if moving is None:
         suggestions += _other_space_suggestions(db, space, request)
     db.rollback()
@@ -285,15 +287,16 @@ def change(
         return _retried(db, lambda: _change_once(db, user, reservation_id, request, idempotency_key, actor))
     except _TimeTaken as taken:
         db.rollback()  # the booking keeps its old time
-        raise _overlap(db, taken.wanted, moving=reservation_id) from None
+        raise _overlap(db, taken.wanted, moving=reservation_id, suggest=taken.movable) from None
 
 
 class _TimeTaken(Exception):
     """The new time of a booking being changed is someone else's."""
 
-    def __init__(self, wanted: BookingRequest) -> None:
+    def __init__(self, wanted: BookingRequest, movable: bool) -> None:
         super().__init__("the new time is taken")
         self.wanted = wanted
+        self.movable = movable  # False for a booking under way: it keeps its start, nothing to suggest
 
 
 def _change_once(
@@ -340,7 +343,7 @@ def _change_once(
             repository.change(db, reservation_id, values)
     except Overlap:
         wanted = BookingRequest(space_id=space.id, start_time=start, end_time=end, attendees=attendees)
-        raise _TimeTaken(wanted) from None
+        raise _TimeTaken(wanted, movable=row["start_time"] > now) from None
     reservation = to_reservation(present(repository.find(db, reservation_id)))
     body = reservation.model_dump(mode="json")
     changed = audit.record_change(
@@ -378,8 +381,9 @@ def _change_problems(
     times_change = (start, end) != (row["start_time"], row["end_time"])
     if not times_change:
         return problems
-    if not space.is_active:
-        problems.append((["start_time"], "this space takes no new bookings: its times cannot change"))
+    within_its_time = row["start_time"] <= start and end <= row["end_time"]
+    if not space.is_active and not within_its_time:
+        problems.append((["start_time"], "this space takes no new bookings: a booking may only shrink"))
     elif row["start_time"] > now:
         problems += [(["start_time"], problem) for problem in booking_problems(space, start, end, now)]
     elif start != row["start_time"]:
