@@ -193,3 +193,23 @@ def test_an_unexpected_error_is_a_500_problem_with_every_standard_header(engine,
     assert json.loads(response["body"])["detail"] == "An unexpected error occurred; it has been logged."
     for header in ("x-correlation-id", "x-content-type-options", "cache-control"):
         assert header in response["headers"], header
+
+
+def test_a_booking_changes_through_a_named_stage_with_a_base64_body(engine, booking):
+    made = booking.post("10:00", "11:00").json()
+    event = http_event(
+        "PATCH",
+        f"/reservations/{made['id']}",
+        route="/reservations/{reservation_id}",
+        stage="prod",
+        base64_body=True,
+        body={"start_time": booking.at("12:00"), "end_time": booking.at("13:00"), "notes": "Moved"},
+        headers=bearer(booking.user["access_token"]),
+    )
+    status, _, changed = invoke("reservations", event)
+    assert status == 200, changed
+    assert (changed["id"], changed["start_time"], changed["notes"]) == (
+        made["id"],
+        booking.at("12:00"),
+        "Moved",
+    )
