@@ -13,7 +13,6 @@ from reservas.database import Taken, domain_errors, present
 from reservas.errors import Conflict, Forbidden, NotFound
 from reservas.pagination import Page, keyset, page
 from reservas.passwords import hash_password
-from reservas.reservations import repository as reservations_repository
 from reservas.timestamps import parse_instant
 
 
@@ -63,7 +62,7 @@ def change_role(db: Connection, user_id: uuid.UUID, role: Role, *, actor: audit.
     if row["role"] == role:
         return User.model_validate(dict(row))
     if role != "admin":
-        _refuse_to_leave_without_administrators(admins, user_id, "make someone else an administrator first")
+        keep_an_administrator(admins, user_id, "make someone else an administrator first")
     changed = repository.update_user(db, user_id, {"role": role})
     audit.record(
         db,
@@ -79,20 +78,8 @@ def change_role(db: Connection, user_id: uuid.UUID, role: Role, *, actor: audit.
     return User.model_validate(dict(present(changed)))
 
 
-def lock_for_leaving(db: Connection, user: User) -> None:
-    """Before an account goes: the administrators' rows, then the person's reservations, then the
-    person's row, always in that order, so that no booking, change, cancellation or role change of
-    theirs is still on its way (each takes these rows in the same order, or only some of them); and
-    the last administrator stays, so that the service is never left without anyone to run it."""
-    admins = repository.lock_admins(db)
-    reservations_repository.lock_all_of(db, user.id)
-    repository.find_user_by_id(db, user.id, lock=True)
-    _refuse_to_leave_without_administrators(
-        admins, user.id, "make someone else an administrator before you leave"
-    )
-
-
-def _refuse_to_leave_without_administrators(admins: list[uuid.UUID], user_id: uuid.UUID, advice: str) -> None:
+def keep_an_administrator(admins: list[uuid.UUID], user_id: uuid.UUID, advice: str) -> None:
+    """The last administrator stays one, so that the service is never left without anyone to run it."""
     if admins == [user_id]:
         raise Conflict(f"This is the last administrator: {advice}.", title="Last administrator")
 

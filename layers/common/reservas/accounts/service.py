@@ -31,6 +31,7 @@ from reservas.tokens import (
 )
 
 LOGIN_FAILED = "The email or password is incorrect."
+TOO_MANY_SIGN_INS = "Too many failed sign-ins for this account; try again later."
 REFRESH_FAILED = "The refresh token is invalid, expired or already used; sign in again."
 
 
@@ -64,21 +65,23 @@ def authenticate(db: Connection, email: str, password: str, client_address: str)
     atomically *before* the password is hashed, so parallel guesses cannot outrun the limit; a correct
     password gives the places back."""
     limiter = get_rate_limiter()
-    attempts = _attempt_counts(email, client_address) if limiter is not None else []
-    for limits, *identifiers in attempts:
-        assert limiter is not None  # counts exist only with a limiter
-        retry_after = limiter.hit(limits, *identifiers)
-        if retry_after is not None:
-            raise TooManyRequests(retry_after, "Too many failed sign-ins for this account; try again later.")
+    attempts = _attempt_counts(email, client_address)
+    if limiter is not None:
+        for limits, *identifiers in attempts:
+            retry_after = limiter.hit(limits, *identifiers)
+            if retry_after is not None:
+                raise TooManyRequests(
+                    retry_after, "Too many failed sign-ins for this account; try again later."
+                )
     row = repository.find_user_with_hash(db, email=email)
     if row is None:
         burn_verification_time(password)
         return None
     if not verify_password(password, row["password_hash"]):
         return None
-    for limits, *identifiers in attempts:
-        assert limiter is not None
-        limiter.clear(limits, *identifiers)
+    if limiter is not None:
+        for limits, *identifiers in attempts:
+            limiter.clear(limits, *identifiers)
     return row
 
 

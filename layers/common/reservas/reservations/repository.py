@@ -88,7 +88,7 @@ def cancel_upcoming_of(db: Connection, user_id: uuid.UUID) -> list[uuid.UUID]:
 
 def lock_all_of(db: Connection, user_id: uuid.UUID) -> None:
     """Lock every reservation of the user, so that a change or cancellation of one on its way ends
-    before an account goes (see accounts.profile.lock_for_leaving)."""
+    before an account goes (see leaving._lock_for_leaving)."""
     db.execute(select(reservations.c.id).where(reservations.c.user_id == user_id).with_for_update())
 
 

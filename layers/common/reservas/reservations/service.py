@@ -97,12 +97,9 @@ def _retried(db: Connection, attempt: Callable[[], Booked]) -> Booked:
 def _book_once(
     db: Connection, user: User, request: BookingRequest, key: str | None, actor: audit.Actor
 ) -> Booked:
-    if key is not None:
-        fingerprint = idempotency.request_hash(request.model_dump(mode="json"))
-        replay = idempotency.claim(db, user.id, key, fingerprint)
-        if replay is not None:
-            db.rollback()
-            return Booked(Reservation.model_validate(replay.body), replayed=True)
+    replayed = _replay(db, user, key, request.model_dump(mode="json"))
+    if replayed is not None:
+        return replayed
     # The interval's rules (the per-day work) are checked before any lock is taken; the locks then
     # serialise this user's bookings (the limit on upcoming ones) and this space's (see _bookable_space).
     space = _bookable_space(db, request.space_id)
@@ -246,17 +243,32 @@ def _other_space_suggestions(db: Connection, space: Space, request: BookingReque
 
 def get(db: Connection, user: User, reservation_id: uuid.UUID) -> Reservation:
     """The owner's or, for admins, anyone's; 404 for everyone else, so its existence stays private."""
-    row = repository.find(db, reservation_id)
+    return to_reservation(_own(db, user, reservation_id))
+
+
+def _own(db: Connection, user: User, reservation_id: uuid.UUID, *, lock: bool = False) -> RowMapping:
+    """The reservation, when it is the user's or the user is an admin; 404 for anyone else."""
+    row = repository.find(db, reservation_id, lock=lock)
     if row is None or (row["user_id"] != user.id and not user.is_admin):
         raise NotFound("No reservation of yours has this id.")
-    return to_reservation(row)
+    return row
+
+
+def _replay(db: Connection, user: User, key: str | None, asked: dict[str, Any]) -> Booked | None:
+    """With an Idempotency-Key: the key is claimed for this request, or the answer to the earlier
+    request that used it is given again (a 422 when that request asked something else)."""
+    if key is None:
+        return None
+    replay = idempotency.claim(db, user.id, key, idempotency.request_hash(asked))
+    if replay is None:
+        return None
+    db.rollback()
+    return Booked(Reservation.model_validate(replay.body), replayed=True)
 
 
 def cancel(db: Connection, user: User, reservation_id: uuid.UUID, *, actor: audit.Actor) -> Reservation:
     """Owners until the start, admins until the end. Cancelling again changes nothing."""
-    row = repository.find(db, reservation_id, lock=True)
-    if row is None or (row["user_id"] != user.id and not user.is_admin):
-        raise NotFound("No reservation of yours has this id.")
+    row = _own(db, user, reservation_id, lock=True)
     if row["status"] == "cancelled":
         return to_reservation(row)
     if row["status"] == "completed":
@@ -307,20 +319,16 @@ def _change_once(
     key: str | None,
     actor: audit.Actor,
 ) -> Booked:
-    if key is not None:
-        asked = {"reservation_id": str(reservation_id), **request.model_dump(mode="json", exclude_unset=True)}
-        replay = idempotency.claim(db, user.id, key, idempotency.request_hash(asked))
-        if replay is not None:
-            db.rollback()
-            return Booked(Reservation.model_validate(replay.body), replayed=True)
-    row = repository.find(db, reservation_id, lock=True)
-    if row is None or (row["user_id"] != user.id and not user.is_admin):
-        raise NotFound("No reservation of yours has this id.")
+    asked = {"reservation_id": str(reservation_id), **request.model_dump(mode="json", exclude_unset=True)}
+    replayed = _replay(db, user, key, asked)
+    if replayed is not None:
+        return replayed
+    row = _own(db, user, reservation_id, lock=True)
     if row["status"] != "active":
         raise Conflict(
             f"This reservation is {row['status']}; only an active one can change.", title="Not active"
         )
-    before = to_reservation(row)
+    before = to_reservation(row).model_dump(mode="json")
     start = request.start_time or row["start_time"]
     end = request.end_time or row["end_time"]
     attendees = request.attendees or row["attendees"]
@@ -352,17 +360,12 @@ def _change_once(
         "reservation.changed",
         "reservation",
         reservation.id,
-        before.model_dump(mode="json"),
+        before,
         body,
         subject_id=reservation.user_id,
     )
     if changed:
-        events.record(
-            db,
-            events.RESERVATION_CHANGED,
-            reservation.id,
-            {**body, "before": before.model_dump(mode="json")},
-        )
+        events.record(db, events.RESERVATION_CHANGED, reservation.id, {**body, "before": before})
     if key is not None:
         idempotency.remember(db, user.id, key, body)
     db.commit()
