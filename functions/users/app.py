@@ -5,10 +5,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from reservas import audit, leaving
+from reservas import audit_search, leaving
 from reservas.accounts import profile
 from reservas.accounts.schemas import DeleteMeRequest, RoleChange, UpdateMeRequest, User
 from reservas.app_factory import create_app, lambda_handler
+from reservas.audit import Entity
+from reservas.audit_search import AuditEntry
 from reservas.dependencies import ActorDep, AdminUser, CallerDep, ClientAddress, CurrentUser, DbDep
 from reservas.errors import problem_doc
 from reservas.pagination import DEFAULT_LIMIT, Page
@@ -75,16 +77,16 @@ audit_router = APIRouter(prefix="/audit", tags=["audit"])
 def read_audit_log(
     _: AdminUser,
     db: DbDep,
-    entity: Annotated[audit.Entity | None, Query(description="What kind of thing changed.")] = None,
+    entity: Annotated[Entity | None, Query(description="What kind of thing changed.")] = None,
     entity_id: Annotated[uuid.UUID | None, Query(description="Which one.")] = None,
     actor: Annotated[uuid.UUID | None, Query(description="Who changed it (a user id).")] = None,
     from_: Annotated[Instant | None, Query(alias="from", description="Changes at or after.")] = None,
     to: Annotated[Instant | None, Query(description="Changes before.")] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-) -> Page[audit.AuditEntry]:
+) -> Page[AuditEntry]:
     """Who changed what, when and from where, newest first."""
-    return audit.search(
+    return audit_search.search(
         db,
         entity=entity,
         entity_id=entity_id,
