@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -72,3 +73,20 @@ def next_day(zone_name: str, *, hours: int = 24, weekday: int | None = None) -> 
 def local(zone_name: str, day: date, hhmm: str) -> datetime:
     hour, minute = map(int, hhmm.split(":"))
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(zone_name))
+
+
+def at_once(*requests):
+    """Send the requests from threads released together; their answers, in order."""
+    barrier = threading.Barrier(len(requests))
+    answers = [None] * len(requests)
+
+    def send(index, request):
+        barrier.wait()
+        answers[index] = request()
+
+    threads = [threading.Thread(target=send, args=pair) for pair in enumerate(requests)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers

@@ -87,6 +87,9 @@ def spaces_api(client_for, admin):
             assert response.status_code == 201, response.text
             return response.json()
 
+        def update(self, space_id: str, **changes) -> object:
+            return client.put(f"/spaces/{space_id}", json=changes, headers=headers)
+
         def get(self, path, token=None, **params):
             return client.get(path, params=params, headers=bearer(token) if token else {})
 

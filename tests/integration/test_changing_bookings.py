@@ -14,6 +14,7 @@ from sqlalchemy import select, text
 
 from reservas.tables import outbox
 from tests.integration.conftest import bearer
+from tests.support import at_once
 
 
 def patch(booking, reservation_id: str, body: dict, token=None, headers: dict | None = None):
@@ -22,23 +23,6 @@ def patch(booking, reservation_id: str, body: dict, token=None, headers: dict | 
         json=body,
         headers={**bearer(token or booking.user["access_token"]), **(headers or {})},
     )
-
-
-def at_once(*requests):
-    """Send the requests from threads released together; their answers, in order."""
-    barrier = threading.Barrier(len(requests))
-    answers = [None] * len(requests)
-
-    def send(index, request):
-        barrier.wait()
-        answers[index] = request()
-
-    threads = [threading.Thread(target=send, args=pair) for pair in enumerate(requests)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return answers
 
 
 def times(booking, start: str, end: str) -> dict:
@@ -85,7 +69,9 @@ def test_moving_onto_someone_elses_time_is_a_409_and_keeps_the_old_time(booking,
     refused = patch(booking, mine["id"], times(booking, "11:30", "12:30"))
     assert refused.status_code == 409
     problem = refused.json()
-    assert problem["conflicts"] == [{"start_time": booking.at("12:00"), "end_time": booking.at("13:00")}]
+    assert problem["conflicts"] == [
+        {"start_time": booking.at("12:00"), "end_time": booking.at("13:00"), "held_by": "booking"}
+    ]
     # Its own time is free to it: suggestions may use it, and it is not what is in the way.
     assert {"start_time": booking.at("10:00"), "end_time": booking.at("11:00")} not in problem["conflicts"]
     assert problem["suggestions"] and all(

@@ -177,7 +177,9 @@ def test_an_overlap_is_a_409_with_conflicts_and_suggestions(booking, spaces_api,
 
     problem = _problem(booking.post("10:30", "11:30", token=rival, attendees=4), status=409)
 
-    assert problem["conflicts"] == [{"start_time": booking.at("10:00"), "end_time": booking.at("11:00")}]
+    assert problem["conflicts"] == [
+        {"start_time": booking.at("10:00"), "end_time": booking.at("11:00"), "held_by": "booking"}
+    ]
     same_space = [s for s in problem["suggestions"] if s["space_id"] == booking.space["id"]]
     assert [(s["start_time"], s["end_time"]) for s in same_space] == [
         (booking.at("09:00"), booking.at("10:00")),

@@ -8,6 +8,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Computed,
     DateTime,
     ForeignKey,
     Identity,
@@ -21,12 +22,26 @@ from sqlalchemy import (
     Uuid,
     text,
 )
+from sqlalchemy.types import UserDefinedType
 
 metadata = MetaData()
 
 # The jsonb columns are declared with SQLAlchemy's generic JSON: declaring JSONB would import the whole
 # PostgreSQL dialect at cold start (about 25 ms per function) instead of at the first query.
 JSONB = JSON
+
+
+class _Range(UserDefinedType[Any]):
+    """A PostgreSQL range column, named without importing the PostgreSQL dialect (see JSONB above).
+    Queries read its bounds with lower() and upper()."""
+
+    cache_ok = True
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def get_col_spec(self, **_: Any) -> str:
+        return self.name.upper()
 
 
 def _uuid_pk() -> Column[Any]:
@@ -69,6 +84,8 @@ spaces = Table(
     Column("max_duration_minutes", Integer, nullable=False, server_default="480"),
     Column("slot_minutes", Integer, nullable=False, server_default="30"),
     Column("max_advance_days", Integer, nullable=False, server_default="90"),
+    Column("buffer_before_minutes", Integer, nullable=False, server_default="0"),
+    Column("buffer_after_minutes", Integer, nullable=False, server_default="0"),
     Column("is_active", Boolean, nullable=False, server_default=text("true")),
     *_timestamps(),
 )
@@ -89,6 +106,43 @@ reservations = Table(
     Column("currency", String(3), nullable=False, server_default="EUR"),
     Column("cancelled_at", DateTime(timezone=True)),
     *_timestamps(),
+    Column("series_id", Uuid, ForeignKey("series.id", ondelete="SET NULL")),
+)
+
+series = Table(
+    "series",
+    metadata,
+    _uuid_pk(),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("space_id", Uuid, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
+    Column("rule", String(255), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
+closures = Table(
+    "closures",
+    metadata,
+    _uuid_pk(),
+    Column("space_id", Uuid, ForeignKey("spaces.id", ondelete="CASCADE")),
+    Column("location", String(255)),
+    Column("start_time", DateTime(timezone=True), nullable=False),
+    Column("end_time", DateTime(timezone=True), nullable=False),
+    Column("reason", String(255), nullable=False, server_default=""),
+    Column("created_by", Uuid, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
+# What holds a space's time: written by the migrations' trigger for bookings, by the code for closures.
+# Its exclusion constraint is the no-overlap guarantee (migrations/versions/0006).
+holds = Table(
+    "holds",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("space_id", Uuid, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
+    Column("during", _Range("tstzrange"), nullable=False),
+    Column("reservation_id", Uuid, ForeignKey("reservations.id", ondelete="CASCADE"), unique=True),
+    Column("closure_id", Uuid, ForeignKey("closures.id", ondelete="CASCADE")),
+    Column("excludes", _Range("int8range"), Computed("0"), nullable=True),
 )
 
 sessions = Table(

@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,7 +31,7 @@ from reservas.spaces import calendar
 from reservas.spaces import repository as spaces_repository
 from reservas.spaces import service as spaces_service
 from reservas.spaces.rules import booking_problems
-from reservas.spaces.schemas import Space, TimeRange
+from reservas.spaces.schemas import HeldTime, Space
 from reservas.timestamps import parse_instant
 
 RETRIES = 3  # for deadlocks and serialization failures, which a second try resolves
@@ -185,21 +185,40 @@ def _overlap(
     For a booking being moved (`moving`), its own time is not in the way, and it moves within its space."""
     start, end = request.start_time, request.end_time
     space = Space.model_validate(dict(present(spaces_repository.find_space(db, request.space_id))))
-    zone = ZoneInfo(space.timezone)
-    in_the_way = [
-        TimeRange(start_time=s.astimezone(zone), end_time=e.astimezone(zone))
-        for s, e in spaces_repository.busy_intervals(db, space.id, start, end, excluding=moving)
-    ]
+    in_the_way = _held_around(db, space, start, end, moving)
     suggestions = _same_space_suggestions(db, space, start, end, moving) if suggest else []
     if moving is None:
         suggestions += _other_space_suggestions(db, space, request)
     db.rollback()
+    closed = bool(in_the_way) and all(h.held_by == "closure" for h in in_the_way)
     return Conflict(
-        "The space is already booked for part of that time.",
-        title="Already booked",
+        f"The space is {'closed' if closed else 'already booked'} for part of that time.",
+        title="Closed" if closed else "Already booked",
         conflicts=[c.model_dump(mode="json") for c in in_the_way],
         suggestions=[s.model_dump(mode="json") for s in suggestions],
     )
+
+
+def _held_around(
+    db: Connection, space: Space, start: datetime, end: datetime, moving: uuid.UUID | None = None
+) -> list[HeldTime]:
+    """What holds the space's time where a booking of [start, end) would, its buffers included."""
+    zone = ZoneInfo(space.timezone)
+    held = spaces_repository.held_intervals(
+        db,
+        space.id,
+        start - timedelta(minutes=space.buffer_before_minutes),
+        end + timedelta(minutes=space.buffer_after_minutes),
+        excluding=moving,
+    )
+    return [
+        HeldTime(
+            start_time=h.start.astimezone(zone),
+            end_time=h.end.astimezone(zone),
+            held_by="closure" if h.closed else "booking",
+        )
+        for h in held
+    ]
 
 
 def _same_space_suggestions(

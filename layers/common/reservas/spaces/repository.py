@@ -4,15 +4,37 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, insert, literal_column, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    DateTime,
+    Select,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy import text as sql
 from sqlalchemy.engine import RowMapping
 
 from reservas.database import after_key, contains
-from reservas.tables import reservations, spaces
+from reservas.tables import holds, spaces
+
+MINUTE: ColumnElement[Any] = literal_column("interval '1 minute'")
+
+
+@dataclass(frozen=True)
+class Held:
+    start: datetime
+    end: datetime
+    closed: bool  # a closure's; else a booking's, with its buffers
 
 
 def insert_space(db: Connection, values: dict[str, Any]) -> RowMapping:
@@ -60,39 +82,40 @@ def search_spaces(
     if after is not None:
         statement = statement.where(after_key(spaces.c.name, spaces.c.id, after))
     if free_between is not None:
+        start, end = free_between
+        padded = func.tstzrange(
+            literal(start, DateTime(timezone=True)) - spaces.c.buffer_before_minutes * MINUTE,
+            literal(end, DateTime(timezone=True)) + spaces.c.buffer_after_minutes * MINUTE,
+        )
         statement = statement.where(
-            ~overlapping_reservations(free_between).where(reservations.c.space_id == spaces.c.id).exists()
+            ~_holds_overlapping(padded).where(holds.c.space_id == spaces.c.id).exists()
         )
     return list(db.execute(statement).mappings())
 
 
-def overlapping_reservations(interval: tuple[datetime, datetime]) -> Select[Any]:
-    """Active reservations overlapping [start, end): the shape the GiST exclusion index answers."""
-    start, end = interval
-    return select(reservations.c.start_time, reservations.c.end_time).where(
-        # A literal, not a parameter: the GiST index is partial (WHERE status = 'active'), and only a
-        # literal lets every plan, generic ones included, use it.
-        reservations.c.status == literal_column("'active'"),
-        func.tstzrange(reservations.c.start_time, reservations.c.end_time).op("&&")(
-            func.tstzrange(start, end)
-        ),
-    )
+def _holds_overlapping(interval: ColumnElement[Any]) -> Select[Any]:
+    """Holds (bookings with their buffers, closures) overlapping a tstzrange: the shape the GiST
+    exclusion index answers."""
+    return select(
+        func.lower(holds.c.during), func.upper(holds.c.during), holds.c.closure_id.is_not(None)
+    ).where(holds.c.during.op("&&")(interval))
 
 
-def busy_intervals(
+def held_intervals(
     db: Connection,
     space_id: uuid.UUID,
     start: datetime,
     end: datetime,
     *,
     excluding: uuid.UUID | None = None,
-) -> list[tuple[datetime, datetime]]:
-    """The active reservations' intervals in [start, end); `excluding` one reservation (being moved)."""
+) -> list[Held]:
+    """What holds the space's time in [start, end), in order: bookings (with the buffers they were booked
+    with) and closures; but `excluding` one reservation (being moved)."""
     statement = (
-        overlapping_reservations((start, end))
-        .where(reservations.c.space_id == space_id)
-        .order_by(reservations.c.start_time)
+        _holds_overlapping(func.tstzrange(start, end))
+        .where(holds.c.space_id == space_id)
+        .order_by(func.lower(holds.c.during))
     )
     if excluding is not None:
-        statement = statement.where(reservations.c.id != excluding)
-    return [tuple(row) for row in db.execute(statement)]
+        statement = statement.where(holds.c.reservation_id.is_distinct_from(excluding))
+    return [Held(start, end, closed) for start, end, closed in db.execute(statement)]

@@ -7,7 +7,7 @@ import re
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -146,6 +146,15 @@ Price = Annotated[
 SpaceName = Annotated[str, text.Line(min_length=1, max_length=255)]
 Location = Annotated[str, text.Line(max_length=255)]
 Description = Annotated[str, text.FreeText(max_length=5000)]
+BufferMinutes = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=MINUTES_PER_DAY,
+        description="Time kept free around each booking (set-up before, cleaning after). Changing it "
+        "applies to bookings made or moved from then on; the others keep the buffers they were booked with.",
+    ),
+]
 
 
 class SpaceSettings(BaseModel):
@@ -166,6 +175,8 @@ class SpaceSettings(BaseModel):
     max_duration_minutes: Annotated[int, Field(ge=1, le=LONGEST_BOOKING_MINUTES)] = 480
     slot_minutes: Annotated[int, Field(ge=5, le=MINUTES_PER_DAY)] = 30
     max_advance_days: Annotated[int, Field(ge=0, le=MAX_ADVANCE_DAYS)] = 90
+    buffer_before_minutes: BufferMinutes = 0
+    buffer_after_minutes: BufferMinutes = 0
 
     @model_validator(mode="after")
     def _coherent(self) -> SpaceSettings:
@@ -207,6 +218,8 @@ class SpaceUpdate(BaseModel):
     max_duration_minutes: int | None = None
     slot_minutes: int | None = None
     max_advance_days: int | None = None
+    buffer_before_minutes: int | None = None
+    buffer_after_minutes: int | None = None
     is_active: bool | None = None
 
 
@@ -227,6 +240,12 @@ class AvailableSpace(Space):
 class TimeRange(BaseModel):
     start_time: datetime
     end_time: datetime
+
+
+class HeldTime(TimeRange):
+    """Time that is not free: a booking (with the space's buffers around it) or a closure."""
+
+    held_by: Literal["booking", "closure"]
 
 
 class Availability(BaseModel):

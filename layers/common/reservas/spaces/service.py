@@ -171,15 +171,17 @@ def availability(
 def free_time(
     db: Connection, space: Space, window: calendar.Interval, *, excluding: uuid.UUID | None = None
 ) -> list[calendar.Interval]:
-    """Opening hours minus active reservations (but `excluding`, one being moved), within the window."""
+    """Where a new booking of the space may lie within the window: opening hours minus what holds its
+    time (bookings, but `excluding` one being moved, and closures), each widened by the new booking's
+    buffers, which must not overlap anything held either."""
     zone = ZoneInfo(space.timezone)
+    before = timedelta(minutes=space.buffer_before_minutes)
+    after = timedelta(minutes=space.buffer_after_minutes)
     blocks = calendar.opening_blocks(space.opening_hours, zone, window)
-    busy = [
-        calendar.Interval(start, end)
-        for start, end in repository.busy_intervals(
-            db, space.id, window.start, window.end, excluding=excluding
-        )
-    ]
+    held = repository.held_intervals(
+        db, space.id, window.start - before, window.end + after, excluding=excluding
+    )
+    busy = [calendar.Interval(h.start - after, h.end + before) for h in held]
     return calendar.clip(calendar.subtract(blocks, busy), window)
 
 
