@@ -1,4 +1,4 @@
-"""/reservations: book, read, search, change, cancel."""
+"""/reservations: book (one, or a series), read, search, change, cancel."""
 
 import uuid
 from typing import Annotated, Literal
@@ -10,13 +10,21 @@ from reservas.app_factory import create_app, lambda_handler
 from reservas.dependencies import ActorDep, CurrentUser, DbDep
 from reservas.errors import fields_from, problem_doc
 from reservas.pagination import DEFAULT_LIMIT, Page
-from reservas.reservations import idempotency, service
-from reservas.reservations.schemas import BookingChange, BookingRequest, Reservation
+from reservas.reservations import idempotency, series, service
+from reservas.reservations.schemas import (
+    BookingChange,
+    BookingRequest,
+    Reservation,
+    Series,
+    SeriesBooked,
+    SeriesRequest,
+)
 from reservas.route_parameters import Cursor, Limit
 from reservas.timestamps import Instant
 
 AUTHENTICATED = {401: problem_doc("Not authenticated")}
 NOT_FOUND = {404: problem_doc("No reservation of yours has this id")}
+SERIES_NOT_FOUND = {404: problem_doc("No series of yours has this id")}
 StatusFilter = Annotated[Literal["active", "cancelled", "completed"] | None, Query()]
 From = Annotated[Instant | None, Query(alias="from", description="Only reservations ending after this.")]
 To = Annotated[Instant | None, Query(alias="to", description="Only reservations starting before this.")]
@@ -57,6 +65,62 @@ def book_reservation(
         status_code=201,
         headers={"Location": f"/reservations/{reservation.id}"},
     )
+
+
+@router.post(
+    "/series",
+    status_code=201,
+    response_model=SeriesBooked,
+    responses={
+        **AUTHENTICATED,
+        409: problem_doc(
+            "all_or_nothing: an occurrence is taken (`conflicts` lists each, with `in_the_way` and "
+            "`suggestions`); skip_conflicts: none could be booked (`skipped`)"
+        ),
+        422: problem_doc(
+            "The rule, or (all_or_nothing) an occurrence, breaks a booking rule; `errors` lists each"
+        ),
+    },
+)
+def book_series(
+    body: SeriesRequest,
+    user: CurrentUser,
+    actor: ActorDep,
+    db: DbDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Book a first occurrence and every repetition of it by a recurrence rule, in the space's time zone."""
+    key = idempotency.check_key(idempotency_key) if idempotency_key is not None else None
+    with fields_from("body"):
+        booked = series.book_series(db, user, body, key, actor=actor)
+    return JSONResponse(
+        booked.model_dump(mode="json"),
+        status_code=201,
+        headers={"Location": f"/reservations/series/{booked.id}"},
+    )
+
+
+@router.get("/series/{series_id}", responses={**AUTHENTICATED, **SERIES_NOT_FOUND})
+def get_series(series_id: uuid.UUID, user: CurrentUser, db: DbDep) -> Series:
+    return series.get_series(db, user, series_id)
+
+
+@router.delete("/series/{series_id}", responses={**AUTHENTICATED, **SERIES_NOT_FOUND})
+def cancel_series(
+    series_id: uuid.UUID,
+    user: CurrentUser,
+    actor: ActorDep,
+    db: DbDep,
+    starting_from: Annotated[
+        Instant | None,
+        Query(
+            alias="from",
+            description="Cancel the occurrences starting at or after this (this and the following); "
+            "without it, every occurrence that has not started.",
+        ),
+    ] = None,
+) -> Series:
+    return series.cancel_series(db, user, series_id, starting_from, actor=actor)
 
 
 @router.get("", responses=AUTHENTICATED)

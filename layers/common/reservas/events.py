@@ -16,6 +16,8 @@ SOURCE = "reservas"
 RESERVATION_CREATED = "ReservationCreated"
 RESERVATION_CANCELLED = "ReservationCancelled"
 RESERVATION_CHANGED = "ReservationChanged"
+SERIES_BOOKED = "SeriesBooked"
+SERIES_CANCELLED = "SeriesCancelled"
 PUT_EVENTS_BATCH = 10  # EventBridge's limit per PutEvents call
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Select, and_, case, func, insert, or_, select
 from sqlalchemy.engine import RowMapping
 
 from reservas.database import after_key, contains
-from reservas.tables import reservations, spaces, users
+from reservas.tables import reservations, series, spaces, users
 
 effective_status = case(
     (and_(reservations.c.status == "active", reservations.c.end_time <= func.now()), "completed"),
@@ -37,7 +37,9 @@ def lock_user(db: Connection, user_id: uuid.UUID) -> bool:
 
 
 def count_active_future(db: Connection, user_id: uuid.UUID) -> int:
-    statement = select(func.count()).where(
+    """The user's upcoming holdings: each booking counts once, and so does each series."""
+    holding = func.coalesce(reservations.c.series_id, reservations.c.id)
+    statement = select(func.count(holding.distinct())).where(
         reservations.c.user_id == user_id,
         reservations.c.status == "active",
         reservations.c.end_time > func.now(),
@@ -50,6 +52,39 @@ def insert_reservation(db: Connection, values: dict[str, Any]) -> uuid.UUID:
         insert(reservations).values(**values).returning(reservations.c.id)
     ).scalar_one()
     return reservation_id
+
+
+def insert_reservations(db: Connection, rows: list[dict[str, Any]]) -> None:
+    """Several reservations in one statement: all of them, or none when one may not be."""
+    db.execute(insert(reservations).values(rows))
+
+
+def insert_series(db: Connection, values: dict[str, Any]) -> RowMapping:
+    return db.execute(insert(series).values(**values).returning(series)).mappings().one()
+
+
+def find_series(db: Connection, series_id: uuid.UUID) -> RowMapping | None:
+    return db.execute(select(series).where(series.c.id == series_id)).mappings().first()
+
+
+def occurrences(db: Connection, series_id: uuid.UUID) -> list[RowMapping]:
+    statement = _select().where(reservations.c.series_id == series_id).order_by(reservations.c.start_time)
+    return list(db.execute(statement).mappings())
+
+
+def cancel_occurrences(db: Connection, series_id: uuid.UUID, starting_from: datetime) -> list[uuid.UUID]:
+    """Cancel the series' active occurrences that start at `starting_from` or later; their ids."""
+    statement = (
+        update(reservations)
+        .where(
+            reservations.c.series_id == series_id,
+            reservations.c.status == "active",
+            reservations.c.start_time >= starting_from,
+        )
+        .values(status="cancelled", cancelled_at=func.now())
+        .returning(reservations.c.id)
+    )
+    return list(db.execute(statement).scalars())
 
 
 def find(db: Connection, reservation_id: uuid.UUID, *, lock: bool = False) -> RowMapping | None:

@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from reservas import text
 from reservas.money import Money
+from reservas.reservations import recurrence
 from reservas.timestamps import Instant
 
 Status = Literal["active", "cancelled", "completed"]
@@ -61,9 +62,65 @@ class Reservation(BaseModel):
     created_at: datetime
     updated_at: datetime
     cancelled_at: datetime | None
+    series_id: uuid.UUID | None = Field(
+        default=None, description="The series it is an occurrence of, if any."
+    )
 
 
 class Suggestion(BaseModel):
     space_id: uuid.UUID
     start_time: datetime
     end_time: datetime
+
+
+def _supported_rule(text: str) -> str:
+    return str(recurrence.parse(text))  # InvalidRule is a ValueError: a 422 that says what to write
+
+
+RecurrenceRule = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=255,
+        description="When the first occurrence repeats: a subset of RFC 5545 RRULE (FREQ=DAILY, WEEKLY or "
+        "MONTHLY; INTERVAL; BYDAY; BYMONTHDAY; COUNT or UNTIL), in the space's time zone. "
+        f"At most {recurrence.MAX_OCCURRENCES} occurrences.",
+        examples=["FREQ=WEEKLY;BYDAY=MO;COUNT=10"],
+    ),
+    AfterValidator(_supported_rule),
+]
+SeriesMode = Literal["all_or_nothing", "skip_conflicts"]
+
+
+class SeriesRequest(BookingRequest):
+    """The first occurrence, and the rule it repeats by."""
+
+    rule: RecurrenceRule
+    mode: SeriesMode = Field(
+        default="all_or_nothing",
+        description="all_or_nothing: every occurrence or none; skip_conflicts: every occurrence that "
+        "can be booked, and the others listed in `skipped`.",
+    )
+
+
+class Skipped(BaseModel):
+    start_time: datetime
+    end_time: datetime
+    reason: Literal["taken", "closed", "rule"] = Field(
+        description="taken: someone else holds the time; closed: the space is closed then; rule: the "
+        "occurrence breaks a booking rule (opening hours, how far ahead...), said in `detail`."
+    )
+    detail: str
+
+
+class Series(BaseModel):
+    id: uuid.UUID
+    user_id: uuid.UUID | None
+    space_id: uuid.UUID
+    rule: str
+    created_at: datetime
+    occurrences: list[Reservation] = Field(description="Every occurrence booked, cancelled ones included.")
+
+
+class SeriesBooked(Series):
+    skipped: list[Skipped] = Field(description="Occurrences not booked (skip_conflicts only).")

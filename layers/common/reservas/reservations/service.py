@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
@@ -38,6 +38,9 @@ RETRIES = 3  # for deadlocks and serialization failures, which a second try reso
 SUGGESTIONS = 3
 
 
+Outcome = TypeVar("Outcome")
+
+
 @dataclass(frozen=True)
 class Booked:
     reservation: Reservation
@@ -60,6 +63,7 @@ def to_reservation(row: RowMapping) -> Reservation:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         cancelled_at=row["cancelled_at"],
+        series_id=row["series_id"],
     )
 
 
@@ -73,13 +77,13 @@ def book(
 ) -> Booked:
     """Book, or explain why not."""
     try:
-        return _retried(db, lambda: _book_once(db, user, request, idempotency_key, actor))
+        return retried(db, lambda: _book_once(db, user, request, idempotency_key, actor))
     except Overlap:
         db.rollback()
         raise _overlap(db, request) from None
 
 
-def _retried(db: Connection, attempt: Callable[[], Booked]) -> Booked:
+def retried(db: Connection, attempt: Callable[[], Outcome]) -> Outcome:
     """`attempt`, tried again after a deadlock or a serialization failure, which a second try resolves;
     the database's other refusals pass through as domain errors (database.domain_errors)."""
     for tries in range(1, RETRIES + 1):
@@ -101,16 +105,16 @@ def _book_once(
     if replayed is not None:
         return replayed
     # The interval's rules (the per-day work) are checked before any lock is taken; the locks then
-    # serialise this user's bookings (the limit on upcoming ones) and this space's (see _bookable_space).
-    space = _bookable_space(db, request.space_id)
-    problems = _interval_problems(space, request)
+    # serialise this user's bookings (the limit on upcoming ones) and this space's (see bookable_space).
+    space = bookable_space(db, request.space_id)
+    problems = interval_problems(space, request)
     if not repository.lock_user(db, user.id):
         raise Unauthorized("The account of this access token no longer exists.")
-    problems += _holding_problems(db, user)
-    locked = _bookable_space(db, request.space_id, lock=True)
+    problems += holding_problems(db, user)
+    locked = bookable_space(db, request.space_id, lock=True)
     if locked != space:  # its settings changed meanwhile
-        space, problems = locked, _interval_problems(locked, request) + _holding_problems(db, user)
-    _refuse_if(problems)
+        space, problems = locked, interval_problems(locked, request) + holding_problems(db, user)
+    refuse_if(problems)
     start, end = request.start_time, request.end_time
     reservation_id = repository.insert_reservation(
         db,
@@ -138,7 +142,7 @@ def _book_once(
     return Booked(reservation, replayed=False)
 
 
-def _bookable_space(db: Connection, space_id: uuid.UUID, *, lock: bool = False) -> Space:
+def bookable_space(db: Connection, space_id: uuid.UUID, *, lock: bool = False) -> Space:
     # Locked, bookings of one space take turns. Without it, two overlapping inserts each wait on the
     # other's row in the exclusion index, a deadlock PostgreSQL breaks only after deadlock_timeout.
     # The constraint still decides; the lock only spares that wait.
@@ -154,7 +158,7 @@ def _bookable_space(db: Connection, space_id: uuid.UUID, *, lock: bool = False) 
 Problems = list[tuple[list[str], str]]
 
 
-def _interval_problems(space: Space, request: BookingRequest) -> Problems:
+def interval_problems(space: Space, request: BookingRequest) -> Problems:
     problems: Problems = [
         (["start_time"], problem)
         for problem in booking_problems(space, request.start_time, request.end_time, datetime.now(UTC))
@@ -164,14 +168,14 @@ def _interval_problems(space: Space, request: BookingRequest) -> Problems:
     return problems
 
 
-def _holding_problems(db: Connection, user: User) -> Problems:
+def holding_problems(db: Connection, user: User) -> Problems:
     limit = get_settings().max_active_reservations
     if repository.count_active_future(db, user.id) >= limit:
         return [([], f"you already hold {limit} upcoming reservations, the most allowed")]
     return []
 
 
-def _refuse_if(problems: Problems) -> None:
+def refuse_if(problems: Problems) -> None:
     if problems:
         errors = [{"loc": loc, "msg": msg} for loc, msg in problems]
         detail = problems[0][1][0].upper() + problems[0][1][1:] + "."
@@ -185,8 +189,8 @@ def _overlap(
     For a booking being moved (`moving`), its own time is not in the way, and it moves within its space."""
     start, end = request.start_time, request.end_time
     space = Space.model_validate(dict(present(spaces_repository.find_space(db, request.space_id))))
-    in_the_way = _held_around(db, space, start, end, moving)
-    suggestions = _same_space_suggestions(db, space, start, end, moving) if suggest else []
+    in_the_way = held_around(db, space, start, end, moving)
+    suggestions = same_space_suggestions(db, space, start, end, moving) if suggest else []
     if moving is None:
         suggestions += _other_space_suggestions(db, space, request)
     db.rollback()
@@ -199,7 +203,7 @@ def _overlap(
     )
 
 
-def _held_around(
+def held_around(
     db: Connection, space: Space, start: datetime, end: datetime, moving: uuid.UUID | None = None
 ) -> list[HeldTime]:
     """What holds the space's time where a booking of [start, end) would, its buffers included."""
@@ -221,7 +225,7 @@ def _held_around(
     ]
 
 
-def _same_space_suggestions(
+def same_space_suggestions(
     db: Connection, space: Space, start: datetime, end: datetime, moving: uuid.UUID | None = None
 ) -> list[Suggestion]:
     """The nearest free intervals of the same length in this space, on the same local day."""
@@ -315,7 +319,7 @@ def change(
     transaction: it keeps its id, and its old time stays held unless the new time is secured (the
     exclusion constraint decides, as for a new booking)."""
     try:
-        return _retried(db, lambda: _change_once(db, user, reservation_id, request, idempotency_key, actor))
+        return retried(db, lambda: _change_once(db, user, reservation_id, request, idempotency_key, actor))
     except _TimeTaken as taken:
         db.rollback()  # the booking keeps its old time
         raise _overlap(db, taken.wanted, moving=reservation_id, suggest=taken.movable) from None
@@ -355,7 +359,7 @@ def _change_once(
     if row["start_time"] <= now and end < now:
         end = now  # a booking under way ends now at the earliest: ending it early frees the rest at once
     space = Space.model_validate(dict(present(spaces_repository.find_space(db, row["space_id"], lock=True))))
-    _refuse_if(_change_problems(space, row, start, end, attendees, now))
+    refuse_if(_change_problems(space, row, start, end, attendees, now))
     values: dict[str, Any] = {
         "start_time": start,
         "end_time": end,
