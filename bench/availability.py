@@ -9,16 +9,16 @@ an adopted database must be empty), applies the migrations, and loads its own da
 one user, 1,000 spaces in Europe/Madrid open around the clock, and the reservations spread evenly over
 them, one hour every two hours from 30 days ahead, so each local day of a space holds about 12 active
 reservations; every 20th one is cancelled (5%). The real schema is kept, the GiST exclusion constraint
-`reservations_no_overlap` included. Then, for a different space and day on each run, it measures:
+`holds_no_overlap` included. Then, for a different space and day on each run, it measures:
 
-- the database layer, uncached: `repository.busy_intervals` alone (target: p95 <= 10 ms);
+- the database layer, uncached: `repository.held_intervals` alone (target: p95 <= 10 ms);
 - the service, uncached: `service.availability` after `bookings_changed` invalidated the space's
   availability, as a booking does (no target);
 - the service, cached: `service.availability` again right after a warm call (target: p95 <= 1 ms).
 
 Timings are taken on one open session with a warm connection, so they leave out what opening a request
 adds (pool checkout with its pre-ping, BEGIN). Finally it runs EXPLAIN (ANALYZE, BUFFERS) on the exact
-SQL and parameters `busy_intervals` sent, and checks the plan uses the index `reservations_no_overlap`.
+SQL and parameters `held_intervals` sent, and checks the plan uses the index `holds_no_overlap`.
 
 Exit status: 0 when both targets are met and the plan uses that index, 1 otherwise.
 """
@@ -69,7 +69,7 @@ SEED = 20261128
 
 TARGET_DATABASE_P95_MS = 10.0
 TARGET_CACHED_P95_MS = 1.0
-GIST_INDEX = "reservations_no_overlap"
+GIST_INDEX = "holds_no_overlap"
 
 
 @dataclass(frozen=True)
@@ -225,7 +225,7 @@ def vacuum_analyze(database_url: str) -> None:
     engine = build_engine(database_url, session_settings=BULK_WORK)
     try:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text("VACUUM (ANALYZE) users, spaces, reservations"))
+            connection.execute(text("VACUUM (ANALYZE) users, spaces, reservations, holds"))
     finally:
         engine.dispose()
 
@@ -284,7 +284,7 @@ def time_database_layer(session: Session, case: Case) -> float:
 
     window = calendar.day_window(case.day, case.day, ZONE)
     started = time.perf_counter()
-    repository.busy_intervals(session, case.space_id, window.start, window.end)
+    repository.held_intervals(session, case.space_id, window.start, window.end)
     return elapsed_ms(started)
 
 
@@ -347,13 +347,13 @@ def captured_statements(engine: Engine) -> Iterator[list[tuple[str, object]]]:
         event.remove(engine, "before_cursor_execute", capture)
 
 
-def explain_busy_intervals(session: Session, case: Case) -> PlanCheck:
-    """EXPLAIN (ANALYZE, BUFFERS) of the statement busy_intervals really sends, with its parameters."""
+def explain_held_intervals(session: Session, case: Case) -> PlanCheck:
+    """EXPLAIN (ANALYZE, BUFFERS) of the statement held_intervals really sends, with its parameters."""
     from reservas.spaces import calendar, repository
 
     window = calendar.day_window(case.day, case.day, ZONE)
     with captured_statements(session.get_bind()) as statements:
-        repository.busy_intervals(session, case.space_id, window.start, window.end)
+        repository.held_intervals(session, case.space_id, window.start, window.end)
     [(statement, parameters)] = statements
     explain = "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement
     [result] = session.connection().exec_driver_sql(explain, parameters).scalar_one()
@@ -376,7 +376,7 @@ def plan_nodes(node: dict) -> Iterator[dict]:
 
 def print_plan(statement: str, plan: dict, depth: int = 0) -> None:
     if depth == 0:
-        print("\nSQL of busy_intervals (as sent, parameters as %s):\n  " + " ".join(statement.split()))
+        print("\nSQL of held_intervals (as sent, parameters as %s):\n  " + " ".join(statement.split()))
         print("Plan:")
     details = [f"on {plan['Index Name']}"] if "Index Name" in plan else []
     for key in ("Index Cond", "Recheck Cond", "Filter"):
@@ -408,7 +408,7 @@ def busy_per_day(session: Session, cases: list[Case]) -> list[int]:
     counts = []
     for case in cases:
         window = calendar.day_window(case.day, case.day, ZONE)
-        counts.append(len(repository.busy_intervals(session, case.space_id, window.start, window.end)))
+        counts.append(len(repository.held_intervals(session, case.space_id, window.start, window.end)))
     return counts
 
 
@@ -445,7 +445,7 @@ def failures(results: dict[str, Percentiles], checks: Checks) -> list[str]:
         if target is not None and results[name].p95 > target:
             failed.append(f"{name}: p95 {results[name].p95:.3f} ms > {target:g} ms")
     if not checks.plan.uses_gist_index:
-        failed.append(f"the plan of busy_intervals does not use {GIST_INDEX}")
+        failed.append(f"the plan of held_intervals does not use {GIST_INDEX}")
     if checks.cached_statements:
         failed.append(f"a cached call still sent {checks.cached_statements} SQL statement(s): no Redis hit")
     return failed
@@ -514,7 +514,7 @@ def as_result(
     result.rows.append(
         Row(
             title,
-            "plan of busy_intervals uses the GiST index",
+            "plan of held_intervals uses the GiST index",
             "yes" if plan.uses_gist_index else "no",
             "-",
             ("pass" if plan.uses_gist_index else "FAIL") + f" ({used})",
@@ -572,7 +572,7 @@ def run_checks(session: Session, rng: random.Random, spaces: list[UUID], days: l
         busy_per_day=busy_per_day(session, random_cases(rng, spaces, days, 100)),
         uncached_statements=statements_per_call(session, case, warm=False),
         cached_statements=statements_per_call(session, case, warm=True),
-        plan=explain_busy_intervals(session, case),
+        plan=explain_held_intervals(session, case),
         postgres_version=postgres_version(session),
     )
 

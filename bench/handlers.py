@@ -49,6 +49,7 @@ ZONE = ZoneInfo("Europe/Madrid")
 PASSWORD = "Bench-Horse-2718"  # noqa: S105 (the benchmark accounts' password)
 EVERY_DAY = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 SECTION = "Warm handler"
+SERIES_OCCURRENCES = 52
 
 
 def event(
@@ -71,6 +72,7 @@ class Route:
     p50s: list[float] = field(default_factory=list)
     p95s: list[float] = field(default_factory=list)
     calls: int = 0
+    statements: int = 0  # SQL statements the last call sent
 
 
 class Bench:
@@ -85,6 +87,10 @@ class Bench:
             for group in ("auth", "users", "spaces", "reservations")
         }
         self.counter = 0
+        self.statements = 0
+
+    def count_statements(self, *_: object) -> None:
+        self.statements += 1
 
     def call(self, group: str, request: dict) -> tuple[int, Any]:
         response = self.handlers[group](request, self.context(f"{group.title()}Function"))
@@ -109,10 +115,13 @@ class Bench:
         )
 
     def setup(self) -> None:
+        from sqlalchemy import event as sql_event
+
         from reservas.database import get_engine
         from reservas.passwords import hash_password
         from scripts.create_admin import make_admin as promote
 
+        sql_event.listen(get_engine(), "before_cursor_execute", self.count_statements)
         self.user = self.register("bench-user@example.com")
         self.token = self.user["access_token"]
         self.refresh_token = self.user["refresh_token"]
@@ -135,6 +144,12 @@ class Bench:
         ) + timedelta(days=2)
         self.day = self.first.date().isoformat()
         self.booked: list[str] = []
+        # Series get a space of their own: each call books 52 weeks at its own half hour of the week.
+        self.series_space = self.must(
+            "spaces", event("POST", "/spaces", self.admin_token, self.space_body("Bench series room")), 201
+        )
+        self.series_booked: list[str] = []
+        self.series_calls = 0
 
     @staticmethod
     def space_body(name: str) -> dict:
@@ -237,6 +252,24 @@ class Bench:
 
         def cancel_request(_: int) -> dict:
             return event("DELETE", f"/reservations/{self.booked.pop()}", self.token)
+
+        def series_request(_: int) -> dict:
+            self.series_calls += 1
+            if self.series_calls >= 7 * 48:
+                raise RuntimeError("the series route ran out of half hours in a week: fewer runs")
+            start = self.first + slot * self.series_calls
+            body = {
+                "space_id": self.series_space["id"],
+                "start_time": start.isoformat(),
+                "end_time": (start + slot).isoformat(),
+                "rule": f"FREQ=WEEKLY;COUNT={SERIES_OCCURRENCES}",
+            }
+            return event("POST", "/reservations/series", self.token, body)
+
+        def remember_series(body: dict) -> None:
+            if len(body["occurrences"]) != SERIES_OCCURRENCES:
+                raise RuntimeError(f"a series booked {len(body['occurrences'])} occurrences")
+            self.series_booked.append(body["id"])
 
         interval = {
             "start_time": (self.first + timedelta(hours=1)).isoformat(),
@@ -368,6 +401,27 @@ class Bench:
             ),
             Route("DELETE /reservations/{reservation_id}", "reservations", cancel_request, 200),
             Route(
+                f"POST /reservations/series ({SERIES_OCCURRENCES} weekly occurrences)",
+                "reservations",
+                series_request,
+                201,
+                slow=True,
+                after=remember_series,
+            ),
+            Route(
+                "GET /reservations/series/{series_id}",
+                "reservations",
+                lambda n: event("GET", f"/reservations/series/{self.series_booked[-1]}", self.token),
+                200,
+            ),
+            Route(
+                "DELETE /reservations/series/{series_id}",
+                "reservations",
+                lambda n: event("DELETE", f"/reservations/series/{self.series_booked.pop()}", self.token),
+                200,
+                slow=True,
+            ),
+            Route(
                 "PUT /users/{user_id}/role (admin)",
                 "users",
                 lambda n: event(
@@ -392,9 +446,11 @@ class Bench:
         for number in range(warmup + runs):
             request = route.prepare(route.calls)
             route.calls += 1
+            self.statements = 0
             began = time.perf_counter()
             response = self.handlers[route.group](request, self.context(f"{route.group.title()}Function"))
             elapsed = time.perf_counter() - began
+            route.statements = self.statements
             if response["statusCode"] != route.expect:
                 raise RuntimeError(
                     f"{route.name}: expected {route.expect}, got {response['statusCode']}: {response}"
@@ -478,7 +534,7 @@ def run(args: argparse.Namespace, services: devservices.Services) -> int:
                 f"{route.name} ({route.group})",
                 fmt_ms(p50),
                 fmt_ms(p95),
-                f"{runs} runs x {args.repeats}",
+                f"{runs} runs x {args.repeats}; {route.statements} SQL statements",
             )
         )
     with get_engine().connect() as connection:
