@@ -146,10 +146,18 @@ class Bench:
         self.booked: list[str] = []
         # Series get a space of their own: each call books 52 weeks at its own half hour of the week.
         self.series_space = self.must(
-            "spaces", event("POST", "/spaces", self.admin_token, self.space_body("Bench series room")), 201
+            "spaces",
+            event(
+                "POST",
+                "/spaces",
+                self.admin_token,
+                {**self.space_body("Bench series room"), "location": "Bench floor"},
+            ),
+            201,
         )
         self.series_booked: list[str] = []
         self.series_calls = 0
+        self.closures: list[str] = []
 
     @staticmethod
     def space_body(name: str) -> dict:
@@ -265,6 +273,13 @@ class Bench:
                 "rule": f"FREQ=WEEKLY;COUNT={SERIES_OCCURRENCES}",
             }
             return event("POST", "/reservations/series", self.token, body)
+
+        def closure_body(n: int) -> dict:
+            start = self.first + timedelta(days=400 + n)  # far from every booking of the bench
+            return {"start_time": start.isoformat(), "end_time": (start + timedelta(hours=1)).isoformat()}
+
+        def remember_closure(body: dict) -> None:
+            self.closures.append(body["id"])
 
         def remember_series(body: dict) -> None:
             if len(body["occurrences"]) != SERIES_OCCURRENCES:
@@ -400,6 +415,43 @@ class Bench:
                 200,
             ),
             Route("DELETE /reservations/{reservation_id}", "reservations", cancel_request, 200),
+            Route(
+                "POST /spaces/{space_id}/closures (admin)",
+                "spaces",
+                lambda n: event("POST", f"/spaces/{space_id}/closures", self.admin_token, closure_body(n)),
+                201,
+                after=remember_closure,
+            ),
+            Route(
+                "POST /closures (admin, a location of 1 space)",
+                "spaces",
+                lambda n: event(
+                    "POST",
+                    "/closures",
+                    self.admin_token,
+                    {**closure_body(n + 1000), "location": "Bench floor"},
+                ),
+                201,
+                after=remember_closure,
+            ),
+            Route(
+                "GET /spaces/{space_id}/closures",
+                "spaces",
+                lambda n: event("GET", f"/spaces/{space_id}/closures", self.token),
+                200,
+            ),
+            Route(
+                "GET /closures (admin)",
+                "spaces",
+                lambda n: event("GET", "/closures", self.admin_token, query={"space_id": space_id}),
+                200,
+            ),
+            Route(
+                "DELETE /closures/{closure_id} (admin)",
+                "spaces",
+                lambda n: event("DELETE", f"/closures/{self.closures.pop()}", self.admin_token),
+                204,
+            ),
             Route(
                 f"POST /reservations/series ({SERIES_OCCURRENCES} weekly occurrences)",
                 "reservations",

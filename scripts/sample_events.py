@@ -35,6 +35,11 @@ BOOKING = {
     "end_time": "2027-01-11T11:00:00+01:00",
     "attendees": 4,
 }
+CLOSURE = {
+    "start_time": "2027-12-24T00:00:00+01:00",
+    "end_time": "2027-12-26T00:00:00+01:00",
+    "reason": "Christmas",
+}
 
 # file name, method, route, and what the request carries
 SAMPLES: list[tuple[str, str, str, dict]] = [
@@ -91,6 +96,31 @@ SAMPLES: list[tuple[str, str, str, dict]] = [
     ),
     ("spaces-health", "GET", "/spaces/health", {}),
     (
+        "spaces-close-one",
+        "POST",
+        "/spaces/{space_id}/closures",
+        {"path": {"space_id": NIL}, "body": CLOSURE, "headers": SIGNED_IN},
+    ),
+    ("spaces-closures-of-one", "GET", "/spaces/{space_id}/closures", {"path": {"space_id": NIL}}),
+    (
+        "spaces-closures-create",
+        "POST",
+        "/closures",
+        {"body": {**CLOSURE, "location": "Madrid, floor 3"}, "headers": SIGNED_IN},
+    ),
+    (
+        "spaces-closures-list",
+        "GET",
+        "/closures",
+        {"query": "location=Madrid%2C%20floor%203", "headers": SIGNED_IN},
+    ),
+    (
+        "spaces-closures-delete",
+        "DELETE",
+        "/closures/{closure_id}",
+        {"path": {"closure_id": NIL}, "headers": SIGNED_IN},
+    ),
+    (
         "reservations-book",
         "POST",
         "/reservations",
@@ -115,6 +145,27 @@ SAMPLES: list[tuple[str, str, str, dict]] = [
         "DELETE",
         "/reservations/{reservation_id}",
         {"path": {"reservation_id": NIL}, "headers": SIGNED_IN},
+    ),
+    (
+        "reservations-series-book",
+        "POST",
+        "/reservations/series",
+        {
+            "body": {**BOOKING, "rule": "FREQ=WEEKLY;BYDAY=MO;COUNT=52", "mode": "skip_conflicts"},
+            "headers": {**SIGNED_IN, "idempotency-key": "sample-series-1"},
+        },
+    ),
+    (
+        "reservations-series-get",
+        "GET",
+        "/reservations/series/{series_id}",
+        {"path": {"series_id": NIL}, "headers": SIGNED_IN},
+    ),
+    (
+        "reservations-series-cancel",
+        "DELETE",
+        "/reservations/series/{series_id}",
+        {"path": {"series_id": NIL}, "query": "from=2027-03-01T00:00:00Z", "headers": SIGNED_IN},
     ),
     ("reservations-health", "GET", "/reservations/health", {}),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -90,3 +91,69 @@ def at_once(*requests):
     for thread in threads:
         thread.join()
     return answers
+
+
+EVERY_DAY = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+
+
+def local_time(zone: str, day: date, hhmm: str) -> str:
+    hour, minute = map(int, hhmm.split(":"))
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(zone)).isoformat()
+
+
+def active_count(engine, space_id: str) -> int:
+    """How many active reservations the space has."""
+    from sqlalchemy import func, select
+
+    from reservas.tables import reservations
+
+    with engine.connect() as connection:
+        return connection.execute(
+            select(func.count()).where(
+                reservations.c.space_id == uuid.UUID(space_id), reservations.c.status == "active"
+            )
+        ).scalar_one()
+
+
+def race_transactions(*transactions) -> list[str]:
+    """Each transaction (a function of a connection) runs on its own connection, all released at once
+    by a barrier, and holds its rows a moment before committing so that they truly overlap in time;
+    how each ended: "committed", or the SQLSTATE it failed with.
+
+    The connections have none of the API's timeouts (whose lock_timeout equals deadlock_timeout): a
+    wait ends with the constraint's or the deadlock detector's verdict, however many rounds of
+    detection the racers take."""
+    import os
+
+    from sqlalchemy import exc, text
+
+    from reservas.database import build_engine, sqlstate
+
+    racers = build_engine(
+        os.environ["DATABASE_URL"],
+        pool_size=len(transactions),
+        session_settings={"lock_timeout": "0", "statement_timeout": "0"},
+    )
+    barrier = threading.Barrier(len(transactions))
+    outcomes = [""] * len(transactions)
+
+    def run(index, work):
+        with racers.connect() as connection:
+            try:
+                barrier.wait()
+                work(connection)
+                connection.execute(text("SELECT pg_sleep(0.05)"))
+                connection.commit()
+                outcomes[index] = "committed"
+            except exc.DBAPIError as error:
+                connection.rollback()
+                outcomes[index] = sqlstate(error) or repr(error)
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(transactions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    racers.dispose()
+    assert all(outcomes), f"a racer never finished: {outcomes}"
+    return outcomes

@@ -1,4 +1,5 @@
-"""/spaces: the catalogue, free time in each space, and which spaces are free for an interval."""
+"""/spaces: the catalogue, free time in each space, and which spaces are free for an interval;
+/closures: when spaces take no bookings."""
 
 import uuid
 from typing import Annotated
@@ -10,14 +11,34 @@ from reservas.dependencies import ActorDep, AdminUser, DbDep, OptionalUser
 from reservas.errors import fields_from, problem_doc
 from reservas.pagination import DEFAULT_LIMIT, Page
 from reservas.route_parameters import Cursor, Limit
-from reservas.spaces import service
-from reservas.spaces.schemas import Availability, AvailableSpace, Space, SpaceSettings, SpaceUpdate
+from reservas.spaces import closures, service
+from reservas.spaces.schemas import (
+    Availability,
+    AvailableSpace,
+    Closure,
+    ClosureCreated,
+    ClosureRequest,
+    LocationClosureRequest,
+    Space,
+    SpaceSettings,
+    SpaceUpdate,
+)
 from reservas.timestamps import Day, Instant
 
 NOT_FOUND = {404: problem_doc("No such space (or deactivated)")}
 # Open to anyone; a token, when sent, shows admins what only they see.
 OPTIONAL_SIGN_IN = {"security": [{"HTTPBearer": []}, {}]}
 ADMIN_ONLY = {401: problem_doc("Not authenticated"), 403: problem_doc("Not an administrator")}
+
+BOOKINGS_IN_THE_WAY = {
+    409: problem_doc(
+        "Bookings hold part of that time: `conflicts` lists them (`cancel_bookings` cancels them instead)"
+    )
+}
+ClosuresFrom = Annotated[
+    Instant | None, Query(alias="from", description="Closures ending after this; now by default.")
+]
+ClosuresTo = Annotated[Instant | None, Query(alias="to", description="Closures starting before this.")]
 
 AmenitiesQuery = Annotated[
     str | None, Query(max_length=1000, description="Comma-separated; a space must have all of them.")
@@ -93,7 +114,14 @@ def get_space(space_id: uuid.UUID, db: DbDep, viewer: OptionalUser) -> Space:
     return service.get_space(db, space_id, viewer)
 
 
-@router.put("/{space_id}", responses={**ADMIN_ONLY, **NOT_FOUND})
+@router.put(
+    "/{space_id}",
+    responses={
+        **ADMIN_ONLY,
+        **NOT_FOUND,
+        409: problem_doc("Moved to a location that is closed while the space is booked"),
+    },
+)
 def update_space(space_id: uuid.UUID, body: SpaceUpdate, _: AdminUser, actor: ActorDep, db: DbDep) -> Space:
     with fields_from("body"):
         return service.update_space(db, space_id, body, actor=actor)
@@ -117,5 +145,80 @@ def get_space_availability(
     return service.availability(db, space_id, viewer, day=day, first=first, last=last)
 
 
-app = create_app("spaces", router)
+@router.post(
+    "/{space_id}/closures", status_code=201, responses={**ADMIN_ONLY, **NOT_FOUND, **BOOKINGS_IN_THE_WAY}
+)
+def close_space(
+    space_id: uuid.UUID, body: ClosureRequest, _: AdminUser, actor: ActorDep, db: DbDep
+) -> ClosureCreated:
+    """The space takes no bookings from `start_time` to `end_time`."""
+    with fields_from("body"):
+        return closures.close_space(db, space_id, body, actor=actor)
+
+
+@router.get("/{space_id}/closures", responses=NOT_FOUND, openapi_extra=OPTIONAL_SIGN_IN)
+def list_space_closures(
+    space_id: uuid.UUID,
+    db: DbDep,
+    viewer: OptionalUser,
+    from_: ClosuresFrom = None,
+    to: ClosuresTo = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[Closure]:
+    """The closures of the space, its own and its location's, by start time."""
+    with fields_from("query"):
+        return closures.closures_of_space(
+            db, space_id, viewer, ends_after=from_, starts_before=to, limit=limit, cursor=cursor
+        )
+
+
+closures_router = APIRouter(prefix="/closures", tags=["closures"])
+
+
+@closures_router.post("", status_code=201, responses={**ADMIN_ONLY, **BOOKINGS_IN_THE_WAY})
+def close_location(body: LocationClosureRequest, _: AdminUser, actor: ActorDep, db: DbDep) -> ClosureCreated:
+    """Every space at `location` takes no bookings from `start_time` to `end_time`: those there now,
+    and those created at or moved to that location while the closure lasts."""
+    with fields_from("body"):
+        return closures.close_location(db, body, actor=actor)
+
+
+@closures_router.get("", responses=ADMIN_ONLY)
+def list_closures(
+    _: AdminUser,
+    db: DbDep,
+    location: Annotated[
+        str | None, Query(max_length=255, description="Closures of exactly this location.")
+    ] = None,
+    space_id: Annotated[
+        uuid.UUID | None, Query(description="Closures of this space, its own and its location's.")
+    ] = None,
+    from_: ClosuresFrom = None,
+    to: ClosuresTo = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[Closure]:
+    with fields_from("query"):
+        return closures.search(
+            db,
+            space_id=space_id,
+            location=location.strip() if location is not None else None,
+            ends_after=from_,
+            starts_before=to,
+            limit=limit,
+            cursor=cursor,
+        )
+
+
+@closures_router.delete(
+    "/{closure_id}", status_code=204, responses={**ADMIN_ONLY, 404: problem_doc("No such closure")}
+)
+def delete_closure(closure_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep) -> Response:
+    """The closure goes, and its time is free at once."""
+    closures.delete_closure(db, closure_id, actor=actor)
+    return Response(status_code=204)
+
+
+app = create_app("spaces", router, closures_router)
 handler = lambda_handler(app)

@@ -18,7 +18,7 @@ from reservas.database import build_engine
 from reservas.spaces.cache import bookings_changed
 from reservas.tables import reservations, users
 from tests.conftest import reset_caches
-from tests.support import STRONG_PASSWORD, function_module, space_body
+from tests.support import STRONG_PASSWORD, function_module, local_time, space_body
 
 
 @pytest.fixture
@@ -202,3 +202,30 @@ def server_of_our_own():
     }
     server.cleanup()
     shutil.rmtree(data_dir.parent, ignore_errors=True)
+
+
+class SeriesApi:
+    """POST /reservations/series as one person, with times given as local hours of a day."""
+
+    def __init__(self, client_for, user: dict) -> None:
+        self.api = client_for("reservations")
+        self.user = user
+        self.token = user["access_token"]
+
+    def book(self, space: dict, day, start: str, end: str, rule: str, token=None, headers=None, **extra):
+        zone = space["timezone"]
+        body = {
+            "space_id": space["id"],
+            "start_time": local_time(zone, day, start),
+            "end_time": local_time(zone, day, end),
+            "rule": rule,
+            **extra,
+        }
+        return self.api.post(
+            "/reservations/series", json=body, headers={**bearer(token or self.token), **(headers or {})}
+        )
+
+
+@pytest.fixture
+def series(client_for, register):
+    return SeriesApi(client_for, register("series@example.com", name="Serena"))

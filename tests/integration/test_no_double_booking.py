@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import itertools
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import exc, insert, select, text
+from sqlalchemy import exc, insert, select
 
 from reservas.database import DEADLOCK_DETECTED, EXCLUSION_VIOLATION, sqlstate
 from reservas.tables import reservations, spaces, users
+from tests.support import race_transactions
 
 DAY = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -31,16 +31,10 @@ def space_and_user(engine):
 
 
 def race(engine, intervals, space_id, user_id, status="active"):
-    """Each interval is inserted by its own connection, all released at once by a barrier; the
-    transactions hold their row a moment before committing so that they truly overlap in time."""
-    barrier = threading.Barrier(len(intervals))
-    outcomes: list[str] = []
-    lock = threading.Lock()
+    """Each interval is inserted by its own transaction, all at once (tests.support.race_transactions)."""
 
-    def book(start, end):
-        connection = engine.connect()
-        try:
-            barrier.wait()
+    def inserting(start, end):
+        def insert_it(connection):
             connection.execute(
                 insert(reservations).values(
                     id=uuid.uuid4(),
@@ -52,23 +46,10 @@ def race(engine, intervals, space_id, user_id, status="active"):
                     cancelled_at=DAY if status == "cancelled" else None,
                 )
             )
-            connection.execute(text("SELECT pg_sleep(0.05)"))
-            connection.commit()
-            outcome = "committed"
-        except exc.DBAPIError as error:
-            connection.rollback()
-            outcome = sqlstate(error) or repr(error)
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(outcome)
 
-    threads = [threading.Thread(target=book, args=interval) for interval in intervals]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
+        return insert_it
+
+    return race_transactions(*(inserting(start, end) for start, end in intervals))
 
 
 def active_intervals(engine, space_id):

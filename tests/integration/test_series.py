@@ -9,60 +9,13 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from reservas.reservations import series as series_service
 from reservas.tables import outbox, reservations
 from tests.conftest import reset_caches
 from tests.integration.conftest import bearer
-from tests.support import at_once
-
-EVERY_DAY = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-
-
-def local_time(zone: str, day: date, hhmm: str) -> str:
-    hour, minute = map(int, hhmm.split(":"))
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(zone)).isoformat()
-
-
-class SeriesApi:
-    def __init__(self, client_for, token: str) -> None:
-        self.api = client_for("reservations")
-        self.token = token
-
-    def book(
-        self, space: dict, day: date, start: str, end: str, rule: str, token=None, headers=None, **extra
-    ):
-        zone = space["timezone"]
-        body = {
-            "space_id": space["id"],
-            "start_time": local_time(zone, day, start),
-            "end_time": local_time(zone, day, end),
-            "rule": rule,
-            **extra,
-        }
-        return self.api.post(
-            "/reservations/series",
-            json=body,
-            headers={**bearer(token or self.token), **(headers or {})},
-        )
-
-
-@pytest.fixture
-def series(client_for, register):
-    user = register("series@example.com", name="Serena")
-    api = SeriesApi(client_for, user["access_token"])
-    api.user = user
-    return api
-
-
-def active_count(engine, space_id) -> int:
-    with engine.connect() as connection:
-        return connection.execute(
-            select(func.count()).where(
-                reservations.c.space_id == uuid.UUID(space_id), reservations.c.status == "active"
-            )
-        ).scalar_one()
+from tests.support import EVERY_DAY, active_count, at_once, local_time
 
 
 def first_monday_after(day: date) -> date:
@@ -289,7 +242,8 @@ def test_a_series_is_its_owners_and_this_and_the_following_can_be_cancelled(
         ("FREQ=WEEKLY;BYSETPOS=1;COUNT=2", "BYSETPOS is not supported"),
         ("FREQ=WEEKLY;BYDAY=TU;COUNT=2", "must itself be an occurrence"),
         ("FREQ=WEEKLY;UNTIL=21991231;COUNT=2", "exactly one of COUNT or UNTIL"),
-        ("FREQ=DAILY;UNTIL=21991231", "days ahead"),
+        ("FREQ=DAILY;UNTIL=21991231", "at most 104 occurrences"),
+        ("FREQ=MONTHLY;UNTIL=20291231", "days ahead"),
         ("FREQ=DAILY;UNTIL=2027130", "UNTIL is a date"),
         ("FREQ=WEEKLY;COUNT=2\u0000", "NUL"),
         ("FREQ=WEEKLY;COUNT=2;" + "X" * 10_000, "at most 255"),

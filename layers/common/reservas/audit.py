@@ -35,6 +35,22 @@ class Actor:
 OPERATOR = Actor(user_id=None, address=None)
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One entry to record: `subject_id` is the person it is about (a booking's owner, an account),
+    whose personal data goes when their account does; `before` and `after` are JSON-ready dicts."""
+
+    action: str
+    entity: Entity
+    entity_id: uuid.UUID
+    subject_id: uuid.UUID | None = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+BATCH = 1000  # entries per INSERT, well within PostgreSQL's limit on parameters
+
+
 def record(
     db: Connection,
     actor: Actor,
@@ -46,20 +62,53 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    """Add an entry to the current transaction. `subject_id` is the person the entry is about (a
-    booking's owner, an account), whose personal data goes when their account does. `before` and
-    `after` are JSON-ready dicts; secrets are dropped from them here."""
-    db.execute(
-        insert(audit_log).values(
-            actor_id=actor.user_id,
-            actor_address=actor.address[:64] if actor.address else None,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            subject_id=subject_id,
-            before=_without_secrets(before),
-            after=_without_secrets(after),
-        )
+    """Add an entry to the current transaction; secrets are dropped from `before` and `after` here."""
+    record_all(db, actor, [Entry(action, entity, entity_id, subject_id, before, after)])
+
+
+def record_all(db: Connection, actor: Actor, entries: list[Entry]) -> None:
+    """Add entries made by one actor to the current transaction, in a few statements however many."""
+    rows = [
+        {
+            "actor_id": actor.user_id,
+            "actor_address": actor.address[:64] if actor.address else None,
+            "action": entry.action,
+            "entity": entry.entity,
+            "entity_id": entry.entity_id,
+            "subject_id": entry.subject_id,
+            "before": _without_secrets(entry.before),
+            "after": _without_secrets(entry.after),
+        }
+        for entry in entries
+    ]
+    for start in range(0, len(rows), BATCH):
+        db.execute(insert(audit_log).values(rows[start : start + BATCH]))
+
+
+def change_entry(
+    action: str,
+    entity: Entity,
+    entity_id: uuid.UUID,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    *,
+    subject_id: uuid.UUID | None = None,
+) -> Entry | None:
+    """An entry with the fields that differ between `before` and `after`; None when none does."""
+    changed = sorted(
+        key
+        for key in before.keys() | after.keys()
+        if key not in UNTRACKED_FIELDS and before.get(key) != after.get(key)
+    )
+    if not changed:
+        return None
+    return Entry(
+        action,
+        entity,
+        entity_id,
+        subject_id,
+        before={key: before.get(key) for key in changed},
+        after={key: after.get(key) for key in changed},
     )
 
 
@@ -76,24 +125,10 @@ def record_change(
 ) -> bool:
     """Record the fields that differ between `before` and `after`; nothing when none does. Whether
     anything was recorded."""
-    changed = sorted(
-        key
-        for key in before.keys() | after.keys()
-        if key not in UNTRACKED_FIELDS and before.get(key) != after.get(key)
-    )
-    if not changed:
-        return False
-    record(
-        db,
-        actor,
-        action,
-        entity,
-        entity_id,
-        subject_id=subject_id,
-        before={key: before.get(key) for key in changed},
-        after={key: after.get(key) for key in changed},
-    )
-    return True
+    entry = change_entry(action, entity, entity_id, before, after, subject_id=subject_id)
+    if entry is not None:
+        record_all(db, actor, [entry])
+    return entry is not None
 
 
 def _without_secrets(values: dict[str, Any] | None) -> dict[str, Any] | None:

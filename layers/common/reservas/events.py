@@ -21,9 +21,22 @@ SERIES_CANCELLED = "SeriesCancelled"
 PUT_EVENTS_BATCH = 10  # EventBridge's limit per PutEvents call
 
 
+BATCH = 1000  # events per INSERT
+
+
 def record(db: Connection, event_type: str, aggregate_id: uuid.UUID, payload: dict[str, Any]) -> None:
     """Add an event to the current transaction."""
-    db.execute(insert(outbox).values(event_type=event_type, aggregate_id=aggregate_id, payload=payload))
+    record_all(db, [(event_type, aggregate_id, payload)])
+
+
+def record_all(db: Connection, events: list[tuple[str, uuid.UUID, dict[str, Any]]]) -> None:
+    """Add events (type, aggregate id, payload) to the current transaction, in a few statements."""
+    rows = [
+        {"event_type": event_type, "aggregate_id": aggregate_id, "payload": payload}
+        for event_type, aggregate_id, payload in events
+    ]
+    for start in range(0, len(rows), BATCH):
+        db.execute(insert(outbox).values(rows[start : start + BATCH]))
 
 
 def publish_pending(db: Connection, client: Any, bus_name: str, limit: int = 100) -> dict[str, int]:

@@ -28,8 +28,11 @@ from zoneinfo import ZoneInfo
 
 from dateutil import rrule
 
+from reservas.timestamps import EARLIEST, LATEST
+
 MAX_OCCURRENCES = 104  # two years of a weekly meeting
 MAX_INTERVAL = 366
+FIRST_YEAR, LAST_YEAR = EARLIEST.year, LATEST.year - 1  # as every instant Reservas takes
 
 _FREQUENCIES: dict[str, Literal[1, 2, 3]] = {"DAILY": 3, "WEEKLY": 2, "MONTHLY": 1}  # rrule.DAILY...
 _WEEKDAYS = {"MO": rrule.MO, "TU": rrule.TU, "WE": rrule.WE, "TH": rrule.TH, "FR": rrule.FR, "SA": rrule.SA}
@@ -135,6 +138,8 @@ def _until(value: str) -> date | datetime:
         if match is None:
             raise ValueError
         day = datetime.strptime(match.group(1), "%Y%m%d").date()
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise InvalidRule(f"UNTIL falls between {FIRST_YEAR} and {LAST_YEAR}, as every time here")
         if match.group(2) is None:
             return day
         return datetime.combine(day, datetime.strptime(match.group(2), "%H%M%S").time(), UTC)
@@ -142,23 +147,25 @@ def _until(value: str) -> date | datetime:
         raise InvalidRule("UNTIL is a date (YYYYMMDD) or a UTC time (YYYYMMDDTHHMMSSZ)") from None
 
 
-def starts(rule: Rule, first: datetime, zone: ZoneInfo, latest: datetime) -> list[datetime]:
-    """The occurrences' starts (UTC), from `first` on, none after `latest`, and at most one more than
-    MAX_OCCURRENCES (so that a caller can tell a rule with too many). InvalidRule when `first` is not
-    an occurrence of the rule."""
+def starts(rule: Rule, first: datetime, zone: ZoneInfo) -> list[datetime]:
+    """The occurrences' starts (UTC) from `first` on: COUNT of them, or those until UNTIL, but at most
+    one more than MAX_OCCURRENCES (so that a caller can tell a rule with too many). InvalidRule when
+    `first` is not an occurrence of the rule."""
     local_first = first.astimezone(zone).replace(tzinfo=None)
-    bound = latest.astimezone(zone).replace(tzinfo=None)
+    until = None
     if isinstance(rule.until, datetime):
-        bound = min(bound, rule.until.astimezone(zone).replace(tzinfo=None))
+        until = rule.until.astimezone(zone).replace(tzinfo=None)
     elif rule.until is not None:
-        bound = min(bound, datetime.combine(rule.until, time.max))
+        until = datetime.combine(rule.until, time.max)
+    if until is not None and until < local_first:
+        raise InvalidRule("UNTIL is before start_time")
     expansion = rrule.rrule(
         _FREQUENCIES[rule.frequency],
         dtstart=local_first,
         interval=rule.interval,
         byweekday=[_weekday(day) for day in rule.by_day] or None,
         bymonthday=rule.by_month_day or None,
-        until=bound,
+        until=until,
         cache=False,
     )
     wanted = rule.count if rule.count is not None else MAX_OCCURRENCES + 1

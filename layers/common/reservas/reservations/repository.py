@@ -94,6 +94,14 @@ def find(db: Connection, reservation_id: uuid.UUID, *, lock: bool = False) -> Ro
     return db.execute(statement).mappings().first()
 
 
+def find_all(db: Connection, reservation_ids: list[uuid.UUID]) -> list[RowMapping]:
+    """The reservations with these ids, by start time."""
+    if not reservation_ids:
+        return []
+    statement = _select().where(reservations.c.id.in_(reservation_ids)).order_by(reservations.c.start_time)
+    return list(db.execute(statement).mappings())
+
+
 def change(db: Connection, reservation_id: uuid.UUID, values: dict[str, Any]) -> None:
     db.execute(update(reservations).where(reservations.c.id == reservation_id).values(**values))
 
@@ -104,6 +112,19 @@ def cancel(db: Connection, reservation_id: uuid.UUID) -> None:
         .where(reservations.c.id == reservation_id)
         .values(status="cancelled", cancelled_at=func.now())
     )
+
+
+def cancel_all(db: Connection, reservation_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    """Cancel those of these reservations that are active; their ids."""
+    if not reservation_ids:
+        return []
+    statement = (
+        update(reservations)
+        .where(reservations.c.id.in_(reservation_ids), reservations.c.status == "active")
+        .values(status="cancelled", cancelled_at=func.now())
+        .returning(reservations.c.id)
+    )
+    return list(db.execute(statement).scalars())
 
 
 def cancel_upcoming_of(db: Connection, user_id: uuid.UUID) -> list[uuid.UUID]:

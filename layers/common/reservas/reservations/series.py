@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -122,22 +122,33 @@ def _book_once(
 
 def plan(space: Space, request: SeriesRequest, now: datetime) -> list[Occurrence]:
     """The occurrences of the rule in the space's zone; a 422 for a rule that cannot be booked at all
-    (too many occurrences, past the space's booking horizon, occurrences overlapping each other)."""
+    (too many occurrences, some past the space's booking horizon, occurrences overlapping each other)."""
     zone = ZoneInfo(space.timezone)
+    length = request.end_time - request.start_time
+    if length <= timedelta(0):
+        raise Unprocessable(
+            "end_time must be after start_time.",
+            title="Series refused",
+            errors=[{"loc": ["end_time"], "msg": "end_time must be after start_time"}],
+        )
     rule = recurrence.parse(request.rule)
-    horizon = now + timedelta(days=space.max_advance_days)
     try:
-        starts = recurrence.starts(rule, request.start_time, zone, latest=horizon)
+        starts = recurrence.starts(rule, request.start_time, zone)
     except recurrence.InvalidRule as error:
         raise _bad_rule(str(error)) from None
-    ahead = f"this space takes bookings at most {space.max_advance_days} days ahead"
-    if rule.until is not None and _until_instant(rule.until, zone) > horizon:
-        raise _bad_rule(f"{ahead}: end the series (UNTIL) by {horizon.astimezone(zone):%Y%m%d}")
-    if rule.count is not None and len(starts) < rule.count:
-        raise _bad_rule(f"{ahead}: only {len(starts)} of the {rule.count} occurrences start by then")
     if len(starts) > recurrence.MAX_OCCURRENCES:
         raise _bad_rule(f"a series has at most {recurrence.MAX_OCCURRENCES} occurrences; this rule has more")
-    length = request.end_time - request.start_time
+    horizon = now + timedelta(days=space.max_advance_days)
+    within = [start for start in starts if start <= horizon]
+    if len(within) < len(starts):
+        ahead = f"this space takes bookings at most {space.max_advance_days} days ahead"
+        if not within:
+            raise _bad_rule(f"{ahead}, and the series starts later")
+        last = within[-1].astimezone(zone)
+        raise _bad_rule(
+            f"{ahead}: {len(starts) - len(within)} of the occurrences start later; end the series by "
+            f"{last:%Y%m%d} (UNTIL={last:%Y%m%d} or COUNT={len(within)})"
+        )
     planned = [Occurrence(start, start + length) for start in starts]
     before = timedelta(minutes=space.buffer_before_minutes)
     after = timedelta(minutes=space.buffer_after_minutes)
@@ -153,12 +164,6 @@ def _bad_rule(problem: str) -> Unprocessable:
         title="Series refused",
         errors=[{"loc": ["rule"], "msg": problem}],
     )
-
-
-def _until_instant(until: date | datetime, zone: ZoneInfo) -> datetime:
-    if isinstance(until, datetime):
-        return until
-    return datetime.combine(until, time.max, zone)
 
 
 def _broken_rules(space: Space, planned: list[Occurrence], now: datetime) -> list[list[str]]:
@@ -203,6 +208,8 @@ def _book_what_can_be(
             free.append(occurrence)
         else:
             skipped.append(_skip(occurrence, zone, reason, detail))
+    if not free:
+        raise _nothing_booked(skipped)
     series = _insert_series(db, user, space, request)
     try:
         with db.begin_nested(), domain_errors():
@@ -215,12 +222,16 @@ def _book_what_can_be(
             except Overlap:
                 skipped.append(_skip(occurrence, zone, "taken", "someone else holds this time"))
     if len(skipped) == len(planned):
-        raise Conflict(
-            "None of the occurrences can be booked; `skipped` says why for each.",
-            title="Nothing booked",
-            skipped=[s.model_dump(mode="json") for s in sorted(skipped, key=lambda s: s.start_time)],
-        )
+        raise _nothing_booked(skipped)
     return series, sorted(skipped, key=lambda s: s.start_time)
+
+
+def _nothing_booked(skipped: list[Skipped]) -> Conflict:
+    return Conflict(
+        "None of the occurrences can be booked; `skipped` says why for each.",
+        title="Nothing booked",
+        skipped=[s.model_dump(mode="json") for s in sorted(skipped, key=lambda s: s.start_time)],
+    )
 
 
 def _held_during(db: Connection, space: Space, planned: list[Occurrence]) -> list[spaces_repository.Held]:

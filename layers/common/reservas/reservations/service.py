@@ -441,16 +441,62 @@ def _cancelled(db: Connection, before: Reservation, actor: audit.Actor) -> Reser
 
 
 def release_bookings_of(db: Connection, user_id: uuid.UUID, *, actor: audit.Actor) -> set[uuid.UUID]:
-    """For someone leaving: their upcoming reservations are cancelled (each announced and recorded, as
-    any cancellation is) and the notes of all of them erased; the spaces whose availability changed.
-    The caller commits."""
+    """For someone leaving: their upcoming reservations are cancelled and announced (see
+    announce_cancelled) and the notes of all of them erased, in a few statements however many they
+    hold; the spaces whose availability changed. The caller commits."""
     repository.erase_notes_of(db, user_id)
-    spaces = set()
-    for reservation_id in repository.cancel_upcoming_of(db, user_id):
-        reservation = to_reservation(present(repository.find(db, reservation_id)))
-        before = reservation.model_copy(update={"status": "active", "cancelled_at": None})
-        spaces.add(_cancelled(db, before, actor).space_id)
-    return spaces
+    cancelled = announce_cancelled(db, repository.cancel_upcoming_of(db, user_id), actor=actor)
+    return {reservation.space_id for reservation in cancelled}
+
+
+def cancel_together(
+    db: Connection, reservation_ids: list[uuid.UUID], *, actor: audit.Actor, because: dict[str, Any]
+) -> list[Reservation]:
+    """Cancel these reservations (those still active), announced and recorded as announce_cancelled
+    says, each event saying why (`because`). The caller holds their rows and commits."""
+    cancelled = repository.cancel_all(db, reservation_ids)
+    return announce_cancelled(db, cancelled, actor=actor, because=because)
+
+
+def announce_cancelled(
+    db: Connection,
+    reservation_ids: list[uuid.UUID],
+    *,
+    actor: audit.Actor,
+    because: dict[str, Any] | None = None,
+) -> list[Reservation]:
+    """For reservations just cancelled together (they were active): each recorded in the audit log; a
+    booking on its own announced by a ReservationCancelled, the occurrences of a series by one
+    SeriesCancelled per series, as cancelling "this and the following" does. `because` goes into
+    every event (the reason and what caused it). A few statements, however many they are."""
+    cancelled = [to_reservation(row) for row in repository.find_all(db, reservation_ids)]
+    because = because or {}
+    announced: list[tuple[str, uuid.UUID, dict[str, Any]]] = []
+    of_series: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for reservation in cancelled:
+        body = reservation.model_dump(mode="json")
+        if reservation.series_id is None:
+            announced.append((events.RESERVATION_CANCELLED, reservation.id, {**body, **because}))
+        else:
+            of_series.setdefault(reservation.series_id, []).append(body)
+    announced += [
+        (events.SERIES_CANCELLED, series_id, {"series_id": str(series_id), "cancelled": bodies, **because})
+        for series_id, bodies in of_series.items()
+    ]
+    events.record_all(db, announced)
+    entries = [
+        audit.change_entry(
+            "reservation.cancelled",
+            "reservation",
+            reservation.id,
+            {"status": "active", "cancelled_at": None},
+            {"status": "cancelled", "cancelled_at": reservation.model_dump(mode="json")["cancelled_at"]},
+            subject_id=reservation.user_id,
+        )
+        for reservation in cancelled
+    ]
+    audit.record_all(db, actor, [entry for entry in entries if entry is not None])
+    return cancelled
 
 
 def search(

@@ -13,11 +13,11 @@ from sqlalchemy.engine import RowMapping
 
 from reservas import audit
 from reservas.accounts.schemas import User
-from reservas.database import present
-from reservas.errors import NotFound, Unprocessable, invalid_input
+from reservas.database import Overlap, domain_errors, present
+from reservas.errors import Conflict, NotFound, Unprocessable, invalid_input
 from reservas.money import Money, booking_cost
 from reservas.pagination import Page, encode_cursor, keyset, page
-from reservas.spaces import cache, calendar, repository
+from reservas.spaces import cache, calendar, closures_repository, repository
 from reservas.spaces.rules import booking_problems
 from reservas.spaces.schemas import Availability, AvailableSpace, Space, SpaceSettings, SpaceUpdate, TimeRange
 
@@ -26,6 +26,8 @@ MAX_AVAILABILITY_DAYS = 31
 # items than asked for and still have a next_cursor.
 MAX_SPACES_EXAMINED = 200
 SETTINGS_FIELDS = tuple(SpaceSettings.model_fields)
+MOVE_RETRIES = 3
+LISTED_CONFLICTS = 100  # a 409 lists this many bookings in the way at most
 
 
 def _space(row: RowMapping) -> Space:
@@ -82,7 +84,12 @@ def get_space(
 
 
 def create_space(db: Connection, settings: SpaceSettings, *, actor: audit.Actor) -> Space:
+    """A new space, closed when its location is (by the location's closures that have not ended)."""
+    # The location's lock first: a closure of the whole location, made meanwhile, covers this space.
+    closures_repository.lock_locations(db, [settings.location])
     space = _space(repository.insert_space(db, settings.model_dump()))
+    if space.location:
+        closures_repository.hold_for_location(db, space.id, space.location)
     audit.record(db, actor, "space.created", "space", space.id, after=space.model_dump(mode="json"))
     db.commit()
     cache.space_changed(space.id)
@@ -90,9 +97,9 @@ def create_space(db: Connection, settings: SpaceSettings, *, actor: audit.Actor)
 
 
 def update_space(db: Connection, space_id: uuid.UUID, changes: SpaceUpdate, *, actor: audit.Actor) -> Space:
-    row = repository.find_space(db, space_id, lock=True)
-    if row is None:
-        raise NotFound("No space has this id.")
+    """The space with the changes given; moved to another location, it leaves the old location's
+    closures and comes under the new one's (a 409 when one of them would close it while it is booked)."""
+    row = _locked_for_update(db, space_id, changes.location)
     given = changes.model_dump(exclude_none=True)
     merged = {**{field: row[field] for field in SETTINGS_FIELDS}, **given}
     merged.pop("is_active", None)
@@ -104,10 +111,74 @@ def update_space(db: Connection, space_id: uuid.UUID, changes: SpaceUpdate, *, a
     if "is_active" in given:
         values["is_active"] = given["is_active"]
     space = _space(present(repository.update_space(db, space_id, values)))
+    if space.location != row["location"]:
+        _move(db, space, row["location"])
     _record_change(db, actor, "space.updated", _space(row), space)
     db.commit()
     cache.space_changed(space_id)
     return space
+
+
+def _locked_for_update(db: Connection, space_id: uuid.UUID, new_location: str | None) -> RowMapping:
+    """The space's row, locked. An update that names a location may move the space: the advisory
+    locks of the location it is at and of the one it goes to come first (see spaces.closures)."""
+    if new_location is None:
+        row = repository.find_space(db, space_id, lock=True)
+        if row is None:
+            raise NotFound("No space has this id.")
+        return row
+    for _ in range(MOVE_RETRIES):
+        seen = repository.find_space(db, space_id)
+        if seen is None:
+            raise NotFound("No space has this id.")
+        closures_repository.lock_locations(db, [seen["location"], new_location])
+        row = repository.find_space(db, space_id, lock=True)
+        if row is None:
+            raise NotFound("No space has this id.")
+        if row["location"] == seen["location"]:
+            return row
+        db.rollback()  # it moved meanwhile: lock the location it is at now
+    raise Conflict("The space is being moved by someone else right now; try again.")
+
+
+def _move(db: Connection, space: Space, old_location: str) -> None:
+    """The space leaves the closures of its old location that have not ended, and comes under those of
+    its new one, unless one of them would overlap its bookings (a 409 naming the closure)."""
+    if old_location:
+        closures_repository.release_from_location(db, space.id, old_location)
+    if not space.location:
+        return
+    try:
+        with domain_errors():
+            closures_repository.hold_for_location(db, space.id, space.location)
+    except Overlap:
+        db.rollback()
+        raise _closed_while_booked(db, space) from None
+
+
+def _closed_while_booked(db: Connection, space: Space) -> Conflict:
+    found = closures_repository.location_closures_in_the_way(db, space.id, space.location)
+    db.rollback()
+    if not found:  # the bookings or the closures changed meanwhile
+        return Conflict(f"A closure of {space.location!r} overlaps bookings of this space; try again.")
+    zone = ZoneInfo(space.timezone)
+    first = found[0]
+    why = f" ({first['reason']})" if first["reason"] else ""
+    return Conflict(
+        f"{space.location!r} is closed from {first['start_time'].astimezone(zone).isoformat()} to "
+        f"{first['end_time'].astimezone(zone).isoformat()}{why}, by closure {first['closure_id']}, while "
+        "this space is booked: move or cancel those bookings, or delete the closure, first.",
+        title="Closed there",
+        conflicts=[
+            {
+                "closure_id": str(clash["closure_id"]),
+                "reservation_id": str(clash["reservation_id"]),
+                "start_time": clash["reservation_start"].astimezone(zone).isoformat(),
+                "end_time": clash["reservation_end"].astimezone(zone).isoformat(),
+            }
+            for clash in found[:LISTED_CONFLICTS]
+        ],
+    )
 
 
 def deactivate_space(db: Connection, space_id: uuid.UUID, *, actor: audit.Actor) -> None:

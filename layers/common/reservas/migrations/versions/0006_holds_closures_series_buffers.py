@@ -4,7 +4,8 @@ bookings). Two holds of one space never overlap, except two closures, which may.
 
 A booking's hold is written by a trigger with the row, so no code path can book without it: an active
 reservation holds [start - buffer_before, end + buffer_after) of its space, with the space's buffers as
-they are when its time is written; a cancelled one holds nothing. A closure holds each space it covers
+they are when it is booked, moved or made longer (a shorter time keeps the buffers it had); a cancelled
+one holds nothing. A closure holds each space it covers
 for exactly its time.
 
 Revision ID: 0006
@@ -99,22 +100,34 @@ def upgrade() -> None:
     op.execute(
         """
         CREATE FUNCTION reservations_hold_their_time() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            padded tstzrange;
         BEGIN
             IF TG_OP = 'UPDATE' AND NEW.status = OLD.status AND NEW.start_time = OLD.start_time
                AND NEW.end_time = OLD.end_time AND NEW.space_id = OLD.space_id THEN
                 RETURN NULL;  -- same time: the hold, and the buffers it was padded with, stay
             END IF;
-            IF NEW.status = 'active' THEN
-                INSERT INTO holds (space_id, during, reservation_id)
-                SELECT NEW.space_id,
-                       tstzrange(NEW.start_time - make_interval(mins => s.buffer_before_minutes),
-                                 NEW.end_time + make_interval(mins => s.buffer_after_minutes)),
-                       NEW.id
-                FROM spaces s WHERE s.id = NEW.space_id
-                ON CONFLICT (reservation_id) DO UPDATE
-                    SET space_id = EXCLUDED.space_id, during = EXCLUDED.during;
-            ELSE
+            IF NEW.status <> 'active' THEN
                 DELETE FROM holds WHERE reservation_id = NEW.id;
+                RETURN NULL;
+            END IF;
+            IF TG_OP = 'UPDATE' AND OLD.status = 'active' AND NEW.space_id = OLD.space_id
+               AND NEW.start_time >= OLD.start_time AND NEW.end_time <= OLD.end_time THEN
+                -- Shorter (ended early, say): the buffers it was booked with stay, so that its hold
+                -- only ever shrinks, whatever the space's buffers have become.
+                UPDATE holds
+                SET during = tstzrange(NEW.start_time - (OLD.start_time - lower(during)),
+                                       NEW.end_time + (upper(during) - OLD.end_time))
+                WHERE reservation_id = NEW.id;
+                RETURN NULL;
+            END IF;
+            SELECT tstzrange(NEW.start_time - make_interval(mins => s.buffer_before_minutes),
+                             NEW.end_time + make_interval(mins => s.buffer_after_minutes))
+            INTO padded FROM spaces s WHERE s.id = NEW.space_id;
+            IF TG_OP = 'UPDATE' AND OLD.status = 'active' THEN  -- moved or longer: it holds already
+                UPDATE holds SET space_id = NEW.space_id, during = padded WHERE reservation_id = NEW.id;
+            ELSE
+                INSERT INTO holds (space_id, during, reservation_id) VALUES (NEW.space_id, padded, NEW.id);
             END IF;
             RETURN NULL;
         END
