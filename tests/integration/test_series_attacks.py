@@ -11,6 +11,7 @@ from sqlalchemy import event, func, select
 
 from reservas.database import get_engine
 from reservas.tables import outbox, reservations, users
+from tests.conftest import reset_caches
 from tests.integration.conftest import bearer
 from tests.support import EVERY_DAY, STRONG_PASSWORD, active_count
 
@@ -138,3 +139,33 @@ def test_leaving_with_a_full_cap_of_series_costs_a_few_statements_and_one_event_
             ).all()
         )
     assert announced == {"SeriesCancelled": 10}
+
+
+def test_an_occurrence_moved_off_its_rule_counts_on_its_own_against_the_cap(series, booking, monkeypatch):
+    """A series counts once; moving its occurrences anywhere must not turn it into as many free-standing
+    bookings: one moved away from the time its rule gave it counts on its own."""
+    monkeypatch.setenv("RESERVAS_MAX_ACTIVE_RESERVATIONS", "2")
+    reset_caches()
+    try:
+        booked = series.book(booking.space, booking.day, "09:00", "10:00", "FREQ=WEEKLY;COUNT=3").json()
+        second, third = booked["occurrences"][1:]
+
+        def move(occurrence, start, end):
+            return series.api.patch(
+                f"/reservations/{occurrence['id']}",
+                json={"start_time": booking.at(start), "end_time": booking.at(end)},
+                headers=bearer(series.token),
+            )
+
+        assert move(second, "12:00", "13:00").status_code == 200  # the series and one moved: 2 holdings
+        refused = move(third, "15:00", "16:00")
+        assert refused.status_code == 422
+        assert "already hold 2 upcoming reservations" in refused.json()["detail"]
+        # Its notes, or a shorter time in its place, change nothing about what it holds.
+        notes = series.api.patch(
+            f"/reservations/{third['id']}", json={"notes": "Agenda"}, headers=bearer(series.token)
+        )
+        assert notes.status_code == 200
+    finally:
+        monkeypatch.undo()
+        reset_caches()

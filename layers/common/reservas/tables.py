@@ -107,6 +107,7 @@ reservations = Table(
     Column("cancelled_at", DateTime(timezone=True)),
     *_timestamps(),
     Column("series_id", Uuid, ForeignKey("series.id", ondelete="SET NULL")),
+    Column("recurrence_id", DateTime(timezone=True)),  # an occurrence's start as its rule gave it
 )
 
 series = Table(

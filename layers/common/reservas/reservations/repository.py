@@ -37,8 +37,10 @@ def lock_user(db: Connection, user_id: uuid.UUID) -> bool:
 
 
 def count_active_future(db: Connection, user_id: uuid.UUID) -> int:
-    """The user's upcoming holdings: each booking counts once, and so does each series."""
-    holding = func.coalesce(reservations.c.series_id, reservations.c.id)
+    """The user's upcoming holdings: each booking counts once, and so does each series, but for its
+    occurrences moved away from the time its rule gave them, which count on their own."""
+    in_its_place = reservations.c.start_time == reservations.c.recurrence_id
+    holding = case((in_its_place, reservations.c.series_id), else_=reservations.c.id)
     statement = select(func.count(holding.distinct())).where(
         reservations.c.user_id == user_id,
         reservations.c.status == "active",

@@ -2,6 +2,9 @@
 occurrence is a reservation like any other, under the same rules and the same exclusion constraint,
 carrying its series_id; it is read, changed and cancelled alone like any other too.
 
+An occurrence moved away from the time its rule gave it (its recurrence_id) counts on its own against
+the cap on upcoming bookings: a series cannot be turned into that many free-standing bookings.
+
 A series announces itself once: `SeriesBooked` (with its occurrences) when booked and `SeriesCancelled`
 when "this and the following" are cancelled, so that a person gets one calendar invitation per series;
 an occurrence changed or cancelled alone announces ReservationChanged / ReservationCancelled with its
@@ -77,7 +80,7 @@ def _book_once(
     planned = plan(space, request, now)
     if not repository.lock_user(db, user.id):
         raise Unauthorized("The account of this access token no longer exists.")
-    holding = service.holding_problems(db, user)
+    holding = service.holding_problems(db, user.id)
     locked = service.bookable_space(db, request.space_id, lock=True)
     if locked != space:  # its settings changed meanwhile
         space, planned = locked, plan(locked, request, now)
@@ -279,6 +282,7 @@ def _row(
         "user_id": user.id,
         "space_id": space.id,
         "series_id": series["id"],
+        "recurrence_id": occurrence.start,
         "start_time": occurrence.start,
         "end_time": occurrence.end,
         "attendees": request.attendees,

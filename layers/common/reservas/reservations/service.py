@@ -110,10 +110,10 @@ def _book_once(
     problems = interval_problems(space, request)
     if not repository.lock_user(db, user.id):
         raise Unauthorized("The account of this access token no longer exists.")
-    problems += holding_problems(db, user)
+    problems += holding_problems(db, user.id)
     locked = bookable_space(db, request.space_id, lock=True)
     if locked != space:  # its settings changed meanwhile
-        space, problems = locked, interval_problems(locked, request) + holding_problems(db, user)
+        space, problems = locked, interval_problems(locked, request) + holding_problems(db, user.id)
     refuse_if(problems)
     start, end = request.start_time, request.end_time
     reservation_id = repository.insert_reservation(
@@ -168,9 +168,11 @@ def interval_problems(space: Space, request: BookingRequest) -> Problems:
     return problems
 
 
-def holding_problems(db: Connection, user: User) -> Problems:
+def holding_problems(db: Connection, user_id: uuid.UUID) -> Problems:
+    """The cap on upcoming holdings (repository.count_active_future says what one is), for the holder
+    of one more; the caller holds the holder's row (repository.lock_user)."""
     limit = get_settings().max_active_reservations
-    if repository.count_active_future(db, user.id) >= limit:
+    if repository.count_active_future(db, user_id) >= limit:
         return [([], f"you already hold {limit} upcoming reservations, the most allowed")]
     return []
 
@@ -358,6 +360,10 @@ def _change_once(
     now = datetime.now(UTC)
     if row["start_time"] <= now and end < now:
         end = now  # a booking under way ends now at the earliest: ending it early frees the rest at once
+    leaves_its_place = row["start_time"] == row["recurrence_id"] != start
+    if leaves_its_place and row["user_id"] is not None:  # an occurrence moved off its rule's time
+        repository.lock_user(db, row["user_id"])
+        refuse_if(holding_problems(db, row["user_id"]))
     space = Space.model_validate(dict(present(spaces_repository.find_space(db, row["space_id"], lock=True))))
     refuse_if(_change_problems(space, row, start, end, attendees, now))
     values: dict[str, Any] = {

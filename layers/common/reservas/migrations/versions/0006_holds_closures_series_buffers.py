@@ -47,6 +47,9 @@ def upgrade() -> None:
         """
     )
     op.execute("ALTER TABLE reservations ADD COLUMN series_id uuid REFERENCES series (id) ON DELETE SET NULL")
+    # An occurrence's start as its series' rule gave it (RFC 5545's RECURRENCE-ID): moved away from it,
+    # the occurrence counts on its own against the cap on upcoming bookings.
+    op.execute("ALTER TABLE reservations ADD COLUMN recurrence_id timestamptz")
     op.execute(
         "CREATE INDEX idx_reservations_series ON reservations (series_id, start_time) "
         "WHERE series_id IS NOT NULL"
@@ -155,7 +158,7 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION reservations_hold_their_time()")
     op.execute("DROP TABLE holds")
     op.execute("DROP TABLE closures")
-    op.execute("ALTER TABLE reservations DROP COLUMN series_id")
+    op.execute("ALTER TABLE reservations DROP COLUMN recurrence_id, DROP COLUMN series_id")
     op.execute("DROP TABLE series")
     op.execute(
         "ALTER TABLE spaces DROP CONSTRAINT spaces_valid_buffers, "
