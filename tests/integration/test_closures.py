@@ -19,41 +19,6 @@ from tests.support import at_once, race_transactions, space_body
 LOCATION = "Madrid, floor 3"  # the booking fixture's space is there (tests.support.space_body)
 
 
-@pytest.fixture
-def closing(client_for, admin):
-    """Close a space or a location through the API, as the admin (or with another token)."""
-    api = client_for("spaces")
-
-    class Closing:
-        def space(self, space_id, start, end, token=None, **extra):
-            return api.post(
-                f"/spaces/{space_id}/closures",
-                json={"start_time": start, "end_time": end, **extra},
-                headers=bearer(token or admin["access_token"]),
-            )
-
-        def location(self, location, start, end, token=None, **extra):
-            return api.post(
-                "/closures",
-                json={"location": location, "start_time": start, "end_time": end, **extra},
-                headers=bearer(token or admin["access_token"]),
-            )
-
-        def post(self, path, body):
-            return api.post(path, json=body, headers=bearer(admin["access_token"]))
-
-        def delete(self, closure_id, token=None):
-            return api.delete(f"/closures/{closure_id}", headers=bearer(token or admin["access_token"]))
-
-        def search(self, token=None, **params):
-            return api.get("/closures", params=params, headers=bearer(token or admin["access_token"]))
-
-        def of(self, space_id, **params):
-            return api.get(f"/spaces/{space_id}/closures", params=params)
-
-    return Closing()
-
-
 def created(response) -> dict:
     assert response.status_code == 201, response.text
     return response.json()

@@ -75,18 +75,14 @@ def occurrences(db: Connection, series_id: uuid.UUID) -> list[RowMapping]:
 
 
 def cancel_occurrences(db: Connection, series_id: uuid.UUID, starting_from: datetime) -> list[uuid.UUID]:
-    """Cancel the series' active occurrences that start at `starting_from` or later; their ids."""
-    statement = (
-        update(reservations)
-        .where(
-            reservations.c.series_id == series_id,
-            reservations.c.status == "active",
-            reservations.c.start_time >= starting_from,
-        )
-        .values(status="cancelled", cancelled_at=func.now())
-        .returning(reservations.c.id)
+    """Cancel the series' active occurrences that start at `starting_from` or later; their ids. Their
+    rows are locked in id order first, the order of every writer that locks several bookings."""
+    chosen = select(reservations.c.id).where(
+        reservations.c.series_id == series_id,
+        reservations.c.status == "active",
+        reservations.c.start_time >= starting_from,
     )
-    return list(db.execute(statement).scalars())
+    return cancel_all(db, list(db.execute(chosen.order_by(reservations.c.id).with_for_update()).scalars()))
 
 
 def find(db: Connection, reservation_id: uuid.UUID, *, lock: bool = False) -> RowMapping | None:
@@ -145,9 +141,11 @@ def cancel_upcoming_of(db: Connection, user_id: uuid.UUID) -> list[uuid.UUID]:
 
 
 def lock_all_of(db: Connection, user_id: uuid.UUID) -> None:
-    """Lock every reservation of the user, so that a change or cancellation of one on its way ends
-    before an account goes (see leaving._lock_for_leaving)."""
-    db.execute(select(reservations.c.id).where(reservations.c.user_id == user_id).with_for_update())
+    """Lock every reservation of the user, in id order (as every writer that locks several bookings),
+    so that a change or cancellation of one on its way ends before an account goes (see
+    leaving._lock_for_leaving)."""
+    statement = select(reservations.c.id).where(reservations.c.user_id == user_id)
+    db.execute(statement.order_by(reservations.c.id).with_for_update())
 
 
 def erase_notes_of(db: Connection, user_id: uuid.UUID) -> None:

@@ -335,6 +335,12 @@ def cancel_series(
 ) -> Series:
     """Cancel the occurrences that have not started, from `starting_from` on ("this and the following";
     all future ones without it). Repeating it changes nothing."""
+    return service.retried(db, lambda: _cancel_series_once(db, user, series_id, starting_from, actor))
+
+
+def _cancel_series_once(
+    db: Connection, user: User, series_id: uuid.UUID, starting_from: datetime | None, actor: audit.Actor
+) -> Series:
     row = _own_series(db, user, series_id)
     now = datetime.now(UTC)
     cancelled = repository.cancel_occurrences(db, series_id, max(starting_from or now, now))

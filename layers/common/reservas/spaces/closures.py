@@ -37,6 +37,7 @@ from reservas.spaces.service import LISTED_CONFLICTS, get_space
 from reservas.timestamps import parse_instant
 
 LONGEST_CLOSURE = timedelta(days=366)  # longer is what deactivating a space is for
+MOST_CANCELLED = 1000  # bookings one closure cancels, so that its request ends within its time
 RETRIES = 3
 
 
@@ -118,7 +119,11 @@ def _close_once(
     """One try: the closure and its holds, committed; the spaces it holds."""
     if cover.location is not None:
         repository.lock_locations(db, [cover.location])
-    locked = repository.lock_bookings_in_the_way(db, cover, start, end) if request.cancel_bookings else set()
+    locked: set[uuid.UUID] = set()
+    if request.cancel_bookings:
+        locked = repository.lock_bookings_in_the_way(db, cover, start, end, limit=MOST_CANCELLED + 1)
+        if len(locked) > MOST_CANCELLED:
+            raise _too_many_to_cancel()
     covered = repository.lock_covered_spaces(db, cover)
     if cover.space_id is not None and not covered:
         raise NotFound("No space has this id.")
@@ -135,11 +140,13 @@ def _close_once(
     )
     cancelled: list[uuid.UUID] = []
     if not _held(db, row["id"], cover, start, end):
-        in_the_way = repository.bookings_in_the_way(db, cover, start, end)
+        in_the_way = repository.bookings_in_the_way(db, cover, start, end, limit=MOST_CANCELLED + 1)
         _refuse_unless_cancellable(db, in_the_way, request, locked, now)
         cancelled = _cancel(db, [booking["id"] for booking in in_the_way], row["id"], actor)
         repository.hold_covered(db, row["id"], cover, start, end)  # nothing is in the way now
-    created = ClosureCreated.model_validate({**row, "cancelled_reservations": cancelled})
+    created = ClosureCreated.model_validate(
+        {**row, "cancelled_reservations": cancelled, "covered_spaces": covered}
+    )
     audit.record(db, actor, "closure.created", "closure", created.id, after=created.model_dump(mode="json"))
     db.commit()
     return created, covered
@@ -177,12 +184,16 @@ def _refuse_unless_cancellable(
             title="Bookings in the way",
             conflicts=_conflicts(ended),
         )
+    if len(in_the_way) > MOST_CANCELLED and request.cancel_bookings:
+        db.rollback()
+        raise _too_many_to_cancel()
     if not request.cancel_bookings:
         db.rollback()
         count = len(in_the_way)
         listed = "" if count <= LISTED_CONFLICTS else f" (the first {LISTED_CONFLICTS} are listed)"
+        number = f"More than {MOST_CANCELLED:,}" if count > MOST_CANCELLED else str(count)
         raise Conflict(
-            f"{count} booking{'s' if count > 1 else ''} in that time{listed}: move or cancel "
+            f"{number} booking{'s' if count > 1 else ''} in that time{listed}: move or cancel "
             f"{'them' if count > 1 else 'it'} first, or send `cancel_bookings: true` to cancel "
             f"{'them' if count > 1 else 'it'} with the closure.",
             title="Bookings in the way",
@@ -190,6 +201,15 @@ def _refuse_unless_cancellable(
         )
     if any(booking["id"] not in locked for booking in in_the_way):
         raise _WayChanged
+
+
+def _too_many_to_cancel() -> Conflict:
+    return Conflict(
+        f"More than {MOST_CANCELLED:,} bookings lie in that time, and a closure cancels at most "
+        f"{MOST_CANCELLED:,} at once (so that the request ends in time): close a shorter time first, "
+        "then the rest.",
+        title="Too many bookings in the way",
+    )
 
 
 def _conflicts(bookings: list[RowMapping]) -> list[dict[str, Any]]:

@@ -105,16 +105,25 @@ def _bookings_in_the_way(cover: Cover, start: datetime, end: datetime) -> Select
     )
 
 
-def bookings_in_the_way(db: Connection, cover: Cover, start: datetime, end: datetime) -> list[RowMapping]:
-    """Active bookings of the covered spaces whose holds (buffers included) overlap [start, end), by start."""
+def bookings_in_the_way(
+    db: Connection, cover: Cover, start: datetime, end: datetime, *, limit: int
+) -> list[RowMapping]:
+    """Active bookings of the covered spaces whose holds (buffers included) overlap [start, end), by
+    start; the first `limit` of them."""
     statement = _bookings_in_the_way(cover, start, end).order_by(reservations.c.start_time, reservations.c.id)
-    return list(db.execute(statement).mappings())
+    return list(db.execute(statement.limit(limit)).mappings())
 
 
-def lock_bookings_in_the_way(db: Connection, cover: Cover, start: datetime, end: datetime) -> set[uuid.UUID]:
-    """Lock the rows of the bookings now in the way, in id order, as changing one does first; their ids."""
+def lock_bookings_in_the_way(
+    db: Connection, cover: Cover, start: datetime, end: datetime, *, limit: int
+) -> set[uuid.UUID]:
+    """Lock the rows of the bookings now in the way (the first `limit`), in id order, as every writer
+    that locks several bookings does; their ids."""
     statement = (
-        _bookings_in_the_way(cover, start, end).order_by(reservations.c.id).with_for_update(of=reservations)
+        _bookings_in_the_way(cover, start, end)
+        .order_by(reservations.c.id)
+        .limit(limit)
+        .with_for_update(of=reservations)
     )
     return {row.id for row in db.execute(statement)}
 

@@ -306,3 +306,7 @@ class ClosureCreated(Closure):
     cancelled_reservations: list[uuid.UUID] = Field(
         description="The bookings cancelled with it (only with `cancel_bookings`)."
     )
+    covered_spaces: list[uuid.UUID] = Field(
+        description="The spaces it closes now (a location's: those there today; empty when no space has "
+        "that location yet)."
+    )
