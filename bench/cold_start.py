@@ -64,6 +64,7 @@ MODULE_OF = {
     "aws-xray-sdk": "aws_xray_sdk.core",
     "email-validator": "email_validator",
     "pydantic-settings": "pydantic_settings",
+    "python-dateutil": "dateutil.rrule",
 }
 
 CHILD = """

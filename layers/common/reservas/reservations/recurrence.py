@@ -23,10 +23,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from itertools import islice
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
-
-from dateutil import rrule
 
 from reservas.timestamps import EARLIEST, LATEST
 
@@ -34,9 +32,9 @@ MAX_OCCURRENCES = 104  # two years of a weekly meeting
 MAX_INTERVAL = 366
 FIRST_YEAR, LAST_YEAR = EARLIEST.year, LATEST.year - 1  # as every instant Reservas takes
 
-_FREQUENCIES: dict[str, Literal[1, 2, 3]] = {"DAILY": 3, "WEEKLY": 2, "MONTHLY": 1}  # rrule.DAILY...
-_WEEKDAYS = {"MO": rrule.MO, "TU": rrule.TU, "WE": rrule.WE, "TH": rrule.TH, "FR": rrule.FR, "SA": rrule.SA}
-_WEEKDAYS["SU"] = rrule.SU
+# rrule.DAILY, rrule.WEEKLY and rrule.MONTHLY, without importing dateutil until a rule is expanded
+_FREQUENCIES: dict[str, Literal[1, 2, 3]] = {"DAILY": 3, "WEEKLY": 2, "MONTHLY": 1}
+_WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")  # rrule's weekday numbers are their indexes
 _BYDAY = re.compile(r"([+-]?[1-5])?(MO|TU|WE|TH|FR|SA|SU)")
 _NUMBER = re.compile(r"[+-]?[0-9]{1,3}")
 _UNTIL = re.compile(r"([0-9]{8})(?:T([0-9]{6})Z)?")
@@ -151,6 +149,8 @@ def starts(rule: Rule, first: datetime, zone: ZoneInfo) -> list[datetime]:
     """The occurrences' starts (UTC) from `first` on: COUNT of them, or those until UNTIL, but at most
     one more than MAX_OCCURRENCES (so that a caller can tell a rule with too many). InvalidRule when
     `first` is not an occurrence of the rule."""
+    from dateutil import rrule  # on first use: most requests of the function never expand a rule
+
     local_first = first.astimezone(zone).replace(tzinfo=None)
     until = None
     if isinstance(rule.until, datetime):
@@ -163,7 +163,7 @@ def starts(rule: Rule, first: datetime, zone: ZoneInfo) -> list[datetime]:
         _FREQUENCIES[rule.frequency],
         dtstart=local_first,
         interval=rule.interval,
-        byweekday=[_weekday(day) for day in rule.by_day] or None,
+        byweekday=[_weekday(rrule, day) for day in rule.by_day] or None,
         bymonthday=rule.by_month_day or None,
         until=until,
         cache=False,
@@ -175,8 +175,10 @@ def starts(rule: Rule, first: datetime, zone: ZoneInfo) -> list[datetime]:
     return [first.astimezone(UTC)] + [local.replace(tzinfo=zone).astimezone(UTC) for local in found[1:]]
 
 
-def _weekday(day: str) -> rrule.weekday:
+def _weekday(rrule: Any, day: str) -> Any:
+    """rrule's weekday for MO, or for 1MO / -1FR with an ordinal."""
     match = _BYDAY.fullmatch(day)
     assert match is not None  # checked by parse
     ordinal, name = match.groups()
-    return _WEEKDAYS[name](int(ordinal)) if ordinal else _WEEKDAYS[name]
+    weekday = rrule.weekday(_WEEKDAYS.index(name))
+    return weekday(int(ordinal)) if ordinal else weekday

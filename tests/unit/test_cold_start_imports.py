@@ -1,0 +1,30 @@
+"""What a function imports at cold start: what only some requests need waits for them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from devtools.apigw import ROOT
+
+# (function, modules its cold start leaves for the requests that need them)
+LEFT_FOR_LATER = [
+    ("reservations", ["dateutil.rrule"]),  # only a series expands a rule (about 13 ms)
+    ("spaces", ["dateutil.rrule", "reservas.reservations.service"]),  # only a closure over bookings
+]
+
+
+@pytest.mark.parametrize(("group", "modules"), LEFT_FOR_LATER)
+def test_a_cold_start_leaves_what_few_requests_need(group, modules):
+    script = (
+        "import json, sys\n"
+        f"sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'layers' / 'common')!r}]\n"
+        "from devtools.apigw import load_function_module\n"
+        f"load_function_module(__import__('pathlib').Path({str(ROOT / 'functions' / group)!r}))\n"
+        f"print(json.dumps([m for m in {modules!r} if m in sys.modules]))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert json.loads(loaded.stdout.strip().splitlines()[-1]) == []
