@@ -147,6 +147,12 @@ SAMPLES: list[tuple[str, str, str, dict]] = [
         {"path": {"reservation_id": NIL}, "headers": SIGNED_IN},
     ),
     (
+        "reservations-check-in",
+        "POST",
+        "/reservations/{reservation_id}/check-in",
+        {"path": {"reservation_id": NIL}, "headers": SIGNED_IN},
+    ),
+    (
         "reservations-series-book",
         "POST",
         "/reservations/series",

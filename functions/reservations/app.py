@@ -205,6 +205,20 @@ def change_reservation(
         return service.change(db, user, reservation_id, body, key, actor=actor).reservation
 
 
+@router.post(
+    "/{reservation_id}/check-in",
+    responses={
+        **AUTHENTICATED,
+        **NOT_FOUND,
+        409: problem_doc("Not active (released, cancelled, over), no check-in needed, or not open yet"),
+    },
+)
+def check_in(reservation_id: uuid.UUID, user: CurrentUser, actor: ActorDep, db: DbDep) -> Reservation:
+    """Check in to a booking in a space that requires it, from check_in_opens_minutes before its start
+    until its check_in_by; after that it is released. Checking in again changes nothing."""
+    return service.check_in(db, user, reservation_id, actor=actor)
+
+
 @router.delete(
     "/{reservation_id}",
     responses={**AUTHENTICATED, **NOT_FOUND, 409: problem_doc("Already started (owners) or already over")},

@@ -18,7 +18,13 @@ from devtools.apigw import ROOT
 from devtools.cfn_intrinsics import resolve
 
 API_FUNCTIONS = ("AuthFunction", "UsersFunction", "SpacesFunction", "ReservationsFunction")
-ALL_FUNCTIONS = (*API_FUNCTIONS, "MigrateFunction", "OutboxPublisherFunction", "MaintenanceFunction")
+ALL_FUNCTIONS = (
+    *API_FUNCTIONS,
+    "MigrateFunction",
+    "OutboxPublisherFunction",
+    "MaintenanceFunction",
+    "ReleaseFunction",
+)
 REGION = "eu-west-1"
 
 
@@ -131,9 +137,7 @@ def test_the_stack_is_created(stack):
     assert stack["status"] == "CREATE_COMPLETE"
 
 
-@pytest.mark.parametrize(
-    "function", [*API_FUNCTIONS, "MigrateFunction", "OutboxPublisherFunction", "MaintenanceFunction"]
-)
+@pytest.mark.parametrize("function", ALL_FUNCTIONS)
 def test_every_function_exists_on_python311_with_the_layer(stack, function):
     assert stack["resources"][function]["ResourceStatus"] == "CREATE_COMPLETE"
     # moto keeps neither layers nor tracing on functions; the translated template is what CloudFormation gets.
@@ -167,10 +171,9 @@ def test_api_functions_read_only_their_two_secrets(stack, function):
     assert resources == {_functions_secret(stack), stack["secrets"]["jwt"]}
 
 
-def test_the_maintenance_function_reads_only_the_functions_database_secret(stack):
-    resources = {
-        resource for s in _statements(stack, "MaintenanceFunction") for resource in _listed(s["Resource"])
-    }
+@pytest.mark.parametrize("function", ["MaintenanceFunction", "ReleaseFunction"])
+def test_the_jobs_read_only_the_functions_database_secret(stack, function):
+    resources = {resource for s in _statements(stack, function) for resource in _listed(s["Resource"])}
     assert resources == {_functions_secret(stack)}
 
 
@@ -256,7 +259,7 @@ def test_the_http_api_routes_every_path_and_throttles(stack):
         (method.upper(), path) for path, ops in api["Properties"]["Body"]["paths"].items() for method in ops
     }
     assert ("POST", "/reservations") in routes and ("GET", "/spaces/{space_id}/availability") in routes
-    assert len(routes) == 37
+    assert len(routes) == 38
     [stage] = [
         r for r in stack["translated"]["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Stage"
     ]

@@ -86,6 +86,9 @@ spaces = Table(
     Column("max_advance_days", Integer, nullable=False, server_default="90"),
     Column("buffer_before_minutes", Integer, nullable=False, server_default="0"),
     Column("buffer_after_minutes", Integer, nullable=False, server_default="0"),
+    Column("check_in_required", Boolean, nullable=False, server_default=text("false")),
+    Column("check_in_opens_minutes", Integer, nullable=False, server_default="15"),
+    Column("check_in_grace_minutes", Integer, nullable=False, server_default="15"),
     Column("is_active", Boolean, nullable=False, server_default=text("true")),
     *_timestamps(),
 )
@@ -108,6 +111,9 @@ reservations = Table(
     *_timestamps(),
     Column("series_id", Uuid, ForeignKey("series.id", ondelete="SET NULL")),
     Column("recurrence_id", DateTime(timezone=True)),  # an occurrence's start as its rule gave it
+    Column("check_in_by", DateTime(timezone=True)),  # set by the database where check-in is required
+    Column("checked_in_at", DateTime(timezone=True)),
+    Column("released_at", DateTime(timezone=True)),
 )
 
 series = Table(
@@ -144,6 +150,7 @@ holds = Table(
     Column("reservation_id", Uuid, ForeignKey("reservations.id", ondelete="CASCADE"), unique=True),
     Column("closure_id", Uuid, ForeignKey("closures.id", ondelete="CASCADE")),
     Column("excludes", _Range("int8range"), Computed("0"), nullable=True),
+    Column("lapses_at", DateTime(timezone=True)),  # a booking not checked in by then holds nothing
 )
 
 sessions = Table(

@@ -1,5 +1,6 @@
-"""SQL for reservations. A reservation whose end has passed reads as `completed`: `effective_status` is
-the one place that rule lives, and every query here goes through it."""
+"""SQL for reservations. A reservation whose end has passed reads as `completed`, and one nobody checked
+in to in time as `released`: `effective_status` is the one place those rules live, and every query here
+goes through it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,17 @@ from sqlalchemy.engine import RowMapping
 from reservas.database import after_key, contains
 from reservas.tables import reservations, series, spaces, users
 
+RELEASE_BATCH = 1000  # bookings one release marks; the scheduled function runs again a minute later
+
+# A booking nobody checked in to by its check_in_by reads as released, before the release function
+# gets to it (see migrations/versions/0007).
+lapsed = and_(
+    reservations.c.status == "active",
+    reservations.c.checked_in_at.is_(None),
+    reservations.c.check_in_by <= func.now(),
+)
 effective_status = case(
+    (lapsed, "released"),
     (and_(reservations.c.status == "active", reservations.c.end_time <= func.now()), "completed"),
     else_=reservations.c.status,
 ).label("status")
@@ -181,3 +192,31 @@ def search(
     if after is not None:
         statement = statement.where(after_key(reservations.c.start_time, reservations.c.id, after))
     return list(db.execute(statement).mappings())
+
+
+def release_lapsed(
+    db: Connection, *, space_id: uuid.UUID | None = None, around: tuple[datetime, datetime] | None = None
+) -> list[uuid.UUID]:
+    """Mark `released` the bookings nobody checked in to in time (of one space, overlapping `around`,
+    when given), at most RELEASE_BATCH; their ids. Rows another transaction holds (a check-in on its
+    way, say) are skipped, so two releases at once never release one booking twice."""
+    due = select(reservations.c.id).where(lapsed)
+    if space_id is not None:
+        due = due.where(reservations.c.space_id == space_id)
+    if around is not None:
+        start, end = around
+        due = due.where(reservations.c.start_time < end, reservations.c.end_time > start)
+    due = due.order_by(reservations.c.id).limit(RELEASE_BATCH).with_for_update(skip_locked=True)
+    statement = (
+        update(reservations)
+        .where(reservations.c.id.in_(due.scalar_subquery()))
+        .values(status="released", released_at=func.now())
+        .returning(reservations.c.id)
+    )
+    return list(db.execute(statement).scalars())
+
+
+def check_in(db: Connection, reservation_id: uuid.UUID) -> None:
+    db.execute(
+        update(reservations).where(reservations.c.id == reservation_id).values(checked_in_at=func.now())
+    )

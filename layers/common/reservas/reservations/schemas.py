@@ -13,7 +13,7 @@ from reservas.money import Money
 from reservas.reservations import recurrence
 from reservas.timestamps import Instant
 
-Status = Literal["active", "cancelled", "completed"]
+Status = Literal["active", "cancelled", "completed", "released"]
 Notes = Annotated[str, text.FreeText(max_length=1000)]
 
 
@@ -64,6 +64,14 @@ class Reservation(BaseModel):
     cancelled_at: datetime | None
     series_id: uuid.UUID | None = Field(
         default=None, description="The series it is an occurrence of, if any."
+    )
+    check_in_by: datetime | None = Field(
+        default=None,
+        description="In a space that requires check-in: check in before this, or the booking is released.",
+    )
+    checked_in_at: datetime | None = None
+    released_at: datetime | None = Field(
+        default=None, description="When it was released for want of a check-in (status `released`)."
     )
 
 

@@ -34,6 +34,8 @@ from reservas.spaces import repository as spaces_repository
 from reservas.spaces.rules import booking_problems
 from reservas.spaces.schemas import Space
 
+DAY = timedelta(days=1)  # a space's buffers are at most a day each
+
 
 @dataclass(frozen=True)
 class Occurrence:
@@ -87,6 +89,8 @@ def _book_once(
     if request.attendees > space.capacity:
         holding.append((["attendees"], f"this space holds at most {space.capacity} people"))
     service.refuse_if(holding)
+    # Bookings nobody checked in to in time read as free already: released before they could be in the way.
+    service.release_due(db, space_id=space.id, around=(planned[0].start - DAY, planned[-1].end + DAY))
     broken = _broken_rules(space, planned, now)
     if request.mode == "all_or_nothing":
         _refuse_broken(space, planned, broken)

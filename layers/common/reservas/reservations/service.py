@@ -35,6 +35,7 @@ from reservas.spaces.schemas import HeldTime, Space
 from reservas.timestamps import parse_instant
 
 RETRIES = 3  # for deadlocks and serialization failures, which a second try resolves
+_BUFFERS_AT_MOST = timedelta(days=1)  # a space's buffers are at most a day each
 SUGGESTIONS = 3
 
 
@@ -64,7 +65,14 @@ def to_reservation(row: RowMapping) -> Reservation:
         updated_at=row["updated_at"],
         cancelled_at=row["cancelled_at"],
         series_id=row["series_id"],
+        check_in_by=_local(row["check_in_by"], zone),
+        checked_in_at=row["checked_in_at"],
+        released_at=row["released_at"],
     )
+
+
+def _local(instant: datetime | None, zone: ZoneInfo) -> datetime | None:
+    return None if instant is None else instant.astimezone(zone)
 
 
 def book(
@@ -76,11 +84,56 @@ def book(
     actor: audit.Actor,
 ) -> Booked:
     """Book, or explain why not."""
-    try:
+
+    def attempt() -> Booked:
         return retried(db, lambda: _book_once(db, user, request, idempotency_key, actor))
+
+    try:
+        return attempt()
     except Overlap:
         db.rollback()
-        raise _overlap(db, request) from None
+    try:
+        if released_in_the_way(db, request.space_id, request.start_time, request.end_time):
+            return attempt()  # the time was held by bookings nobody checked in to
+    except Overlap:
+        db.rollback()
+    raise _overlap(db, request) from None
+
+
+def released_in_the_way(db: Connection, space_id: uuid.UUID, start: datetime, end: datetime) -> bool:
+    """A write met held time: the bookings of the space around [start, end) that nobody checked in to
+    in time (which reads as free already) are released now, committed; whether there were any."""
+    released = release_due(db, space_id=space_id, around=(start - _BUFFERS_AT_MOST, end + _BUFFERS_AT_MOST))
+    db.commit()
+    if released:
+        spaces_cache.bookings_changed(space_id)
+    return bool(released)
+
+
+def release_due(
+    db: Connection, *, space_id: uuid.UUID | None = None, around: tuple[datetime, datetime] | None = None
+) -> list[Reservation]:
+    """Release the bookings nobody checked in to by their check_in_by (of one space, around an
+    interval, when given): each reads `released`, frees the rest of its time, and is announced
+    (ReservationReleased) and recorded as done by no one. The caller commits."""
+    released = [
+        to_reservation(row)
+        for row in repository.find_all(db, repository.release_lapsed(db, space_id=space_id, around=around))
+    ]
+    events.record_all(db, [(events.RESERVATION_RELEASED, r.id, r.model_dump(mode="json")) for r in released])
+    entries = [
+        audit.change_entry(
+            "reservation.released",
+            "reservation",
+            r.id,
+            {"status": "active", "released_at": None},
+            {"status": "released", "released_at": r.model_dump(mode="json")["released_at"]},
+            subject_id=r.user_id,
+        )
+        for r in released
+    ]
+    audit.record_all(db, audit.OPERATOR, [entry for entry in entries if entry is not None])
+    return released
 
 
 def retried(db: Connection, attempt: Callable[[], Outcome]) -> Outcome:
@@ -308,6 +361,42 @@ def cancel(db: Connection, user: User, reservation_id: uuid.UUID, *, actor: audi
     return reservation
 
 
+def check_in(db: Connection, user: User, reservation_id: uuid.UUID, *, actor: audit.Actor) -> Reservation:
+    """The owner (or an admin for them) checks in, from check_in_opens_minutes before the start until
+    check_in_by; after that the booking is released. Checking in again changes nothing."""
+    row = _own(db, user, reservation_id, lock=True)
+    if row["checked_in_at"] is not None:
+        return to_reservation(row)
+    if row["status"] != "active":
+        raise Conflict(
+            f"This reservation is {row['status']}; only an active one takes a check-in.", title="Not active"
+        )
+    if row["check_in_by"] is None:
+        raise Conflict("This booking's space does not ask for check-in.", title="No check-in needed")
+    space = Space.model_validate(dict(present(spaces_repository.find_space(db, row["space_id"]))))
+    opens = row["start_time"] - timedelta(minutes=space.check_in_opens_minutes)
+    if datetime.now(UTC) < opens:
+        local = opens.astimezone(ZoneInfo(space.timezone)).isoformat()
+        raise Conflict(f"Check-in for this booking opens at {local}.", title="Check-in not open yet")
+    before = to_reservation(row)
+    repository.check_in(db, reservation_id)
+    reservation = to_reservation(present(repository.find(db, reservation_id)))
+    body = reservation.model_dump(mode="json")
+    events.record(db, events.RESERVATION_CHECKED_IN, reservation.id, body)
+    audit.record_change(
+        db,
+        actor,
+        "reservation.checked_in",
+        "reservation",
+        reservation.id,
+        before.model_dump(mode="json"),
+        body,
+        subject_id=reservation.user_id,
+    )
+    db.commit()
+    return reservation
+
+
 def change(
     db: Connection,
     user: User,
@@ -320,11 +409,22 @@ def change(
     """Move, extend, shorten or end early a booking, or change its attendees or notes, in one
     transaction: it keeps its id, and its old time stays held unless the new time is secured (the
     exclusion constraint decides, as for a new booking)."""
-    try:
+
+    def attempt() -> Booked:
         return retried(db, lambda: _change_once(db, user, reservation_id, request, idempotency_key, actor))
+
+    try:
+        return attempt()
     except _TimeTaken as taken:
         db.rollback()  # the booking keeps its old time
-        raise _overlap(db, taken.wanted, moving=reservation_id, suggest=taken.movable) from None
+        wanted, movable = taken.wanted, taken.movable
+    try:
+        if released_in_the_way(db, wanted.space_id, wanted.start_time, wanted.end_time):
+            return attempt()  # the time was held by bookings nobody checked in to
+    except _TimeTaken as taken:
+        db.rollback()
+        wanted, movable = taken.wanted, taken.movable
+    raise _overlap(db, wanted, moving=reservation_id, suggest=movable)
 
 
 class _TimeTaken(Exception):

@@ -95,10 +95,11 @@ def search_spaces(
 
 def _holds_overlapping(interval: ColumnElement[Any]) -> Select[Any]:
     """Holds (bookings with their buffers, closures) overlapping a tstzrange: the shape the GiST
-    exclusion index answers."""
+    exclusion index answers; but for bookings nobody checked in to in time, which hold nothing now."""
+    holding = or_(holds.c.lapses_at.is_(None), holds.c.lapses_at > func.now())
     return select(
         func.lower(holds.c.during), func.upper(holds.c.during), holds.c.closure_id.is_not(None)
-    ).where(holds.c.during.op("&&")(interval))
+    ).where(holds.c.during.op("&&")(interval), holding)
 
 
 def held_intervals(

@@ -147,6 +147,15 @@ Price = Annotated[
 SpaceName = Annotated[str, text.Line(min_length=1, max_length=255)]
 Location = Annotated[str, text.Line(max_length=255)]
 Description = Annotated[str, text.FreeText(max_length=5000)]
+CheckInMinutes = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=MINUTES_PER_DAY,
+        description="check_in_opens_minutes: how long before the start check-in opens; "
+        "check_in_grace_minutes: how long after the start it stays open.",
+    ),
+]
 BufferMinutes = Annotated[
     int,
     Field(
@@ -179,6 +188,14 @@ class SpaceSettings(BaseModel):
     max_advance_days: Annotated[int, Field(ge=0, le=MAX_ADVANCE_DAYS)] = 90
     buffer_before_minutes: BufferMinutes = 0
     buffer_after_minutes: BufferMinutes = 0
+    check_in_required: bool = Field(
+        default=False,
+        description="People check in to their bookings (POST /reservations/{id}/check-in); a booking not "
+        "checked in by its start plus check_in_grace_minutes is released. Applies to bookings made or "
+        "moved from then on.",
+    )
+    check_in_opens_minutes: CheckInMinutes = 15
+    check_in_grace_minutes: CheckInMinutes = 15
 
     @model_validator(mode="after")
     def _coherent(self) -> SpaceSettings:
@@ -222,6 +239,9 @@ class SpaceUpdate(BaseModel):
     max_advance_days: int | None = None
     buffer_before_minutes: int | None = None
     buffer_after_minutes: int | None = None
+    check_in_required: bool | None = None
+    check_in_opens_minutes: int | None = None
+    check_in_grace_minutes: int | None = None
     is_active: bool | None = None
 
 
