@@ -96,6 +96,18 @@ SAMPLES: list[tuple[str, str, str, dict]] = [
     ),
     ("spaces-health", "GET", "/spaces/health", {}),
     (
+        "spaces-check-in-code",
+        "GET",
+        "/spaces/{space_id}/check-in-code",
+        {"path": {"space_id": NIL}, "headers": SIGNED_IN},
+    ),
+    (
+        "spaces-rotate-check-in-code",
+        "POST",
+        "/spaces/{space_id}/check-in-code",
+        {"path": {"space_id": NIL}, "headers": SIGNED_IN},
+    ),
+    (
         "spaces-close-one",
         "POST",
         "/spaces/{space_id}/closures",
@@ -145,6 +157,12 @@ SAMPLES: list[tuple[str, str, str, dict]] = [
         "DELETE",
         "/reservations/{reservation_id}",
         {"path": {"reservation_id": NIL}, "headers": SIGNED_IN},
+    ),
+    (
+        "reservations-check-in-with-code",
+        "POST",
+        "/reservations/check-in",
+        {"body": {"space_id": NIL, "code": "PASTE-THE-SPACES-CODE"}, "headers": SIGNED_IN},
     ),
     (
         "reservations-check-in",

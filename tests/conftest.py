@@ -41,6 +41,7 @@ TABLES = (
     "idempotency_keys",
     "holds",
     "closures",
+    "check_in_codes",
     "reservations",
     "series",
     "refresh_tokens",

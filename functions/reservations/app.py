@@ -14,6 +14,7 @@ from reservas.reservations import idempotency, series, service
 from reservas.reservations.schemas import (
     BookingChange,
     BookingRequest,
+    CheckInWithCode,
     Reservation,
     Series,
     SeriesBooked,
@@ -203,6 +204,20 @@ def change_reservation(
     key = idempotency.check_key(idempotency_key) if idempotency_key is not None else None
     with fields_from("body"):
         return service.change(db, user, reservation_id, body, key, actor=actor).reservation
+
+
+@router.post(
+    "/check-in",
+    responses={
+        **AUTHENTICATED,
+        404: problem_doc("Not the space's code, or no booking of yours to check in to"),
+    },
+)
+def check_in_with_code(body: CheckInWithCode, user: CurrentUser, actor: ActorDep, db: DbDep) -> Reservation:
+    """Check in with the code where the space is (its QR code): to your booking there whose check-in is
+    open now."""
+    with fields_from("body"):
+        return service.check_in_with_code(db, user, body.space_id, body.code, actor=actor)
 
 
 @router.post(

@@ -11,7 +11,8 @@ from reservas.dependencies import ActorDep, AdminUser, DbDep, OptionalUser
 from reservas.errors import fields_from, problem_doc
 from reservas.pagination import DEFAULT_LIMIT, Page
 from reservas.route_parameters import Cursor, Limit
-from reservas.spaces import closures, service
+from reservas.spaces import check_in, closures, service
+from reservas.spaces.check_in import CheckInCode
 from reservas.spaces.schemas import (
     Availability,
     AvailableSpace,
@@ -171,6 +172,18 @@ def list_space_closures(
         return closures.closures_of_space(
             db, space_id, viewer, ends_after=from_, starts_before=to, limit=limit, cursor=cursor
         )
+
+
+@router.get("/{space_id}/check-in-code", responses={**ADMIN_ONLY, **NOT_FOUND})
+def get_check_in_code(space_id: uuid.UUID, _: AdminUser, db: DbDep) -> CheckInCode:
+    """The code to print where the space is (`svg`, a QR code of `url`), with which people check in."""
+    return check_in.current(db, space_id)
+
+
+@router.post("/{space_id}/check-in-code", responses={**ADMIN_ONLY, **NOT_FOUND})
+def rotate_check_in_code(space_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep) -> CheckInCode:
+    """A new code; the printed ones stop working."""
+    return check_in.rotate(db, space_id, actor=actor)
 
 
 closures_router = APIRouter(prefix="/closures", tags=["closures"])

@@ -16,6 +16,7 @@ from sqlalchemy import func, insert, select
 
 from devtools.apigw import ROOT, LambdaContext, load_function_module
 from reservas.tables import outbox, reservations, users
+from tests.conftest import reset_caches
 from tests.integration.conftest import bearer
 from tests.support import EVERY_DAY
 
@@ -209,3 +210,44 @@ def test_a_space_without_check_in_asks_for_none(booking):
     )
     assert answer.status_code == 409
     assert answer.json()["title"] == "No check-in needed"
+
+
+def test_a_person_checks_in_with_the_code_printed_where_the_space_is(
+    checked, client_for, spaces_api, monkeypatch
+):
+    monkeypatch.setenv("RESERVAS_PUBLIC_URL", "https://rooms.example.org/")
+    reset_caches()
+    spaces = client_for("spaces")
+    path = f"/spaces/{checked.space['id']}/check-in-code"
+    assert spaces.get(path, headers=checked.headers()).status_code == 403  # admins print codes
+    printed = spaces.get(path, headers=spaces_api.admin_headers).json()
+    assert printed["url"] == (
+        f"https://rooms.example.org/check-in?space={checked.space['id']}&code={printed['code']}"
+    )
+    assert printed["svg"].startswith("<svg") and "<title>Check in</title>" in printed["svg"]
+    assert spaces.get(path, headers=spaces_api.admin_headers).json()["code"] == printed["code"]  # stable
+    assert printed["code"] not in spaces_api.get(f"/spaces/{checked.space['id']}").text
+
+    def scan(code, space_id=checked.space["id"]):
+        return checked.api.post(
+            "/reservations/check-in", json={"space_id": space_id, "code": code}, headers=checked.headers()
+        )
+
+    nothing = scan(printed["code"])
+    assert nothing.status_code == 404 and nothing.json()["title"] == "Nothing to check in to"
+    mine = checked.booked(timedelta(minutes=5))
+    later = checked.booked(timedelta(hours=3))  # not open yet: never the one checked in
+    scanned = scan(printed["code"])
+    assert scanned.status_code == 200, scanned.text
+    assert scanned.json()["id"] == mine and scanned.json()["checked_in_at"] is not None
+    assert scan(printed["code"]).json() == scanned.json()  # again: the same
+    assert checked.get(later)["checked_in_at"] is None
+    # Rotated: the printed code stops working at once.
+    rotated = spaces.post(path, headers=spaces_api.admin_headers).json()
+    assert rotated["code"] != printed["code"]
+    assert scan(printed["code"]).status_code == 404
+    assert scan(rotated["code"]).status_code == 200
+    other = spaces_api.create(name="Other desk", opening_hours=EVERY_DAY, check_in_required=True)
+    assert scan(rotated["code"], space_id=other["id"]).status_code == 404
+    for forged in ("", "x" * 65, "a b", "<script>"):
+        assert scan(forged).status_code == 422

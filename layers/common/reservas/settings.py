@@ -70,6 +70,8 @@ class Settings(BaseModel):
     login_failure_limit_per_account: str = "50 per 15 minutes"  # per account, from any addresses
     # Bookings
     max_active_reservations: int = Field(default=10, ge=1, le=10_000)  # future ones, per user
+    # Where people open the web page (https://rooms.example.org): check-in QR codes point there.
+    public_url: str | None = None
     event_bus_name: str | None = None  # EventBridge bus for ReservationCreated / ReservationCancelled
     # How long the audit log keeps an entry; written into the database by the migrations.
     audit_retention_days: int = Field(default=365, ge=1, le=36_500)

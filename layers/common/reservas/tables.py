@@ -139,6 +139,15 @@ closures = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )
 
+# A space's check-in code (spaces.check_in): readable through the admins' route only.
+check_in_codes = Table(
+    "check_in_codes",
+    metadata,
+    Column("space_id", Uuid, ForeignKey("spaces.id", ondelete="CASCADE"), primary_key=True),
+    Column("code", String(64), nullable=False),
+    Column("rotated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
 # What holds a space's time: written by the migrations' trigger for bookings, by the code for closures.
 # Its exclusion constraint is the no-overlap guarantee (migrations/versions/0006).
 holds = Table(

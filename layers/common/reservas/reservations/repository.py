@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, case, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, and_, case, func, insert, literal_column, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from reservas.database import after_key, contains
@@ -220,3 +220,25 @@ def check_in(db: Connection, reservation_id: uuid.UUID) -> None:
     db.execute(
         update(reservations).where(reservations.c.id == reservation_id).values(checked_in_at=func.now())
     )
+
+
+def to_check_in_to(
+    db: Connection, user_id: uuid.UUID, space_id: uuid.UUID, opens_minutes: int
+) -> RowMapping | None:
+    """The user's booking at the space whose check-in is open now (from `opens_minutes` before its start
+    until its check_in_by), checked in or not, the earliest first."""
+    opens = reservations.c.start_time - literal_column("interval '1 minute'") * opens_minutes
+    statement = (
+        _select()
+        .where(
+            reservations.c.user_id == user_id,
+            reservations.c.space_id == space_id,
+            reservations.c.status == "active",
+            opens <= func.now(),
+            or_(reservations.c.checked_in_at.is_not(None), reservations.c.check_in_by > func.now()),
+            reservations.c.end_time > func.now(),
+        )
+        .order_by(reservations.c.checked_in_at.is_not(None), reservations.c.start_time)
+        .limit(1)
+    )
+    return db.execute(statement).mappings().first()

@@ -132,3 +132,12 @@ class Series(BaseModel):
 
 class SeriesBooked(Series):
     skipped: list[Skipped] = Field(description="Occurrences not booked (skip_conflicts only).")
+
+
+class CheckInWithCode(BaseModel):
+    """What the QR code where a space is carries."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    space_id: uuid.UUID
+    code: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]

@@ -397,6 +397,22 @@ def check_in(db: Connection, user: User, reservation_id: uuid.UUID, *, actor: au
     return reservation
 
 
+def check_in_with_code(
+    db: Connection, user: User, space_id: uuid.UUID, code: str, *, actor: audit.Actor
+) -> Reservation:
+    """A person at the space, with its check-in code (its QR code), checks in to their booking there
+    whose check-in is open; the same again changes nothing."""
+    from reservas.spaces import check_in as codes
+
+    if not codes.matches(db, space_id, code):
+        raise NotFound("This is not the check-in code of a space (it may have been replaced).")
+    space = Space.model_validate(dict(present(spaces_repository.find_space(db, space_id))))
+    row = repository.to_check_in_to(db, user.id, space_id, space.check_in_opens_minutes)
+    if row is None:
+        raise NotFound("You have no booking here whose check-in is open now.", title="Nothing to check in to")
+    return check_in(db, user, row["id"], actor=actor)
+
+
 def change(
     db: Connection,
     user: User,

@@ -47,6 +47,17 @@ def upgrade() -> None:
         "WHERE status = 'active' AND checked_in_at IS NULL AND check_in_by IS NOT NULL"
     )
     op.execute("ALTER TABLE holds ADD COLUMN lapses_at timestamptz")
+    # Each space's check-in code, printed as a QR code where the space is; rotating replaces it. Apart
+    # from spaces, whose rows anyone may read.
+    op.execute(
+        """
+        CREATE TABLE check_in_codes (
+            space_id   uuid PRIMARY KEY REFERENCES spaces (id) ON DELETE CASCADE,
+            code       varchar(64) NOT NULL,
+            rotated_at timestamptz NOT NULL DEFAULT now()
+        )
+        """
+    )
     op.execute(
         """
         CREATE FUNCTION reservations_check_in_by() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -116,6 +127,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP TABLE check_in_codes")
     op.execute("DROP TRIGGER reservations_check_in_by ON reservations")
     op.execute("DROP FUNCTION reservations_check_in_by()")
     # 0006's hold trigger, which knows no lapsing.
