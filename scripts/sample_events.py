@@ -96,6 +96,16 @@ SAMPLES: list[tuple[str, str, str, dict]] = [
     ),
     ("spaces-health", "GET", "/spaces/health", {}),
     (
+        "spaces-usage",
+        "GET",
+        "/spaces/{space_id}/usage",
+        {
+            "path": {"space_id": NIL},
+            "query": "from=2027-01-01T00:00:00Z&to=2027-02-01T00:00:00Z",
+            "headers": SIGNED_IN,
+        },
+    ),
+    (
         "spaces-check-in-code",
         "GET",
         "/spaces/{space_id}/check-in-code",

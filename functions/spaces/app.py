@@ -11,7 +11,7 @@ from reservas.dependencies import ActorDep, AdminUser, DbDep, OptionalUser
 from reservas.errors import fields_from, problem_doc
 from reservas.pagination import DEFAULT_LIMIT, Page
 from reservas.route_parameters import Cursor, Limit
-from reservas.spaces import check_in, closures, service
+from reservas.spaces import check_in, closures, service, usage
 from reservas.spaces.check_in import CheckInCode
 from reservas.spaces.schemas import (
     Availability,
@@ -24,6 +24,7 @@ from reservas.spaces.schemas import (
     SpaceSettings,
     SpaceUpdate,
 )
+from reservas.spaces.usage import Usage
 from reservas.timestamps import Day, Instant
 
 NOT_FOUND = {404: problem_doc("No such space (or deactivated)")}
@@ -172,6 +173,21 @@ def list_space_closures(
         return closures.closures_of_space(
             db, space_id, viewer, ends_after=from_, starts_before=to, limit=limit, cursor=cursor
         )
+
+
+@router.get("/{space_id}/usage", responses={**ADMIN_ONLY, **NOT_FOUND})
+def get_space_usage(
+    space_id: uuid.UUID,
+    _: AdminUser,
+    db: DbDep,
+    from_: Annotated[Instant, Query(alias="from", description="Bookings starting at or after this.")],
+    to: Annotated[
+        Instant, Query(description="Bookings starting before this; at most 366 days after `from`.")
+    ],
+) -> Usage:
+    """How the space was used: booked, checked-in and released hours, and the no-show rate."""
+    with fields_from("query"):
+        return usage.usage(db, space_id, from_, to)
 
 
 @router.get("/{space_id}/check-in-code", responses={**ADMIN_ONLY, **NOT_FOUND})

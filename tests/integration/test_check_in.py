@@ -251,3 +251,36 @@ def test_a_person_checks_in_with_the_code_printed_where_the_space_is(
     assert scan(rotated["code"], space_id=other["id"]).status_code == 404
     for forged in ("", "x" * 65, "a b", "<script>"):
         assert scan(forged).status_code == 422
+
+
+def test_admins_see_how_a_space_is_used(checked, client_for, spaces_api, engine):
+    used = checked.booked(timedelta(hours=-3))  # 1 h, checked in
+    with engine.begin() as connection:
+        connection.execute(
+            reservations.update().where(reservations.c.id == uuid.UUID(used)).values(checked_in_at=func.now())
+        )
+    checked.booked(timedelta(minutes=-75))  # 1 h, nobody came: lapsed 60 minutes ago, 45 minutes freed
+    released = checked.booked(timedelta(hours=-6))  # released by the function: freed from its check_in_by
+    waiting = checked.booked(timedelta(hours=2))  # check-in not closed yet
+    release_function()({}, LambdaContext("ReleaseFunction", timeout_seconds=60))
+    assert checked.get(released)["status"] == "released" and checked.get(waiting)["status"] == "active"
+    now = datetime.now(UTC)
+    spaces = client_for("spaces")
+    path = f"/spaces/{checked.space['id']}/usage"
+    period = {"from": (now - timedelta(days=1)).isoformat(), "to": (now + timedelta(days=1)).isoformat()}
+    assert spaces.get(path, params=period, headers=checked.headers()).status_code == 403
+    usage = spaces.get(path, params=period, headers=spaces_api.admin_headers).json()
+    assert usage["bookings"] == 4
+    assert usage["booked_hours"] == 4
+    assert usage["used_hours"] == 1
+    assert usage["no_shows"] == 2
+    assert usage["released_hours"] == 1.5  # 45 minutes of each no-show
+    assert usage["no_show_rate"] == round(2 / 3, 4)  # of the three whose check-in has closed
+    for bad in (
+        {**period, "to": period["from"]},
+        {"from": period["from"], "to": (now + timedelta(days=400)).isoformat()},
+    ):
+        assert spaces.get(path, params=bad, headers=spaces_api.admin_headers).status_code == 422
+    empty = spaces_api.create(name="Quiet room")
+    quiet = spaces.get(f"/spaces/{empty['id']}/usage", params=period, headers=spaces_api.admin_headers).json()
+    assert quiet["bookings"] == 0 and quiet["used_hours"] is None and quiet["no_show_rate"] is None
