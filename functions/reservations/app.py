@@ -1,7 +1,7 @@
 """/reservations: book (one, or a series), read, search, change, cancel."""
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
@@ -19,6 +19,7 @@ from reservas.reservations.schemas import (
     Series,
     SeriesBooked,
     SeriesRequest,
+    Status,
 )
 from reservas.route_parameters import Cursor, Limit
 from reservas.timestamps import Instant
@@ -26,7 +27,7 @@ from reservas.timestamps import Instant
 AUTHENTICATED = {401: problem_doc("Not authenticated")}
 NOT_FOUND = {404: problem_doc("No reservation of yours has this id")}
 SERIES_NOT_FOUND = {404: problem_doc("No series of yours has this id")}
-StatusFilter = Annotated[Literal["active", "cancelled", "completed"] | None, Query()]
+StatusFilter = Annotated[Status | None, Query()]
 From = Annotated[Instant | None, Query(alias="from", description="Only reservations ending after this.")]
 To = Annotated[Instant | None, Query(alias="to", description="Only reservations starting before this.")]
 

@@ -6,7 +6,7 @@ import shutil
 import tempfile
 import uuid
 import warnings
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from reservas.database import build_engine
 from reservas.spaces.cache import bookings_changed
 from reservas.tables import reservations, users
 from tests.conftest import reset_caches
-from tests.support import STRONG_PASSWORD, function_module, local_time, space_body
+from tests.support import EVERY_DAY, STRONG_PASSWORD, function_module, local_time, space_body
 
 
 @pytest.fixture
@@ -264,3 +264,50 @@ def closing(client_for, admin):
             return api.get(f"/spaces/{space_id}/closures", params=params)
 
     return Closing()
+
+
+@pytest.fixture
+def checked(spaces_api, register, client_for, engine):
+    """A space that requires check-in (opens 15 minutes before, grace 15 after), a person, helpers."""
+
+    class CheckIn:
+        space = spaces_api.create(
+            name="Hot desk",
+            opening_hours=EVERY_DAY,
+            check_in_required=True,
+            slot_minutes=15,
+            min_duration_minutes=15,
+        )
+        user = register("desk@example.com", name="Desk")
+        api = client_for("reservations")
+
+        def headers(self, token=None):
+            return bearer(token or self.user["access_token"])
+
+        def booked(self, starts_in: timedelta, lasting: timedelta = timedelta(hours=1)) -> str:
+            """A booking of the person's made earlier, starting `starts_in` from now (negative: started)."""
+            start = datetime.now(UTC).replace(microsecond=0) + starts_in
+            with engine.begin() as connection:
+                owner = connection.execute(
+                    select(users.c.id).where(users.c.email == "desk@example.com")
+                ).scalar_one()
+                return str(
+                    connection.execute(
+                        insert(reservations)
+                        .values(
+                            user_id=owner,
+                            space_id=self.space["id"],
+                            start_time=start,
+                            end_time=start + lasting,
+                        )
+                        .returning(reservations.c.id)
+                    ).scalar_one()
+                )
+
+        def get(self, reservation_id: str) -> dict:
+            return self.api.get(f"/reservations/{reservation_id}", headers=self.headers()).json()
+
+        def check_in(self, reservation_id: str, token=None):
+            return self.api.post(f"/reservations/{reservation_id}/check-in", headers=self.headers(token))
+
+    return CheckIn()

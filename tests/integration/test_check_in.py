@@ -11,61 +11,13 @@ import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from devtools.apigw import ROOT, LambdaContext, load_function_module
-from reservas.tables import outbox, reservations, users
+from reservas.tables import outbox, reservations
 from tests.conftest import reset_caches
 from tests.integration.conftest import bearer
 from tests.support import EVERY_DAY
-
-
-@pytest.fixture
-def checked(spaces_api, register, client_for, engine):
-    """A space that requires check-in (opens 15 minutes before, grace 15 after), a person, helpers."""
-
-    class CheckIn:
-        space = spaces_api.create(
-            name="Hot desk",
-            opening_hours=EVERY_DAY,
-            check_in_required=True,
-            slot_minutes=15,
-            min_duration_minutes=15,
-        )
-        user = register("desk@example.com", name="Desk")
-        api = client_for("reservations")
-
-        def headers(self, token=None):
-            return bearer(token or self.user["access_token"])
-
-        def booked(self, starts_in: timedelta, lasting: timedelta = timedelta(hours=1)) -> str:
-            """A booking of the person's made earlier, starting `starts_in` from now (negative: started)."""
-            start = datetime.now(UTC).replace(microsecond=0) + starts_in
-            with engine.begin() as connection:
-                owner = connection.execute(
-                    select(users.c.id).where(users.c.email == "desk@example.com")
-                ).scalar_one()
-                return str(
-                    connection.execute(
-                        insert(reservations)
-                        .values(
-                            user_id=owner,
-                            space_id=self.space["id"],
-                            start_time=start,
-                            end_time=start + lasting,
-                        )
-                        .returning(reservations.c.id)
-                    ).scalar_one()
-                )
-
-        def get(self, reservation_id: str) -> dict:
-            return self.api.get(f"/reservations/{reservation_id}", headers=self.headers()).json()
-
-        def check_in(self, reservation_id: str, token=None):
-            return self.api.post(f"/reservations/{reservation_id}/check-in", headers=self.headers(token))
-
-    return CheckIn()
 
 
 def release_function():

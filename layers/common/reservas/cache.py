@@ -88,13 +88,17 @@ class Cache:
             return [None] * len(keys)
         return [None if raw is None else json.loads(raw) for raw in raws]
 
-    def set(self, key: str, value: Any) -> None:
-        """Store a value until RESERVAS_CACHE_TTL_SECONDS from now: an absolute expiry (PXAT, Redis 6.2+),
-        so that a SET which a frozen Redis runs only when it thaws expires when it would have anyway."""
+    def set(self, key: str, value: Any, *, stale_at: float | None = None) -> None:
+        """Store a value until RESERVAS_CACHE_TTL_SECONDS from now, or until `stale_at` (a Unix time)
+        when that comes first: an absolute expiry (PXAT, Redis 6.2+), so that a SET which a frozen Redis
+        runs only when it thaws expires when it would have anyway."""
         client = self._client()
         if client is None:
             return
-        expires_at_ms = int((time.time() + get_settings().cache_ttl_seconds) * 1000)
+        expires_at = time.time() + get_settings().cache_ttl_seconds
+        if stale_at is not None:
+            expires_at = min(expires_at, stale_at)
+        expires_at_ms = int(expires_at * 1000)
         try:
             client.set(key, json.dumps(value, separators=(",", ":")), pxat=expires_at_ms)
         except Exception as error:  # any Redis failure: not cached, nothing lost

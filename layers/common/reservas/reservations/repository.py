@@ -23,6 +23,11 @@ lapsed = and_(
     reservations.c.checked_in_at.is_(None),
     reservations.c.check_in_by <= func.now(),
 )
+still_holding = or_(  # not lapsed, NULLs included
+    reservations.c.check_in_by.is_(None),
+    reservations.c.checked_in_at.is_not(None),
+    reservations.c.check_in_by > func.now(),
+)
 effective_status = case(
     (lapsed, "released"),
     (and_(reservations.c.status == "active", reservations.c.end_time <= func.now()), "completed"),
@@ -56,6 +61,7 @@ def count_active_future(db: Connection, user_id: uuid.UUID) -> int:
         reservations.c.user_id == user_id,
         reservations.c.status == "active",
         reservations.c.end_time > func.now(),
+        still_holding,
     )
     return db.execute(statement).scalar_one()
 
@@ -118,7 +124,7 @@ def change(db: Connection, reservation_id: uuid.UUID, values: dict[str, Any]) ->
 def cancel(db: Connection, reservation_id: uuid.UUID) -> None:
     db.execute(
         update(reservations)
-        .where(reservations.c.id == reservation_id)
+        .where(reservations.c.id == reservation_id, reservations.c.status == "active")
         .values(status="cancelled", cancelled_at=func.now())
     )
 
@@ -195,18 +201,22 @@ def search(
 
 
 def release_lapsed(
-    db: Connection, *, space_id: uuid.UUID | None = None, around: tuple[datetime, datetime] | None = None
+    db: Connection,
+    *,
+    space_ids: list[uuid.UUID] | None = None,
+    around: tuple[datetime, datetime] | None = None,
+    wait: bool = False,
 ) -> list[uuid.UUID]:
-    """Mark `released` the bookings nobody checked in to in time (of one space, overlapping `around`,
+    """Mark `released` the bookings nobody checked in to in time (of these spaces, overlapping `around`,
     when given), at most RELEASE_BATCH; their ids. Rows another transaction holds (a check-in on its
-    way, say) are skipped, so two releases at once never release one booking twice."""
+    way, say) are skipped, unless `wait`; either way one booking is never released twice."""
     due = select(reservations.c.id).where(lapsed)
-    if space_id is not None:
-        due = due.where(reservations.c.space_id == space_id)
+    if space_ids is not None:
+        due = due.where(reservations.c.space_id.in_(space_ids))
     if around is not None:
         start, end = around
         due = due.where(reservations.c.start_time < end, reservations.c.end_time > start)
-    due = due.order_by(reservations.c.id).limit(RELEASE_BATCH).with_for_update(skip_locked=True)
+    due = due.order_by(reservations.c.id).limit(RELEASE_BATCH).with_for_update(skip_locked=not wait)
     statement = (
         update(reservations)
         .where(reservations.c.id.in_(due.scalar_subquery()))

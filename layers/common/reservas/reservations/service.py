@@ -100,26 +100,38 @@ def book(
     raise _overlap(db, request) from None
 
 
-def released_in_the_way(db: Connection, space_id: uuid.UUID, start: datetime, end: datetime) -> bool:
+def released_in_the_way(
+    db: Connection, space_id: uuid.UUID, start: datetime, end: datetime, moving: uuid.UUID | None = None
+) -> bool:
     """A write met held time: the bookings of the space around [start, end) that nobody checked in to
-    in time (which reads as free already) are released now, committed; whether there were any."""
-    released = release_due(db, space_id=space_id, around=(start - _BUFFERS_AT_MOST, end + _BUFFERS_AT_MOST))
+    in time (which read as free already) are released now, committed, waiting for those another
+    transaction is releasing; whether [start, end) now reads free, so that the write may try again."""
+    around = (start - _BUFFERS_AT_MOST, end + _BUFFERS_AT_MOST)
+    released = release_due(db, space_id=space_id, around=around, wait=True)
     db.commit()
     if released:
         spaces_cache.bookings_changed(space_id)
-    return bool(released)
+    space = Space.model_validate(dict(present(spaces_repository.find_space(db, space_id))))
+    return not held_around(db, space, start, end, moving)
 
 
 def release_due(
-    db: Connection, *, space_id: uuid.UUID | None = None, around: tuple[datetime, datetime] | None = None
+    db: Connection,
+    *,
+    space_ids: list[uuid.UUID] | None = None,
+    space_id: uuid.UUID | None = None,
+    around: tuple[datetime, datetime] | None = None,
+    wait: bool = False,
 ) -> list[Reservation]:
-    """Release the bookings nobody checked in to by their check_in_by (of one space, around an
+    """Release the bookings nobody checked in to by their check_in_by (of some spaces, around an
     interval, when given): each reads `released`, frees the rest of its time, and is announced
-    (ReservationReleased) and recorded as done by no one. The caller commits."""
-    released = [
-        to_reservation(row)
-        for row in repository.find_all(db, repository.release_lapsed(db, space_id=space_id, around=around))
-    ]
+    (ReservationReleased) and recorded as done by no one. With `wait`, rows another transaction holds
+    are waited for (a write that needs the time), else skipped (the scheduled release). The caller
+    commits."""
+    if space_id is not None:
+        space_ids = [space_id]
+    ids = repository.release_lapsed(db, space_ids=space_ids, around=around, wait=wait)
+    released = [to_reservation(row) for row in repository.find_all(db, ids)]
     events.record_all(db, [(events.RESERVATION_RELEASED, r.id, r.model_dump(mode="json")) for r in released])
     entries = [
         audit.change_entry(
@@ -351,6 +363,8 @@ def cancel(db: Connection, user: User, reservation_id: uuid.UUID, *, actor: audi
         return to_reservation(row)
     if row["status"] == "completed":
         raise Conflict("This reservation has already taken place.", title="Already completed")
+    if row["status"] == "released":
+        raise Conflict("This reservation was released: nobody checked in to it.", title="Released")
     if not user.is_admin and row["start_time"] <= datetime.now(UTC):
         raise Conflict("This reservation has already started; only an administrator can cancel it now.")
     before = to_reservation(row)
@@ -435,7 +449,7 @@ def change(
         db.rollback()  # the booking keeps its old time
         wanted, movable = taken.wanted, taken.movable
     try:
-        if released_in_the_way(db, wanted.space_id, wanted.start_time, wanted.end_time):
+        if released_in_the_way(db, wanted.space_id, wanted.start_time, wanted.end_time, reservation_id):
             return attempt()  # the time was held by bookings nobody checked in to
     except _TimeTaken as taken:
         db.rollback()

@@ -62,9 +62,10 @@ def store_details(entry: SpaceEntry, value: dict[str, Any]) -> None:
         cache.set(entry.details_key, value)
 
 
-def store_availability(entry: SpaceEntry, value: dict[str, Any]) -> None:
+def store_availability(entry: SpaceEntry, value: dict[str, Any], *, stale_at: float | None = None) -> None:
+    """`stale_at`: when the answer changes by itself (a booking nobody checked in to lapses then)."""
     if entry.availability_key is not None:
-        cache.set(entry.availability_key, value)
+        cache.set(entry.availability_key, value, stale_at=stale_at)
 
 
 def cached_list(query: dict[str, Any], compute: Callable[[], Any]) -> Any:

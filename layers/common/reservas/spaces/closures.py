@@ -139,7 +139,9 @@ def _close_once(
         },
     )
     cancelled: list[uuid.UUID] = []
-    if not _held(db, row["id"], cover, start, end):
+    if not _held(db, row["id"], cover, start, end) and not (
+        _released_no_shows(db, covered, start, end) and _held(db, row["id"], cover, start, end)
+    ):
         in_the_way = repository.bookings_in_the_way(db, cover, start, end, limit=MOST_CANCELLED + 1)
         _refuse_unless_cancellable(db, in_the_way, request, locked, now)
         cancelled = _cancel(db, [booking["id"] for booking in in_the_way], row["id"], actor)
@@ -150,6 +152,15 @@ def _close_once(
     audit.record(db, actor, "closure.created", "closure", created.id, after=created.model_dump(mode="json"))
     db.commit()
     return created, covered
+
+
+def _released_no_shows(db: Connection, space_ids: list[uuid.UUID], start: datetime, end: datetime) -> bool:
+    """Bookings nobody checked in to (which read released, but may still hold their time until the
+    release function runs) are released before they could stand in a closure's way; whether any was."""
+    from reservas.reservations.service import release_due  # only when something is in the way
+
+    day = timedelta(days=1)  # a space's buffers are at most a day each
+    return bool(release_due(db, space_ids=space_ids, around=(start - day, end + day)))
 
 
 def _held(db: Connection, closure_id: uuid.UUID, cover: Cover, start: datetime, end: datetime) -> bool:

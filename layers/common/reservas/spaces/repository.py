@@ -25,7 +25,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.engine import RowMapping
 
 from reservas.database import after_key, contains
-from reservas.tables import holds, spaces
+from reservas.tables import holds, reservations, spaces
 
 MINUTE: ColumnElement[Any] = literal_column("interval '1 minute'")
 
@@ -35,6 +35,7 @@ class Held:
     start: datetime
     end: datetime
     closed: bool  # a closure's; else a booking's, with its buffers
+    lapses_at: datetime | None = None  # a booking not checked in holds nothing from then on
 
 
 def insert_space(db: Connection, values: dict[str, Any]) -> RowMapping:
@@ -98,7 +99,10 @@ def _holds_overlapping(interval: ColumnElement[Any]) -> Select[Any]:
     exclusion index answers; but for bookings nobody checked in to in time, which hold nothing now."""
     holding = or_(holds.c.lapses_at.is_(None), holds.c.lapses_at > func.now())
     return select(
-        func.lower(holds.c.during), func.upper(holds.c.during), holds.c.closure_id.is_not(None)
+        func.lower(holds.c.during),
+        func.upper(holds.c.during),
+        holds.c.closure_id.is_not(None),
+        holds.c.lapses_at,
     ).where(holds.c.during.op("&&")(interval), holding)
 
 
@@ -119,4 +123,18 @@ def held_intervals(
     )
     if excluding is not None:
         statement = statement.where(holds.c.reservation_id.is_distinct_from(excluding))
-    return [Held(start, end, closed) for start, end, closed in db.execute(statement)]
+    return [Held(*row) for row in db.execute(statement)]
+
+
+def stop_asking_for_check_in(db: Connection, space_id: uuid.UUID) -> None:
+    """The space no longer requires check-in: its bookings not yet released never will be (their holds
+    stop lapsing, by the trigger on reservations)."""
+    db.execute(
+        update(reservations)
+        .where(
+            reservations.c.space_id == space_id,
+            reservations.c.status == "active",
+            reservations.c.check_in_by > func.now(),
+        )
+        .values(check_in_by=None)
+    )

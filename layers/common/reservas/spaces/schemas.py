@@ -191,8 +191,8 @@ class SpaceSettings(BaseModel):
     check_in_required: bool = Field(
         default=False,
         description="People check in to their bookings (POST /reservations/{id}/check-in); a booking not "
-        "checked in by its start plus check_in_grace_minutes is released. Applies to bookings made or "
-        "moved from then on.",
+        "checked in by its start plus check_in_grace_minutes is released. Turned on, or the grace changed, "
+        "it applies to bookings made or moved from then on; turned off, no booking is released any more.",
     )
     check_in_opens_minutes: CheckInMinutes = 15
     check_in_grace_minutes: CheckInMinutes = 15
@@ -208,6 +208,10 @@ class SpaceSettings(BaseModel):
             raise ValueError(
                 f"the longest booking (price_per_hour x max_duration_minutes) would cost "
                 f"{longest_cost:,.0f} {self.currency}; at most {LARGEST_AMOUNT:,} is possible"
+            )
+        if self.check_in_required and self.check_in_opens_minutes + self.check_in_grace_minutes == 0:
+            raise ValueError(
+                "check-in would never be open: give check_in_opens_minutes or check_in_grace_minutes"
             )
         if MINUTES_PER_DAY % self.slot_minutes:
             raise ValueError("slot_minutes must divide a day evenly (5, 10, 15, 20, 30, 60, 90, 120...)")

@@ -113,6 +113,8 @@ def update_space(db: Connection, space_id: uuid.UUID, changes: SpaceUpdate, *, a
     space = _space(present(repository.update_space(db, space_id, values)))
     if space.location != row["location"]:
         _move(db, space, row["location"])
+    if row["check_in_required"] and not space.check_in_required:
+        repository.stop_asking_for_check_in(db, space.id)
     _record_change(db, actor, "space.updated", _space(row), space)
     db.commit()
     cache.space_changed(space_id)
@@ -225,7 +227,8 @@ def availability(
     now = now or datetime.now(UTC)
     horizon = now + timedelta(days=space.max_advance_days)
     bookable = calendar.Interval(max(window.start, now), min(window.end, horizon))
-    free = calendar.clip(free_time(db, space, window), bookable)
+    free, next_lapse = free_time_and_next_lapse(db, space, window)
+    free = calendar.clip(free, bookable)
     result = Availability(
         space_id=space.id,
         timezone=space.timezone,
@@ -235,7 +238,8 @@ def availability(
         free=[_time_range(i, zone) for i in free],
         slots=[_time_range(i, zone) for i in calendar.slots(free, zone, space.slot_minutes)],
     )
-    cache.store_availability(entry, result.model_dump(mode="json", by_alias=True))
+    stale_at = None if next_lapse is None else next_lapse.timestamp()
+    cache.store_availability(entry, result.model_dump(mode="json", by_alias=True), stale_at=stale_at)
     return result
 
 
@@ -245,6 +249,14 @@ def free_time(
     """Where a new booking of the space may lie within the window: opening hours minus what holds its
     time (bookings, but `excluding` one being moved, and closures), each widened by the new booking's
     buffers, which must not overlap anything held either."""
+    return free_time_and_next_lapse(db, space, window, excluding=excluding)[0]
+
+
+def free_time_and_next_lapse(
+    db: Connection, space: Space, window: calendar.Interval, *, excluding: uuid.UUID | None = None
+) -> tuple[list[calendar.Interval], datetime | None]:
+    """free_time, and when it next changes by itself: the first moment a booking in the way that nobody
+    checked in to stops holding its time (None when none will)."""
     zone = ZoneInfo(space.timezone)
     before = timedelta(minutes=space.buffer_before_minutes)
     after = timedelta(minutes=space.buffer_after_minutes)
@@ -253,7 +265,8 @@ def free_time(
         db, space.id, window.start - before, window.end + after, excluding=excluding
     )
     busy = [calendar.Interval(h.start - after, h.end + before) for h in held]
-    return calendar.clip(calendar.subtract(blocks, busy), window)
+    next_lapse = min((h.lapses_at for h in held if h.lapses_at is not None), default=None)
+    return calendar.clip(calendar.subtract(blocks, busy), window), next_lapse
 
 
 def _day_range(day: date | None, first: date | None, last: date | None) -> tuple[date, date]:

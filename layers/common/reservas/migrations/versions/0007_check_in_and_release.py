@@ -2,8 +2,10 @@
 the end of its grace period is released, and its time is free again.
 
 A booking made in such a space gets `check_in_by` (its start plus the space's grace, at most its end),
-set by a trigger with the row, also when it moves. Its hold lapses then (`holds.lapses_at`) unless it
-was checked in: reads leave a lapsed hold out at once, and a write that meets one releases it first.
+set by a trigger with the row; moving its start sets it again (and asks for a new check-in), other
+changes keep it, and ending a booking before it drops it (given back, not a no-show). Its hold lapses
+then (`holds.lapses_at`) unless it was checked in: reads leave a lapsed hold out at once, and a write
+that meets one releases it first.
 The scheduled release function marks lapsed bookings `released`.
 
 Revision ID: 0007
@@ -62,12 +64,19 @@ def upgrade() -> None:
         """
         CREATE FUNCTION reservations_check_in_by() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            IF TG_OP = 'INSERT' OR NEW.start_time <> OLD.start_time OR NEW.end_time <> OLD.end_time THEN
+            IF TG_OP = 'INSERT' OR NEW.start_time <> OLD.start_time THEN
+                -- Booked or moved: the space's rules as they are now, and a check-in to come.
+                IF TG_OP = 'UPDATE' THEN
+                    NEW.checked_in_at := NULL;
+                END IF;
                 SELECT CASE WHEN s.check_in_required
                             THEN least(NEW.start_time + make_interval(mins => s.check_in_grace_minutes),
                                        NEW.end_time)
                        END
                 INTO NEW.check_in_by FROM spaces s WHERE s.id = NEW.space_id;
+            ELSIF NEW.end_time <> OLD.end_time AND NEW.end_time <= OLD.check_in_by THEN
+                -- Ended before its check-in closed: given back, not a no-show.
+                NEW.check_in_by := NULL;
             END IF;
             RETURN NEW;
         END
