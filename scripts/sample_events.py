@@ -96,6 +96,24 @@ SAMPLES: list[tuple[str, str, str, dict]] = [
     ),
     ("spaces-health", "GET", "/spaces/health", {}),
     (
+        "spaces-managers",
+        "GET",
+        "/spaces/{space_id}/managers",
+        {"path": {"space_id": NIL}, "headers": SIGNED_IN},
+    ),
+    (
+        "spaces-add-manager",
+        "PUT",
+        "/spaces/{space_id}/managers/{user_id}",
+        {"path": {"space_id": NIL, "user_id": NIL}, "headers": SIGNED_IN},
+    ),
+    (
+        "spaces-remove-manager",
+        "DELETE",
+        "/spaces/{space_id}/managers/{user_id}",
+        {"path": {"space_id": NIL, "user_id": NIL}, "headers": SIGNED_IN},
+    ),
+    (
         "spaces-usage",
         "GET",
         "/spaces/{space_id}/usage",
@@ -167,6 +185,19 @@ SAMPLES: list[tuple[str, str, str, dict]] = [
         "DELETE",
         "/reservations/{reservation_id}",
         {"path": {"reservation_id": NIL}, "headers": SIGNED_IN},
+    ),
+    ("reservations-pending", "GET", "/reservations/pending", {"headers": SIGNED_IN}),
+    (
+        "reservations-approve",
+        "POST",
+        "/reservations/{reservation_id}/approve",
+        {"path": {"reservation_id": NIL}, "body": {"reason": "Enjoy"}, "headers": SIGNED_IN},
+    ),
+    (
+        "reservations-decline",
+        "POST",
+        "/reservations/{reservation_id}/decline",
+        {"path": {"reservation_id": NIL}, "body": {"reason": "Reserved for the board"}, "headers": SIGNED_IN},
     ),
     (
         "reservations-check-in-with-code",

@@ -42,6 +42,7 @@ TABLES = (
     "holds",
     "closures",
     "check_in_codes",
+    "space_managers",
     "reservations",
     "series",
     "refresh_tokens",

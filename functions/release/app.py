@@ -1,6 +1,7 @@
-"""Releases the bookings nobody checked in to by the end of their grace period; scheduled every minute by
-template.yaml. Reads already leave such a booking's time free, and a booking that meets one releases it
-first: this run is what makes them read `released` and announces them, on time and without a person."""
+"""Releases the bookings nobody checked in to by the end of their grace period, and expires those nobody
+approved in time; scheduled every minute by template.yaml. Reads already leave such a booking's time
+free, and a booking that meets one releases it first: this run is what makes them read so and
+announces them, on time and without a person."""
 
 from typing import Any
 

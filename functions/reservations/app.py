@@ -15,6 +15,7 @@ from reservas.reservations.schemas import (
     BookingChange,
     BookingRequest,
     CheckInWithCode,
+    Decision,
     Reservation,
     Series,
     SeriesBooked,
@@ -27,6 +28,10 @@ from reservas.timestamps import Instant
 AUTHENTICATED = {401: problem_doc("Not authenticated")}
 NOT_FOUND = {404: problem_doc("No reservation of yours has this id")}
 SERIES_NOT_FOUND = {404: problem_doc("No series of yours has this id")}
+DECIDING = {
+    404: problem_doc("No booking you may decide has this id"),
+    409: problem_doc("Not pending (decided otherwise, expired, cancelled)"),
+}
 StatusFilter = Annotated[Status | None, Query()]
 From = Annotated[Instant | None, Query(alias="from", description="Only reservations ending after this.")]
 To = Annotated[Instant | None, Query(alias="to", description="Only reservations starting before this.")]
@@ -176,6 +181,31 @@ def search_reservations(
         limit=limit,
         cursor=cursor,
     )
+
+
+@router.get("/pending", responses=AUTHENTICATED)
+def list_pending_decisions(
+    user: CurrentUser, db: DbDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page[Reservation]:
+    """The pending bookings you may decide: all of them for administrators, those of the spaces you
+    manage for managers."""
+    return service.pending_decisions(db, user, limit=limit, cursor=cursor)
+
+
+@router.post("/{reservation_id}/approve", responses={**AUTHENTICATED, **DECIDING})
+def approve_reservation(
+    reservation_id: uuid.UUID, body: Decision, user: CurrentUser, actor: ActorDep, db: DbDep
+) -> Reservation:
+    """Approve a pending booking (administrators, and managers of its space): it holds its time as any."""
+    return service.decide(db, user, reservation_id, approve=True, reason=body.reason, actor=actor)
+
+
+@router.post("/{reservation_id}/decline", responses={**AUTHENTICATED, **DECIDING})
+def decline_reservation(
+    reservation_id: uuid.UUID, body: Decision, user: CurrentUser, actor: ActorDep, db: DbDep
+) -> Reservation:
+    """Decline a pending booking, saying why: its time is free at once."""
+    return service.decide(db, user, reservation_id, approve=False, reason=body.reason, actor=actor)
 
 
 @router.get("/{reservation_id}", responses={**AUTHENTICATED, **NOT_FOUND})

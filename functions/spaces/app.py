@@ -11,8 +11,9 @@ from reservas.dependencies import ActorDep, AdminUser, DbDep, OptionalUser
 from reservas.errors import fields_from, problem_doc
 from reservas.pagination import DEFAULT_LIMIT, Page
 from reservas.route_parameters import Cursor, Limit
-from reservas.spaces import check_in, closures, service, usage
+from reservas.spaces import check_in, closures, managers, service, usage
 from reservas.spaces.check_in import CheckInCode
+from reservas.spaces.managers import Manager
 from reservas.spaces.schemas import (
     Availability,
     AvailableSpace,
@@ -188,6 +189,28 @@ def get_space_usage(
     """How the space was used: booked, checked-in and released hours, and the no-show rate."""
     with fields_from("query"):
         return usage.usage(db, space_id, from_, to)
+
+
+@router.get("/{space_id}/managers", responses={**ADMIN_ONLY, **NOT_FOUND})
+def list_space_managers(space_id: uuid.UUID, _: AdminUser, db: DbDep) -> list[Manager]:
+    """Who approves the space's bookings besides the administrators."""
+    return managers.managers(db, space_id)
+
+
+@router.put("/{space_id}/managers/{user_id}", status_code=204, responses={**ADMIN_ONLY, **NOT_FOUND})
+def add_space_manager(
+    space_id: uuid.UUID, user_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep
+) -> Response:
+    managers.add(db, space_id, user_id, actor=actor)
+    return Response(status_code=204)
+
+
+@router.delete("/{space_id}/managers/{user_id}", status_code=204, responses={**ADMIN_ONLY, **NOT_FOUND})
+def remove_space_manager(
+    space_id: uuid.UUID, user_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep
+) -> Response:
+    managers.remove(db, space_id, user_id, actor=actor)
+    return Response(status_code=204)
 
 
 @router.get("/{space_id}/check-in-code", responses={**ADMIN_ONLY, **NOT_FOUND})

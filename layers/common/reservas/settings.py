@@ -70,6 +70,8 @@ class Settings(BaseModel):
     login_failure_limit_per_account: str = "50 per 15 minutes"  # per account, from any addresses
     # Bookings
     max_active_reservations: int = Field(default=10, ge=1, le=10_000)  # future ones, per user
+    # A booking that needs approval expires when nobody decided it within this time (or by its start).
+    approval_hours: int = Field(default=48, ge=1, le=24 * 30)
     # Where people open the web page (https://rooms.example.org): check-in QR codes point there.
     public_url: str | None = None
     event_bus_name: str | None = None  # EventBridge bus for ReservationCreated / ReservationCancelled

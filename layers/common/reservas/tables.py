@@ -87,6 +87,7 @@ spaces = Table(
     Column("buffer_before_minutes", Integer, nullable=False, server_default="0"),
     Column("buffer_after_minutes", Integer, nullable=False, server_default="0"),
     Column("check_in_required", Boolean, nullable=False, server_default=text("false")),
+    Column("requires_approval", Boolean, nullable=False, server_default=text("false")),
     Column("check_in_opens_minutes", Integer, nullable=False, server_default="15"),
     Column("check_in_grace_minutes", Integer, nullable=False, server_default="15"),
     Column("is_active", Boolean, nullable=False, server_default=text("true")),
@@ -114,6 +115,17 @@ reservations = Table(
     Column("check_in_by", DateTime(timezone=True)),  # set by the database where check-in is required
     Column("checked_in_at", DateTime(timezone=True)),
     Column("released_at", DateTime(timezone=True)),
+    Column("decide_by", DateTime(timezone=True)),  # a pending booking expires then
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decided_by", Uuid, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("decision_reason", String(500), nullable=False, server_default=""),
+)
+
+space_managers = Table(
+    "space_managers",
+    metadata,
+    Column("space_id", Uuid, ForeignKey("spaces.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
 )
 
 series = Table(

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Select, and_, case, func, insert, literal_col
 from sqlalchemy.engine import RowMapping
 
 from reservas.database import after_key, contains
-from reservas.tables import reservations, series, spaces, users
+from reservas.tables import reservations, series, space_managers, spaces, users
 
 RELEASE_BATCH = 1000  # bookings one release marks; the scheduled function runs again a minute later
 
@@ -23,13 +23,21 @@ lapsed = and_(
     reservations.c.checked_in_at.is_(None),
     reservations.c.check_in_by <= func.now(),
 )
-still_holding = or_(  # not lapsed, NULLs included
-    reservations.c.check_in_by.is_(None),
-    reservations.c.checked_in_at.is_not(None),
-    reservations.c.check_in_by > func.now(),
+# A pending booking nobody decided by its decide_by reads as expired (migrations/versions/0008).
+undecided = and_(reservations.c.status == "pending", reservations.c.decide_by <= func.now())
+HOLDING = ("active", "pending")  # the statuses whose bookings hold their time
+still_holding = and_(  # holding, and neither lapsed nor undecided past its time (NULLs included)
+    reservations.c.status.in_(HOLDING),
+    or_(
+        reservations.c.check_in_by.is_(None),
+        reservations.c.checked_in_at.is_not(None),
+        reservations.c.check_in_by > func.now(),
+    ),
+    or_(reservations.c.status != "pending", reservations.c.decide_by > func.now()),
 )
 effective_status = case(
     (lapsed, "released"),
+    (undecided, "expired"),
     (and_(reservations.c.status == "active", reservations.c.end_time <= func.now()), "completed"),
     else_=reservations.c.status,
 ).label("status")
@@ -59,7 +67,6 @@ def count_active_future(db: Connection, user_id: uuid.UUID) -> int:
     holding = case((in_its_place, reservations.c.series_id), else_=reservations.c.id)
     statement = select(func.count(holding.distinct())).where(
         reservations.c.user_id == user_id,
-        reservations.c.status == "active",
         reservations.c.end_time > func.now(),
         still_holding,
     )
@@ -96,7 +103,7 @@ def cancel_occurrences(db: Connection, series_id: uuid.UUID, starting_from: date
     rows are locked in id order first, the order of every writer that locks several bookings."""
     chosen = select(reservations.c.id).where(
         reservations.c.series_id == series_id,
-        reservations.c.status == "active",
+        reservations.c.status.in_(HOLDING),
         reservations.c.start_time >= starting_from,
     )
     return cancel_all(db, list(db.execute(chosen.order_by(reservations.c.id).with_for_update()).scalars()))
@@ -124,7 +131,7 @@ def change(db: Connection, reservation_id: uuid.UUID, values: dict[str, Any]) ->
 def cancel(db: Connection, reservation_id: uuid.UUID) -> None:
     db.execute(
         update(reservations)
-        .where(reservations.c.id == reservation_id, reservations.c.status == "active")
+        .where(reservations.c.id == reservation_id, reservations.c.status.in_(HOLDING))
         .values(status="cancelled", cancelled_at=func.now())
     )
 
@@ -135,7 +142,7 @@ def cancel_all(db: Connection, reservation_ids: list[uuid.UUID]) -> list[uuid.UU
         return []
     statement = (
         update(reservations)
-        .where(reservations.c.id.in_(reservation_ids), reservations.c.status == "active")
+        .where(reservations.c.id.in_(reservation_ids), reservations.c.status.in_(HOLDING))
         .values(status="cancelled", cancelled_at=func.now())
         .returning(reservations.c.id)
     )
@@ -143,12 +150,12 @@ def cancel_all(db: Connection, reservation_ids: list[uuid.UUID]) -> list[uuid.UU
 
 
 def cancel_upcoming_of(db: Connection, user_id: uuid.UUID) -> list[uuid.UUID]:
-    """Cancel every active reservation of the user that has not started; their ids."""
+    """Cancel every reservation of the user that holds time and has not started; their ids."""
     statement = (
         update(reservations)
         .where(
             reservations.c.user_id == user_id,
-            reservations.c.status == "active",
+            reservations.c.status.in_(HOLDING),
             reservations.c.start_time > func.now(),
         )
         .values(status="cancelled", cancelled_at=func.now())
@@ -174,6 +181,7 @@ def search(
     *,
     user_id: uuid.UUID | None,
     space_id: uuid.UUID | None,
+    managed_by: uuid.UUID | None = None,
     status: str | None,
     starts_before: datetime | None,
     ends_after: datetime | None,
@@ -187,6 +195,9 @@ def search(
         statement = statement.where(reservations.c.user_id == user_id)
     if space_id is not None:
         statement = statement.where(reservations.c.space_id == space_id)
+    if managed_by is not None:
+        managed = select(space_managers.c.space_id).where(space_managers.c.user_id == managed_by)
+        statement = statement.where(reservations.c.space_id.in_(managed))
     if status is not None:
         statement = statement.where(effective_status == status)
     if starts_before is not None:
@@ -207,20 +218,25 @@ def release_lapsed(
     around: tuple[datetime, datetime] | None = None,
     wait: bool = False,
 ) -> list[uuid.UUID]:
-    """Mark `released` the bookings nobody checked in to in time (of these spaces, overlapping `around`,
-    when given), at most RELEASE_BATCH; their ids. Rows another transaction holds (a check-in on its
-    way, say) are skipped, unless `wait`; either way one booking is never released twice."""
-    due = select(reservations.c.id).where(lapsed)
+    """End the bookings whose time lapsed (of these spaces, overlapping `around`, when given), at most
+    RELEASE_BATCH: those nobody checked in to in time become `released`, those nobody decided in time
+    `expired`; their ids. Rows another transaction holds (a check-in or a decision on its way, say) are
+    skipped, unless `wait`; either way a booking is never ended twice."""
+    due = select(reservations.c.id).where(or_(lapsed, undecided))
     if space_ids is not None:
         due = due.where(reservations.c.space_id.in_(space_ids))
     if around is not None:
         start, end = around
         due = due.where(reservations.c.start_time < end, reservations.c.end_time > start)
     due = due.order_by(reservations.c.id).limit(RELEASE_BATCH).with_for_update(skip_locked=not wait)
+    was_pending = reservations.c.status == "pending"
     statement = (
         update(reservations)
         .where(reservations.c.id.in_(due.scalar_subquery()))
-        .values(status="released", released_at=func.now())
+        .values(
+            status=case((was_pending, "expired"), else_="released"),
+            released_at=case((was_pending, None), else_=func.now()),
+        )
         .returning(reservations.c.id)
     )
     return list(db.execute(statement).scalars())
@@ -252,3 +268,20 @@ def to_check_in_to(
         .limit(1)
     )
     return db.execute(statement).mappings().first()
+
+
+def decide(
+    db: Connection, reservation_id: uuid.UUID, status: str, decided_by: uuid.UUID, reason: str
+) -> None:
+    db.execute(
+        update(reservations)
+        .where(reservations.c.id == reservation_id, reservations.c.status == "pending")
+        .values(status=status, decided_at=func.now(), decided_by=decided_by, decision_reason=reason)
+    )
+
+
+def manages(db: Connection, user_id: uuid.UUID, space_id: uuid.UUID) -> bool:
+    statement = select(space_managers.c.user_id).where(
+        space_managers.c.user_id == user_id, space_managers.c.space_id == space_id
+    )
+    return db.execute(statement).first() is not None

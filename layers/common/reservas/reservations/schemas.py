@@ -13,7 +13,7 @@ from reservas.money import Money
 from reservas.reservations import recurrence
 from reservas.timestamps import Instant
 
-Status = Literal["active", "cancelled", "completed", "released"]
+Status = Literal["pending", "active", "cancelled", "completed", "released", "declined", "expired"]
 Notes = Annotated[str, text.FreeText(max_length=1000)]
 
 
@@ -73,6 +73,12 @@ class Reservation(BaseModel):
     released_at: datetime | None = Field(
         default=None, description="When it was released for want of a check-in (status `released`)."
     )
+    decide_by: datetime | None = Field(
+        default=None,
+        description="A pending booking (its space requires approval) expires if not decided by then.",
+    )
+    decided_at: datetime | None = None
+    decision_reason: str = ""
 
 
 class Suggestion(BaseModel):
@@ -141,3 +147,9 @@ class CheckInWithCode(BaseModel):
 
     space_id: uuid.UUID
     code: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, text.Line(max_length=500)] = ""

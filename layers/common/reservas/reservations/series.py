@@ -293,6 +293,7 @@ def _row(
         "notes": request.notes,
         "cost": booking_cost(space.price_per_hour, space.currency, occurrence.start, occurrence.end),
         "currency": space.currency,
+        **service.approval_terms(space, occurrence.start),
     }
 
 

@@ -68,6 +68,9 @@ def to_reservation(row: RowMapping) -> Reservation:
         check_in_by=_local(row["check_in_by"], zone),
         checked_in_at=row["checked_in_at"],
         released_at=row["released_at"],
+        decide_by=_local(row["decide_by"], zone),
+        decided_at=row["decided_at"],
+        decision_reason=row["decision_reason"],
     )
 
 
@@ -123,23 +126,25 @@ def release_due(
     around: tuple[datetime, datetime] | None = None,
     wait: bool = False,
 ) -> list[Reservation]:
-    """Release the bookings nobody checked in to by their check_in_by (of some spaces, around an
-    interval, when given): each reads `released`, frees the rest of its time, and is announced
-    (ReservationReleased) and recorded as done by no one. With `wait`, rows another transaction holds
+    """Release the bookings nobody checked in to by their check_in_by, and expire those nobody decided
+    by their decide_by (of some spaces, around an interval, when given): each reads `released` or
+    `expired`, frees the rest of its time, and is announced (ReservationReleased, ReservationExpired)
+    and recorded as done by no one. With `wait`, rows another transaction holds
     are waited for (a write that needs the time), else skipped (the scheduled release). The caller
     commits."""
     if space_id is not None:
         space_ids = [space_id]
     ids = repository.release_lapsed(db, space_ids=space_ids, around=around, wait=wait)
     released = [to_reservation(row) for row in repository.find_all(db, ids)]
-    events.record_all(db, [(events.RESERVATION_RELEASED, r.id, r.model_dump(mode="json")) for r in released])
+    kind = {"released": events.RESERVATION_RELEASED, "expired": events.RESERVATION_EXPIRED}
+    events.record_all(db, [(kind[r.status], r.id, r.model_dump(mode="json")) for r in released])
     entries = [
         audit.change_entry(
-            "reservation.released",
+            f"reservation.{r.status}",
             "reservation",
             r.id,
-            {"status": "active", "released_at": None},
-            {"status": "released", "released_at": r.model_dump(mode="json")["released_at"]},
+            {"status": "pending" if r.status == "expired" else "active", "released_at": None},
+            {"status": r.status, "released_at": r.model_dump(mode="json")["released_at"]},
             subject_id=r.user_id,
         )
         for r in released
@@ -192,6 +197,7 @@ def _book_once(
             "notes": request.notes,
             "cost": booking_cost(space.price_per_hour, space.currency, start, end),
             "currency": space.currency,
+            **approval_terms(space, start),
         },
     )
     reservation = to_reservation(present(repository.find(db, reservation_id)))
@@ -205,6 +211,15 @@ def _book_once(
     db.commit()
     spaces_cache.bookings_changed(space.id)
     return Booked(reservation, replayed=False)
+
+
+def approval_terms(space: Space, start: datetime) -> dict[str, Any]:
+    """A booking of a space that requires approval starts pending, to be decided within
+    RESERVAS_APPROVAL_HOURS and by its start at the latest."""
+    if not space.requires_approval:
+        return {}
+    decide_by = min(datetime.now(UTC) + timedelta(hours=get_settings().approval_hours), start)
+    return {"status": "pending", "decide_by": decide_by}
 
 
 def bookable_space(db: Connection, space_id: uuid.UUID, *, lock: bool = False) -> Space:
@@ -365,6 +380,8 @@ def cancel(db: Connection, user: User, reservation_id: uuid.UUID, *, actor: audi
         raise Conflict("This reservation has already taken place.", title="Already completed")
     if row["status"] == "released":
         raise Conflict("This reservation was released: nobody checked in to it.", title="Released")
+    if row["status"] in ("declined", "expired"):
+        raise Conflict(f"This reservation was {row['status']}: it holds no time.", title="Not held")
     if not user.is_admin and row["start_time"] <= datetime.now(UTC):
         raise Conflict("This reservation has already started; only an administrator can cancel it now.")
     before = to_reservation(row)
@@ -408,6 +425,51 @@ def check_in(db: Connection, user: User, reservation_id: uuid.UUID, *, actor: au
         subject_id=reservation.user_id,
     )
     db.commit()
+    return reservation
+
+
+def decide(
+    db: Connection,
+    user: User,
+    reservation_id: uuid.UUID,
+    *,
+    approve: bool,
+    reason: str,
+    actor: audit.Actor,
+) -> Reservation:
+    """An approver (an administrator, or a manager of the space) approves a pending booking, which then
+    holds its time as any other, or declines it, which frees it. Deciding again the same way changes
+    nothing."""
+    row = repository.find(db, reservation_id, lock=True)
+    if row is None or not (user.is_admin or repository.manages(db, user.id, row["space_id"])):
+        raise NotFound("No booking you may decide has this id.")
+    wanted = "active" if approve else "declined"
+    decided_so = row["status"] == wanted or (approve and row["status"] == "completed")
+    if row["decided_at"] is not None and decided_so:
+        return to_reservation(row)
+    if row["status"] != "pending":
+        raise Conflict(
+            f"This reservation is {row['status']}; only a pending one can be decided.", title="Not pending"
+        )
+    before = to_reservation(row)
+    repository.decide(db, reservation_id, wanted, user.id, reason)
+    reservation = to_reservation(present(repository.find(db, reservation_id)))
+    body = reservation.model_dump(mode="json")
+    event = events.RESERVATION_APPROVED if approve else events.RESERVATION_DECLINED
+    events.record(db, event, reservation.id, body)
+    audit.record_change(
+        db,
+        actor,
+        "reservation.approved" if approve else "reservation.declined",
+        "reservation",
+        reservation.id,
+        before.model_dump(mode="json"),
+        body,
+        subject_id=reservation.user_id,
+    )
+    db.commit()
+    if not approve:
+        spaces_cache.bookings_changed(reservation.space_id)
     return reservation
 
 
@@ -662,6 +724,25 @@ def search(
         starts_before=starts_before,
         ends_after=ends_after,
         text=text,
+        after=after,
+        limit=limit + 1,
+    )
+    return page(rows, limit, to_reservation, lambda row: (row["start_time"].isoformat(), row["id"]))
+
+
+def pending_decisions(db: Connection, user: User, *, limit: int, cursor: str | None) -> Page[Reservation]:
+    """The pending bookings the user may decide, by start: every one for an administrator, those of the
+    spaces they manage for anyone else (none for most people)."""
+    after = keyset(cursor, lambda start, last_id: (parse_instant(start), uuid.UUID(last_id)))
+    rows = repository.search(
+        db,
+        user_id=None,
+        space_id=None,
+        managed_by=None if user.is_admin else user.id,
+        status="pending",
+        starts_before=None,
+        ends_after=None,
+        text=None,
         after=after,
         limit=limit + 1,
     )

@@ -196,6 +196,11 @@ class SpaceSettings(BaseModel):
     )
     check_in_opens_minutes: CheckInMinutes = 15
     check_in_grace_minutes: CheckInMinutes = 15
+    requires_approval: bool = Field(
+        default=False,
+        description="Bookings start pending and hold their time until an approver (an administrator or a "
+        "manager of the space) approves or declines them; undecided, they expire.",
+    )
 
     @model_validator(mode="after")
     def _coherent(self) -> SpaceSettings:
@@ -246,6 +251,7 @@ class SpaceUpdate(BaseModel):
     check_in_required: bool | None = None
     check_in_opens_minutes: int | None = None
     check_in_grace_minutes: int | None = None
+    requires_approval: bool | None = None
     is_active: bool | None = None
 
 
