@@ -187,6 +187,14 @@ SAMPLES: list[tuple[str, str, str, dict]] = [
         {"path": {"reservation_id": NIL}, "headers": SIGNED_IN},
     ),
     ("reservations-pending", "GET", "/reservations/pending", {"headers": SIGNED_IN}),
+    ("reservations-waitlist-join", "POST", "/waitlist", {"body": BOOKING, "headers": SIGNED_IN}),
+    ("reservations-waitlist-mine", "GET", "/waitlist", {"headers": SIGNED_IN}),
+    (
+        "reservations-waitlist-leave",
+        "DELETE",
+        "/waitlist/{entry_id}",
+        {"path": {"entry_id": NIL}, "headers": SIGNED_IN},
+    ),
     (
         "reservations-approve",
         "POST",

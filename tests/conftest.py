@@ -43,6 +43,7 @@ TABLES = (
     "closures",
     "check_in_codes",
     "space_managers",
+    "waitlist",
     "reservations",
     "series",
     "refresh_tokens",

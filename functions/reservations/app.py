@@ -4,13 +4,13 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from reservas.app_factory import create_app, lambda_handler
 from reservas.dependencies import ActorDep, CurrentUser, DbDep
 from reservas.errors import fields_from, problem_doc
 from reservas.pagination import DEFAULT_LIMIT, Page
-from reservas.reservations import idempotency, series, service
+from reservas.reservations import idempotency, series, service, waitlist
 from reservas.reservations.schemas import (
     BookingChange,
     BookingRequest,
@@ -22,6 +22,7 @@ from reservas.reservations.schemas import (
     SeriesRequest,
     Status,
 )
+from reservas.reservations.waitlist import WaitlistEntry
 from reservas.route_parameters import Cursor, Limit
 from reservas.timestamps import Instant
 
@@ -275,5 +276,34 @@ def cancel_reservation(
     return service.cancel(db, user, reservation_id, actor=actor)
 
 
-app = create_app("reservations", router)
+waitlist_router = APIRouter(prefix="/waitlist", tags=["waitlist"])
+
+
+@waitlist_router.post(
+    "",
+    status_code=201,
+    responses={**AUTHENTICATED, 422: problem_doc("A booking rule is broken, or too many entries already")},
+)
+def join_waitlist(body: BookingRequest, user: CurrentUser, db: DbDep) -> WaitlistEntry:
+    """Wait for exactly this interval (after a 409, say): when it frees up, the first waiting person
+    whose whole interval is free is booked automatically. An entry expires at its interval's start."""
+    with fields_from("body"):
+        return waitlist.join(db, user, body)
+
+
+@waitlist_router.get("", responses=AUTHENTICATED)
+def my_waitlist(user: CurrentUser, db: DbDep) -> list[WaitlistEntry]:
+    """Your entries whose interval has not started: waiting, or promoted (with their reservation_id)."""
+    return waitlist.mine(db, user)
+
+
+@waitlist_router.delete(
+    "/{entry_id}", status_code=204, responses={**AUTHENTICATED, 404: problem_doc("No entry of yours")}
+)
+def leave_waitlist(entry_id: uuid.UUID, user: CurrentUser, db: DbDep) -> Response:
+    waitlist.leave(db, user, entry_id)
+    return Response(status_code=204)
+
+
+app = create_app("reservations", router, waitlist_router)
 handler = lambda_handler(app)

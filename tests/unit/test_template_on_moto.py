@@ -24,6 +24,7 @@ ALL_FUNCTIONS = (
     "OutboxPublisherFunction",
     "MaintenanceFunction",
     "ReleaseFunction",
+    "PromoteFunction",
 )
 REGION = "eu-west-1"
 
@@ -171,7 +172,7 @@ def test_api_functions_read_only_their_two_secrets(stack, function):
     assert resources == {_functions_secret(stack), stack["secrets"]["jwt"]}
 
 
-@pytest.mark.parametrize("function", ["MaintenanceFunction", "ReleaseFunction"])
+@pytest.mark.parametrize("function", ["MaintenanceFunction", "ReleaseFunction", "PromoteFunction"])
 def test_the_jobs_read_only_the_functions_database_secret(stack, function):
     resources = {resource for s in _statements(stack, function) for resource in _listed(s["Resource"])}
     assert resources == {_functions_secret(stack)}
@@ -259,7 +260,7 @@ def test_the_http_api_routes_every_path_and_throttles(stack):
         (method.upper(), path) for path, ops in api["Properties"]["Body"]["paths"].items() for method in ops
     }
     assert ("POST", "/reservations") in routes and ("GET", "/spaces/{space_id}/availability") in routes
-    assert len(routes) == 48
+    assert len(routes) == 51
     [stage] = [
         r for r in stack["translated"]["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Stage"
     ]

@@ -21,6 +21,7 @@ RESERVATION_CHECKED_IN = "ReservationCheckedIn"
 RESERVATION_EXPIRED = "ReservationExpired"
 RESERVATION_APPROVED = "ReservationApproved"
 RESERVATION_DECLINED = "ReservationDeclined"
+WAITLIST_PROMOTED = "WaitlistPromoted"
 SERIES_BOOKED = "SeriesBooked"
 SERIES_CANCELLED = "SeriesCancelled"
 PUT_EVENTS_BATCH = 10  # EventBridge's limit per PutEvents call

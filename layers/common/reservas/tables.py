@@ -151,6 +151,22 @@ closures = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )
 
+# People waiting for a taken interval (reservations.waitlist).
+waitlist = Table(
+    "waitlist",
+    metadata,
+    _uuid_pk(),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("space_id", Uuid, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
+    Column("start_time", DateTime(timezone=True), nullable=False),
+    Column("end_time", DateTime(timezone=True), nullable=False),
+    Column("attendees", Integer, nullable=False, server_default="1"),
+    Column("notes", Text, nullable=False, server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("reservation_id", Uuid, ForeignKey("reservations.id", ondelete="SET NULL")),
+    Column("promoted_at", DateTime(timezone=True)),
+)
+
 # A space's check-in code (spaces.check_in): readable through the admins' route only.
 check_in_codes = Table(
     "check_in_codes",
