@@ -229,6 +229,18 @@ SAMPLES: list[tuple[str, str, str, dict]] = [
         },
     ),
     (
+        "reservations-series-approve",
+        "POST",
+        "/reservations/series/{series_id}/approve",
+        {"path": {"series_id": NIL}, "body": {"reason": "Every week, fine"}, "headers": SIGNED_IN},
+    ),
+    (
+        "reservations-series-decline",
+        "POST",
+        "/reservations/series/{series_id}/decline",
+        {"path": {"series_id": NIL}, "body": {"reason": "Not weekly"}, "headers": SIGNED_IN},
+    ),
+    (
         "reservations-series-get",
         "GET",
         "/reservations/series/{series_id}",

@@ -1,7 +1,8 @@
 """Promotes the waitlist: an EventBridge rule in template.yaml invokes it with every event that frees
-time in a space (a cancellation, a release, an expiry, a decline, a change, a series cancelled). It books
-the first waiting entries whose interval is now free (reservations.waitlist.promote). EventBridge may
-deliver an event twice, and two events may come at once: promoting is idempotent per entry."""
+time in a space (a cancellation, a release, an expiry, a decline, a change, a series cancelled or
+declined). It books the first waiting entries whose interval is now free (reservations.waitlist.promote).
+EventBridge may deliver an event twice, and two events may come at once: promoting is idempotent per
+entry."""
 
 import uuid
 from typing import Any
@@ -16,7 +17,8 @@ SECONDS = 25  # the function may run 30 s (template.yaml)
 def spaces_freed(event: dict[str, Any]) -> set[uuid.UUID]:
     """The spaces whose time an event freed: its `space_id`, or those of a series' cancelled occurrences."""
     detail = event.get("detail") or {}
-    found = [detail.get("space_id"), *(o.get("space_id") for o in detail.get("cancelled") or [])]
+    occurrences = [*(detail.get("cancelled") or []), *(detail.get("occurrences") or [])]
+    found = [detail.get("space_id"), *(o.get("space_id") for o in occurrences)]
     return {uuid.UUID(str(space_id)) for space_id in found if space_id}
 
 

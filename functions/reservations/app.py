@@ -131,6 +131,25 @@ def cancel_series(
     return series.cancel_series(db, user, series_id, starting_from, actor=actor)
 
 
+@router.post("/series/{series_id}/approve", responses={**AUTHENTICATED, **DECIDING})
+def approve_series(
+    series_id: uuid.UUID, user: CurrentUser, actor: ActorDep, db: DbDep, body: Decision | None = None
+) -> Series:
+    """Approve every occurrence of a series still pending, at once."""
+    reason = body.reason if body is not None else ""
+    with fields_from("body"):
+        return series.decide_series(db, user, series_id, approve=True, reason=reason, actor=actor)
+
+
+@router.post("/series/{series_id}/decline", responses={**AUTHENTICATED, **DECIDING})
+def decline_series(
+    series_id: uuid.UUID, body: Decision, user: CurrentUser, actor: ActorDep, db: DbDep
+) -> Series:
+    """Decline every occurrence of a series still pending, saying why."""
+    with fields_from("body"):
+        return series.decide_series(db, user, series_id, approve=False, reason=body.reason, actor=actor)
+
+
 @router.get("", responses=AUTHENTICATED)
 def list_my_reservations(
     user: CurrentUser,
@@ -195,10 +214,12 @@ def list_pending_decisions(
 
 @router.post("/{reservation_id}/approve", responses={**AUTHENTICATED, **DECIDING})
 def approve_reservation(
-    reservation_id: uuid.UUID, body: Decision, user: CurrentUser, actor: ActorDep, db: DbDep
+    reservation_id: uuid.UUID, user: CurrentUser, actor: ActorDep, db: DbDep, body: Decision | None = None
 ) -> Reservation:
     """Approve a pending booking (administrators, and managers of its space): it holds its time as any."""
-    return service.decide(db, user, reservation_id, approve=True, reason=body.reason, actor=actor)
+    reason = body.reason if body is not None else ""
+    with fields_from("body"):
+        return service.decide(db, user, reservation_id, approve=True, reason=reason, actor=actor)
 
 
 @router.post("/{reservation_id}/decline", responses={**AUTHENTICATED, **DECIDING})
@@ -206,7 +227,8 @@ def decline_reservation(
     reservation_id: uuid.UUID, body: Decision, user: CurrentUser, actor: ActorDep, db: DbDep
 ) -> Reservation:
     """Decline a pending booking, saying why: its time is free at once."""
-    return service.decide(db, user, reservation_id, approve=False, reason=body.reason, actor=actor)
+    with fields_from("body"):
+        return service.decide(db, user, reservation_id, approve=False, reason=body.reason, actor=actor)
 
 
 @router.get("/{reservation_id}", responses={**AUTHENTICATED, **NOT_FOUND})

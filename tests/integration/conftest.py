@@ -311,3 +311,42 @@ def checked(spaces_api, register, client_for, engine):
             return self.api.post(f"/reservations/{reservation_id}/check-in", headers=self.headers(token))
 
     return CheckIn()
+
+
+@pytest.fixture
+def approving(spaces_api, register, client_for, admin):
+    """A space that requires approval, its manager, a person who books, and someone else."""
+
+    class Approving:
+        space = spaces_api.create(name="Board room", opening_hours=EVERY_DAY, requires_approval=True)
+        manager = register("manager@example.com", name="Manager")
+        booker = register("booker@example.com", name="Booker")
+        other = register("other@example.com", name="Other")
+        api = client_for("reservations")
+        spaces = client_for("spaces")
+        day = (datetime.now(UTC) + timedelta(days=3)).replace(hour=9, minute=0, second=0, microsecond=0)
+
+        def book(self, hour: int, token=None):
+            start = self.day + timedelta(hours=hour)
+            return self.api.post(
+                "/reservations",
+                json={
+                    "space_id": self.space["id"],
+                    "start_time": start.isoformat(),
+                    "end_time": (start + timedelta(hours=1)).isoformat(),
+                },
+                headers=bearer(token or self.booker["access_token"]),
+            )
+
+        def decide(self, reservation_id: str, verb: str, token: str, reason: str = ""):
+            return self.api.post(
+                f"/reservations/{reservation_id}/{verb}", json={"reason": reason}, headers=bearer(token)
+            )
+
+    approving = Approving()
+    made = approving.spaces.put(
+        f"/spaces/{approving.space['id']}/managers/{approving.manager['user']['id']}",
+        headers=bearer(admin["access_token"]),
+    )
+    assert made.status_code == 204, made.text
+    return approving

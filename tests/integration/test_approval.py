@@ -6,53 +6,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import insert, select
 
 from devtools.apigw import LambdaContext
 from reservas.tables import outbox, reservations, users
 from tests.integration.conftest import bearer
 from tests.integration.test_check_in import release_function
-from tests.support import EVERY_DAY
-
-
-@pytest.fixture
-def approving(spaces_api, register, client_for, admin):
-    """A space that requires approval, its manager, a person who books, and someone else."""
-
-    class Approving:
-        space = spaces_api.create(name="Board room", opening_hours=EVERY_DAY, requires_approval=True)
-        manager = register("manager@example.com", name="Manager")
-        booker = register("booker@example.com", name="Booker")
-        other = register("other@example.com", name="Other")
-        api = client_for("reservations")
-        spaces = client_for("spaces")
-        day = (datetime.now(UTC) + timedelta(days=3)).replace(hour=9, minute=0, second=0, microsecond=0)
-
-        def book(self, hour: int, token=None):
-            start = self.day + timedelta(hours=hour)
-            return self.api.post(
-                "/reservations",
-                json={
-                    "space_id": self.space["id"],
-                    "start_time": start.isoformat(),
-                    "end_time": (start + timedelta(hours=1)).isoformat(),
-                },
-                headers=bearer(token or self.booker["access_token"]),
-            )
-
-        def decide(self, reservation_id: str, verb: str, token: str, reason: str = ""):
-            return self.api.post(
-                f"/reservations/{reservation_id}/{verb}", json={"reason": reason}, headers=bearer(token)
-            )
-
-    approving = Approving()
-    made = approving.spaces.put(
-        f"/spaces/{approving.space['id']}/managers/{approving.manager['user']['id']}",
-        headers=bearer(admin["access_token"]),
-    )
-    assert made.status_code == 204, made.text
-    return approving
 
 
 def events_of(engine, event_type: str) -> list[uuid.UUID]:
@@ -83,7 +42,9 @@ def test_a_pending_booking_holds_its_time_until_a_manager_approves_it(approving,
     assert approved.json()["status"] == "active" and approved.json()["decision_reason"] == "Enjoy"
     again = approving.decide(booking["id"], "approve", approving.manager["access_token"], "Enjoy")
     assert again.json() == approved.json()
-    assert approving.decide(booking["id"], "decline", approving.manager["access_token"]).status_code == 409
+    assert (
+        approving.decide(booking["id"], "decline", approving.manager["access_token"], "No").status_code == 409
+    )
     assert approving.book(1, token=approving.other["access_token"]).status_code == 409  # still held
     assert events_of(engine, "ReservationApproved") == [uuid.UUID(booking["id"])]
 

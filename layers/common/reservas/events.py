@@ -24,6 +24,8 @@ RESERVATION_DECLINED = "ReservationDeclined"
 WAITLIST_PROMOTED = "WaitlistPromoted"
 SERIES_BOOKED = "SeriesBooked"
 SERIES_CANCELLED = "SeriesCancelled"
+SERIES_APPROVED = "SeriesApproved"
+SERIES_DECLINED = "SeriesDeclined"
 PUT_EVENTS_BATCH = 10  # EventBridge's limit per PutEvents call
 
 

@@ -8,7 +8,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, case, func, insert, literal_column, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    case,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import RowMapping
 
 from reservas.database import after_key, contains
@@ -106,7 +118,9 @@ def cancel_occurrences(db: Connection, series_id: uuid.UUID, starting_from: date
         reservations.c.status.in_(HOLDING),
         reservations.c.start_time >= starting_from,
     )
-    return cancel_all(db, list(db.execute(chosen.order_by(reservations.c.id).with_for_update()).scalars()))
+    return list(
+        cancel_all(db, list(db.execute(chosen.order_by(reservations.c.id).with_for_update()).scalars()))
+    )
 
 
 def find(db: Connection, reservation_id: uuid.UUID, *, lock: bool = False) -> RowMapping | None:
@@ -136,32 +150,34 @@ def cancel(db: Connection, reservation_id: uuid.UUID) -> None:
     )
 
 
-def cancel_all(db: Connection, reservation_ids: list[uuid.UUID]) -> list[uuid.UUID]:
-    """Cancel those of these reservations that are active; their ids."""
+def cancel_all(db: Connection, reservation_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Cancel those of these reservations that still hold their time; the status each had, by id."""
     if not reservation_ids:
-        return []
-    statement = (
-        update(reservations)
-        .where(reservations.c.id.in_(reservation_ids), reservations.c.status.in_(HOLDING))
-        .values(status="cancelled", cancelled_at=func.now())
-        .returning(reservations.c.id)
-    )
-    return list(db.execute(statement).scalars())
+        return {}
+    return _cancel_where(db, reservations.c.id.in_(reservation_ids))
 
 
-def cancel_upcoming_of(db: Connection, user_id: uuid.UUID) -> list[uuid.UUID]:
-    """Cancel every reservation of the user that holds time and has not started; their ids."""
+def cancel_upcoming_of(db: Connection, user_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    """Cancel every reservation of the user that still holds its time and has not started; the status
+    each had, by id. (Those whose time lapsed are the release's to end.)"""
+    return _cancel_where(db, and_(reservations.c.user_id == user_id, reservations.c.start_time > func.now()))
+
+
+def _cancel_where(db: Connection, condition: ColumnElement[bool]) -> dict[uuid.UUID, str]:
+    chosen = (
+        select(reservations.c.id, reservations.c.status)
+        .where(condition, still_holding)
+        .order_by(reservations.c.id)
+        .with_for_update()
+        .cte("chosen")
+    )
     statement = (
         update(reservations)
-        .where(
-            reservations.c.user_id == user_id,
-            reservations.c.status.in_(HOLDING),
-            reservations.c.start_time > func.now(),
-        )
+        .where(reservations.c.id == chosen.c.id)
         .values(status="cancelled", cancelled_at=func.now())
-        .returning(reservations.c.id)
+        .returning(reservations.c.id, chosen.c.status)
     )
-    return list(db.execute(statement).scalars())
+    return {row.id: row.status for row in db.execute(statement)}
 
 
 def lock_all_of(db: Connection, user_id: uuid.UUID) -> None:
@@ -215,6 +231,7 @@ def release_lapsed(
     db: Connection,
     *,
     space_ids: list[uuid.UUID] | None = None,
+    user_id: uuid.UUID | None = None,
     around: tuple[datetime, datetime] | None = None,
     wait: bool = False,
 ) -> list[uuid.UUID]:
@@ -225,6 +242,8 @@ def release_lapsed(
     due = select(reservations.c.id).where(or_(lapsed, undecided))
     if space_ids is not None:
         due = due.where(reservations.c.space_id.in_(space_ids))
+    if user_id is not None:
+        due = due.where(reservations.c.user_id == user_id)
     if around is not None:
         start, end = around
         due = due.where(reservations.c.start_time < end, reservations.c.end_time > start)
@@ -281,7 +300,61 @@ def decide(
 
 
 def manages(db: Connection, user_id: uuid.UUID, space_id: uuid.UUID) -> bool:
-    statement = select(space_managers.c.user_id).where(
-        space_managers.c.user_id == user_id, space_managers.c.space_id == space_id
+    """Whether the user manages the space; their row stays locked (FOR KEY SHARE) until the transaction
+    ends, so that a decision and the removal of its manager take turns."""
+    statement = (
+        select(space_managers.c.user_id)
+        .where(space_managers.c.user_id == user_id, space_managers.c.space_id == space_id)
+        .with_for_update(read=True, key_share=True)
     )
     return db.execute(statement).first() is not None
+
+
+NO_LONGER_REQUIRED = "The space no longer requires approval."
+
+
+def approve_all_pending(db: Connection, space_id: uuid.UUID) -> list[uuid.UUID]:
+    """Approve the space's pending bookings that have not expired, rows locked in id order; their ids."""
+    chosen = (
+        select(reservations.c.id)
+        .where(
+            reservations.c.space_id == space_id,
+            reservations.c.status == "pending",
+            reservations.c.decide_by > func.now(),
+        )
+        .order_by(reservations.c.id)
+        .with_for_update()
+        .cte("chosen")
+    )
+    statement = (
+        update(reservations)
+        .where(reservations.c.id == chosen.c.id)
+        .values(status="active", decided_at=func.now(), decision_reason=NO_LONGER_REQUIRED)
+        .returning(reservations.c.id)
+    )
+    return list(db.execute(statement).scalars())
+
+
+def decide_pending_of_series(
+    db: Connection, series_id: uuid.UUID, status: str, decided_by: uuid.UUID, reason: str
+) -> list[uuid.UUID]:
+    """Decide at once the series' occurrences still pending (not expired), rows locked in id order;
+    their ids."""
+    chosen = (
+        select(reservations.c.id)
+        .where(
+            reservations.c.series_id == series_id,
+            reservations.c.status == "pending",
+            reservations.c.decide_by > func.now(),
+        )
+        .order_by(reservations.c.id)
+        .with_for_update()
+        .cte("chosen")
+    )
+    statement = (
+        update(reservations)
+        .where(reservations.c.id == chosen.c.id)
+        .values(status=status, decided_at=func.now(), decided_by=decided_by, decision_reason=reason)
+        .returning(reservations.c.id)
+    )
+    return list(db.execute(statement).scalars())

@@ -25,7 +25,7 @@ from sqlalchemy.engine import RowMapping
 from reservas import audit, events
 from reservas.accounts.schemas import User
 from reservas.database import Overlap, domain_errors
-from reservas.errors import Conflict, NotFound, Unauthorized, Unprocessable
+from reservas.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from reservas.money import booking_cost
 from reservas.reservations import idempotency, recurrence, repository, service
 from reservas.reservations.schemas import Series, SeriesBooked, SeriesRequest, Skipped
@@ -385,3 +385,40 @@ def _series(db: Connection, row: RowMapping) -> Series:
         created_at=row["created_at"],
         occurrences=[service.to_reservation(o) for o in repository.occurrences(db, row["id"])],
     )
+
+
+def decide_series(
+    db: Connection,
+    user: User,
+    series_id: uuid.UUID,
+    *,
+    approve: bool,
+    reason: str,
+    actor: audit.Actor,
+) -> Series:
+    """An approver decides at once every occurrence of a series still pending: one SeriesApproved or
+    SeriesDeclined, as a series is booked and announced once."""
+    row = repository.find_series(db, series_id)
+    if row is None or not (user.is_admin or repository.manages(db, user.id, row["space_id"])):
+        raise NotFound("No series you may decide has this id.")
+    if row["user_id"] == user.id and not user.is_admin:
+        raise Forbidden("Your own bookings are decided by another approver.")
+    if not approve and not reason.strip():
+        raise Unprocessable(
+            "Say why the series is declined.", errors=[{"loc": ["reason"], "msg": "required"}]
+        )
+    status = "active" if approve else "declined"
+    decided = set(repository.decide_pending_of_series(db, series_id, status, user.id, reason))
+    series = _series(db, row)
+    if decided:
+        bodies = [o.model_dump(mode="json") for o in series.occurrences if o.id in decided]
+        event = events.SERIES_APPROVED if approve else events.SERIES_DECLINED
+        payload = {"series_id": str(series.id), "space_id": str(series.space_id), "occurrences": bodies}
+        events.record(db, event, series.id, payload)
+        after = {"status": status, "occurrences": sorted(str(i) for i in decided), "reason": reason}
+        action = "series.approved" if approve else "series.declined"
+        audit.record(db, actor, action, "series", series.id, subject_id=series.user_id, after=after)
+    db.commit()
+    if decided and not approve:
+        spaces_cache.bookings_changed(series.space_id)
+    return series

@@ -123,6 +123,7 @@ def release_due(
     *,
     space_ids: list[uuid.UUID] | None = None,
     space_id: uuid.UUID | None = None,
+    user_id: uuid.UUID | None = None,
     around: tuple[datetime, datetime] | None = None,
     wait: bool = False,
 ) -> list[Reservation]:
@@ -134,7 +135,7 @@ def release_due(
     commits."""
     if space_id is not None:
         space_ids = [space_id]
-    ids = repository.release_lapsed(db, space_ids=space_ids, around=around, wait=wait)
+    ids = repository.release_lapsed(db, space_ids=space_ids, user_id=user_id, around=around, wait=wait)
     released = [to_reservation(row) for row in repository.find_all(db, ids)]
     kind = {"released": events.RESERVATION_RELEASED, "expired": events.RESERVATION_EXPIRED}
     events.record_all(db, [(kind[r.status], r.id, r.model_dump(mode="json")) for r in released])
@@ -347,8 +348,14 @@ def _other_space_suggestions(db: Connection, space: Space, request: BookingReque
 
 
 def get(db: Connection, user: User, reservation_id: uuid.UUID) -> Reservation:
-    """The owner's or, for admins, anyone's; 404 for everyone else, so its existence stays private."""
-    return to_reservation(_own(db, user, reservation_id))
+    """The owner's or, for admins and the managers of its space, anyone's; 404 for everyone else, so
+    its existence stays private."""
+    row = repository.find(db, reservation_id)
+    if row is None or not (
+        row["user_id"] == user.id or user.is_admin or repository.manages(db, user.id, row["space_id"])
+    ):
+        raise NotFound("No reservation of yours has this id.")
+    return to_reservation(row)
 
 
 def _own(db: Connection, user: User, reservation_id: uuid.UUID, *, lock: bool = False) -> RowMapping:
@@ -443,6 +450,12 @@ def decide(
     row = repository.find(db, reservation_id, lock=True)
     if row is None or not (user.is_admin or repository.manages(db, user.id, row["space_id"])):
         raise NotFound("No booking you may decide has this id.")
+    if row["user_id"] == user.id and not user.is_admin:
+        raise Forbidden("Your own bookings are decided by another approver.")
+    if not approve and not reason.strip():
+        raise Unprocessable(
+            "Say why the booking is declined.", errors=[{"loc": ["reason"], "msg": "required"}]
+        )
     wanted = "active" if approve else "declined"
     decided_so = row["status"] == wanted or (approve and row["status"] == "completed")
     if row["decided_at"] is not None and decided_so:
@@ -567,6 +580,14 @@ def _change_once(
     if (start, end) != (row["start_time"], row["end_time"]):  # a new time costs what the space asks now
         values["cost"] = booking_cost(space.price_per_hour, space.currency, start, end)
         values["currency"] = space.currency
+    if not (row["start_time"] <= start and end <= row["end_time"]) and space.requires_approval:
+        # Time beyond what was approved is approved again.
+        values |= {
+            **approval_terms(space, start),
+            "decided_at": None,
+            "decided_by": None,
+            "decision_reason": "",
+        }
     try:
         with domain_errors():
             repository.change(db, reservation_id, values)
@@ -643,8 +664,9 @@ def release_bookings_of(db: Connection, user_id: uuid.UUID, *, actor: audit.Acto
     announce_cancelled) and the notes of all of them erased, in a few statements however many they
     hold; the spaces whose availability changed. The caller commits."""
     repository.erase_notes_of(db, user_id)
+    ended = release_due(db, user_id=user_id, wait=True)  # no-shows and undecided ones end as such
     cancelled = announce_cancelled(db, repository.cancel_upcoming_of(db, user_id), actor=actor)
-    return {reservation.space_id for reservation in cancelled}
+    return {reservation.space_id for reservation in [*ended, *cancelled]}
 
 
 def cancel_together(
@@ -658,16 +680,17 @@ def cancel_together(
 
 def announce_cancelled(
     db: Connection,
-    reservation_ids: list[uuid.UUID],
+    had: dict[uuid.UUID, str],
     *,
     actor: audit.Actor,
     because: dict[str, Any] | None = None,
 ) -> list[Reservation]:
-    """For reservations just cancelled together (they were active): each recorded in the audit log; a
+    """For reservations just cancelled together (`had`: the status each had): each recorded in the
+    audit log; a
     booking on its own announced by a ReservationCancelled, the occurrences of a series by one
     SeriesCancelled per series, as cancelling "this and the following" does. `because` goes into
     every event (the reason and what caused it). A few statements, however many they are."""
-    cancelled = [to_reservation(row) for row in repository.find_all(db, reservation_ids)]
+    cancelled = [to_reservation(row) for row in repository.find_all(db, list(had))]
     because = because or {}
     announced: list[tuple[str, uuid.UUID, dict[str, Any]]] = []
     of_series: dict[uuid.UUID, list[dict[str, Any]]] = {}
@@ -687,7 +710,7 @@ def announce_cancelled(
             "reservation.cancelled",
             "reservation",
             reservation.id,
-            {"status": "active", "cancelled_at": None},
+            {"status": had[reservation.id], "cancelled_at": None},
             {"status": "cancelled", "cancelled_at": reservation.model_dump(mode="json")["cancelled_at"]},
             subject_id=reservation.user_id,
         )
@@ -747,3 +770,24 @@ def pending_decisions(db: Connection, user: User, *, limit: int, cursor: str | N
         limit=limit + 1,
     )
     return page(rows, limit, to_reservation, lambda row: (row["start_time"].isoformat(), row["id"]))
+
+
+def approve_all_pending(db: Connection, space_id: uuid.UUID, *, actor: audit.Actor) -> None:
+    """The space no longer requires approval: its pending bookings (not yet expired) are approved, each
+    announced. The caller commits."""
+    approved = [
+        to_reservation(row) for row in repository.find_all(db, repository.approve_all_pending(db, space_id))
+    ]
+    events.record_all(db, [(events.RESERVATION_APPROVED, r.id, r.model_dump(mode="json")) for r in approved])
+    entries = [
+        audit.change_entry(
+            "reservation.approved",
+            "reservation",
+            r.id,
+            {"status": "pending"},
+            {"status": "active", "decision_reason": r.decision_reason},
+            subject_id=r.user_id,
+        )
+        for r in approved
+    ]
+    audit.record_all(db, actor, [entry for entry in entries if entry is not None])

@@ -115,6 +115,10 @@ def update_space(db: Connection, space_id: uuid.UUID, changes: SpaceUpdate, *, a
         _move(db, space, row["location"])
     if row["check_in_required"] and not space.check_in_required:
         repository.stop_asking_for_check_in(db, space.id)
+    if row["requires_approval"] and not space.requires_approval:
+        from reservas.reservations.service import approve_all_pending  # only then: not at cold start
+
+        approve_all_pending(db, space.id, actor=actor)
     _record_change(db, actor, "space.updated", _space(row), space)
     db.commit()
     cache.space_changed(space_id)

@@ -21,7 +21,10 @@ class Usage(BaseModel):
     space_id: uuid.UUID
     from_: datetime = Field(alias="from")
     to: datetime
-    bookings: int = Field(description="Bookings starting in the period, but for cancelled ones.")
+    bookings: int = Field(
+        description="Bookings starting in the period that held their time: not cancelled, pending, declined "
+        "or expired."
+    )
     booked_hours: float
     used_hours: float | None = Field(
         description="Hours of bookings someone checked in to; null when none of them asked for check-in."
@@ -66,7 +69,7 @@ def usage(db: Connection, space_id: uuid.UUID, first: datetime, last: datetime) 
             func.count().filter(closed),
         ).where(
             reservations.c.space_id == space_id,
-            reservations.c.status != "cancelled",
+            reservations.c.status.in_(["active", "released"]),  # booked: not pending, declined or expired
             reservations.c.start_time >= first,
             reservations.c.start_time < last,
         )
