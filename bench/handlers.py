@@ -158,6 +158,34 @@ class Bench:
         self.series_booked: list[str] = []
         self.series_calls = 0
         self.closures: list[str] = []
+        # Check-in: open from a day before each booking's start, so that every call finds it open.
+        self.desk = self.must(
+            "spaces",
+            event(
+                "POST",
+                "/spaces",
+                self.admin_token,
+                {**self.space_body("Bench desk"), "check_in_required": True, "check_in_opens_minutes": 1440},
+            ),
+            201,
+        )
+        code = self.must(
+            "spaces", event("GET", f"/spaces/{self.desk['id']}/check-in-code", self.admin_token), 200
+        )
+        self.desk_code = code["code"]
+        self.desk_calls = 0
+        # Approval: bookings and series that start pending, for the admin to decide.
+        self.board = self.must(
+            "spaces",
+            event(
+                "POST",
+                "/spaces",
+                self.admin_token,
+                {**self.space_body("Bench board room"), "requires_approval": True},
+            ),
+            201,
+        )
+        self.board_calls = 0
 
     @staticmethod
     def space_body(name: str) -> dict:
@@ -280,6 +308,52 @@ class Bench:
 
         def remember_closure(body: dict) -> None:
             self.closures.append(body["id"])
+
+        def desk_booking(_: int) -> str:
+            """A booking of the bench user at the desk, starting tomorrow: its check-in is open."""
+            self.desk_calls += 1
+            now = datetime.now(UTC).astimezone(ZONE).replace(minute=0, second=0, microsecond=0)
+            start = now + timedelta(hours=2) + slot * self.desk_calls
+            body = {
+                "space_id": self.desk["id"],
+                "start_time": start.isoformat(),
+                "end_time": (start + slot).isoformat(),
+            }
+            return self.must("reservations", event("POST", "/reservations", self.token, body), 201)["id"]
+
+        def board_interval() -> dict:
+            self.board_calls += 1
+            start = self.first + slot * self.board_calls
+            return {
+                "space_id": self.board["id"],
+                "start_time": start.isoformat(),
+                "end_time": (start + slot).isoformat(),
+            }
+
+        def pending_booking() -> str:
+            return self.must(
+                "reservations", event("POST", "/reservations", self.token, board_interval()), 201
+            )["id"]
+
+        def pending_series() -> str:
+            body = {**board_interval(), "rule": "FREQ=WEEKLY;COUNT=2"}
+            return self.must("reservations", event("POST", "/reservations/series", self.token, body), 201)[
+                "id"
+            ]
+
+        waiting_for = {
+            "space_id": space_id,
+            "start_time": (self.first + timedelta(days=300)).isoformat(),
+            "end_time": (self.first + timedelta(days=300) + slot).isoformat(),
+        }
+        period = {
+            "from": (self.first - timedelta(days=1)).isoformat(),
+            "to": (self.first + timedelta(days=30)).isoformat(),
+        }
+        role_account = self.role_account
+
+        def waitlist_entry() -> str:
+            return self.must("reservations", event("POST", "/waitlist", self.token, waiting_for), 201)["id"]
 
         def remember_series(body: dict) -> None:
             if len(body["occurrences"]) != SERIES_OCCURRENCES:
@@ -450,6 +524,121 @@ class Bench:
                 "DELETE /closures/{closure_id} (admin)",
                 "spaces",
                 lambda n: event("DELETE", f"/closures/{self.closures.pop()}", self.admin_token),
+                204,
+            ),
+            Route(
+                "POST /reservations/{reservation_id}/check-in",
+                "reservations",
+                lambda n: event("POST", f"/reservations/{desk_booking(n)}/check-in", self.token),
+                200,
+                slow=True,  # each call needs a booking whose check-in is open: within a day of its start
+            ),
+            Route(
+                "POST /reservations/check-in (with the space's code)",
+                "reservations",
+                lambda n: event(
+                    "POST",
+                    "/reservations/check-in",
+                    self.token,
+                    {"space_id": self.desk["id"], "code": self.desk_code},
+                ),
+                200,
+            ),
+            Route(
+                "GET /spaces/{space_id}/check-in-code (admin)",
+                "spaces",
+                lambda n: event("GET", f"/spaces/{self.desk['id']}/check-in-code", self.admin_token),
+                200,
+                slow=True,  # draws a QR code
+            ),
+            Route(
+                "POST /spaces/{space_id}/check-in-code (admin, rotate)",
+                "spaces",
+                lambda n: event("POST", f"/spaces/{self.series_space['id']}/check-in-code", self.admin_token),
+                200,
+                slow=True,
+            ),
+            Route(
+                "GET /spaces/{space_id}/usage (admin)",
+                "spaces",
+                lambda n: event("GET", f"/spaces/{space_id}/usage", self.admin_token, query=period),
+                200,
+            ),
+            Route(
+                "PUT /spaces/{space_id}/managers/{user_id} (admin)",
+                "spaces",
+                lambda n: event(
+                    "PUT", f"/spaces/{self.board['id']}/managers/{role_account}", self.admin_token
+                ),
+                204,
+            ),
+            Route(
+                "GET /spaces/{space_id}/managers (admin)",
+                "spaces",
+                lambda n: event("GET", f"/spaces/{self.board['id']}/managers", self.admin_token),
+                200,
+            ),
+            Route(
+                "DELETE /spaces/{space_id}/managers/{user_id} (admin)",
+                "spaces",
+                lambda n: event(
+                    "DELETE", f"/spaces/{self.board['id']}/managers/{role_account}", self.admin_token
+                ),
+                204,
+            ),
+            Route(
+                "POST /reservations/{reservation_id}/approve (admin)",
+                "reservations",
+                lambda n: event("POST", f"/reservations/{pending_booking()}/approve", self.admin_token),
+                200,
+            ),
+            Route(
+                "POST /reservations/{reservation_id}/decline (admin)",
+                "reservations",
+                lambda n: event(
+                    "POST",
+                    f"/reservations/{pending_booking()}/decline",
+                    self.admin_token,
+                    {"reason": "Bench"},
+                ),
+                200,
+            ),
+            Route(
+                "GET /reservations/pending (admin)",
+                "reservations",
+                lambda n: event("GET", "/reservations/pending", self.admin_token),
+                200,
+            ),
+            Route(
+                "POST /reservations/series/{series_id}/approve (admin, 2 occurrences)",
+                "reservations",
+                lambda n: event("POST", f"/reservations/series/{pending_series()}/approve", self.admin_token),
+                200,
+                slow=True,
+            ),
+            Route(
+                "POST /reservations/series/{series_id}/decline (admin, 2 occurrences)",
+                "reservations",
+                lambda n: event(
+                    "POST",
+                    f"/reservations/series/{pending_series()}/decline",
+                    self.admin_token,
+                    {"reason": "Bench"},
+                ),
+                200,
+                slow=True,
+            ),
+            Route(
+                "POST /waitlist (the same interval again)",
+                "reservations",
+                lambda n: event("POST", "/waitlist", self.token, waiting_for),
+                201,
+            ),
+            Route("GET /waitlist", "reservations", lambda n: event("GET", "/waitlist", self.token), 200),
+            Route(
+                "DELETE /waitlist/{entry_id}",
+                "reservations",
+                lambda n: event("DELETE", f"/waitlist/{waitlist_entry()}", self.token),
                 204,
             ),
             Route(
