@@ -4,6 +4,7 @@ publish loses nothing; and only committed bookings are ever announced."""
 from __future__ import annotations
 
 import json
+import uuid
 
 import boto3
 import pytest
@@ -89,3 +90,31 @@ def test_refused_bookings_are_never_announced(booking, aws):
     booking.post("10:00", "10:10")  # 422
     assert publish() == {"published": 0, "failed": 0}
     assert received() == []
+
+
+def test_an_event_too_large_for_eventbridge_never_holds_up_the_others(booking, aws, engine):
+    """EventBridge refuses a whole PutEvents call over 256 KB: an event that could never be sent is kept
+    for an operator (with its error) and the events around it are sent, in calls that fit."""
+    publish, received = aws
+    booking.post("10:00", "11:00")
+    with engine.begin() as connection:
+        connection.execute(
+            outbox.insert().values(
+                event_type="ReservationChanged", aggregate_id=uuid.uuid4(), payload={"notes": "x" * 300_000}
+            )
+        )
+        for _ in range(11):  # 60 KB each: more than one call's worth together
+            connection.execute(
+                outbox.insert().values(
+                    event_type="ReservationChanged",
+                    aggregate_id=uuid.uuid4(),
+                    payload={"notes": "y" * 60_000},
+                )
+            )
+    assert publish() == {"published": 12, "failed": 1}
+    assert len(received()) == 12
+    with engine.connect() as connection:
+        kept = connection.execute(
+            select(outbox.c.last_error).where(outbox.c.published_at.is_(None))
+        ).scalar_one()
+    assert "too large" in kept

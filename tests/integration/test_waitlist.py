@@ -7,6 +7,7 @@ import itertools
 import json
 import threading
 import uuid
+from datetime import datetime
 
 import boto3
 import pytest
@@ -153,6 +154,11 @@ def test_the_event_path_from_the_outbox_through_the_templates_rule(booking, regi
 def test_an_entry_follows_the_booking_rules_and_is_its_owners(booking, register):
     waiting = register("waiting@example.com", name="Waiting")
     assert wait_for(booking, "07:00", "08:00", waiting["access_token"]).status_code == 422  # closed then
+    free = wait_for(booking, "10:00", "11:00", waiting["access_token"])
+    assert free.status_code == 409 and free.json()["title"] == "Free"  # book it instead
+    assert booking.post("10:00", "11:00").status_code == 201
+    mine = wait_for(booking, "10:00", "11:00", booking.user["access_token"])
+    assert mine.status_code == 409 and mine.json()["title"] == "Yours already"
     entry = wait_for(booking, "10:00", "11:00", waiting["access_token"]).json()
     assert (
         booking.api.delete(
@@ -168,10 +174,14 @@ def test_an_entry_follows_the_booking_rules_and_is_its_owners(booking, register)
 
 
 @pytest.mark.parametrize("concurrent", [1, 8])
-def test_at_most_ten_entries_per_person(booking, register, concurrent):
+def test_at_most_ten_entries_per_person(booking, register, book, concurrent):
     person = register("many@example.com", name="Many")
     hours = [f"{h:02d}:00" for h in range(8, 20)]
     slots = list(itertools.pairwise(hours))[:11]
+    for start, end in slots:  # all taken: worth waiting for
+        book(
+            booking.space, datetime.fromisoformat(booking.at(start)), datetime.fromisoformat(booking.at(end))
+        )
     lock = threading.Lock()
     codes: list[int] = []
 

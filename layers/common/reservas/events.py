@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -22,11 +23,13 @@ RESERVATION_EXPIRED = "ReservationExpired"
 RESERVATION_APPROVED = "ReservationApproved"
 RESERVATION_DECLINED = "ReservationDeclined"
 WAITLIST_PROMOTED = "WaitlistPromoted"
+CLOSURE_DELETED = "ClosureDeleted"
 SERIES_BOOKED = "SeriesBooked"
 SERIES_CANCELLED = "SeriesCancelled"
 SERIES_APPROVED = "SeriesApproved"
 SERIES_DECLINED = "SeriesDeclined"
 PUT_EVENTS_BATCH = 10  # EventBridge's limit per PutEvents call
+PUT_EVENTS_BYTES = 240_000  # under EventBridge's 256 KB per call, whatever its own accounting adds
 
 
 BATCH = 1000  # events per INSERT
@@ -58,18 +61,19 @@ def publish_pending(db: Connection, client: Any, bus_name: str, limit: int = 100
         .with_for_update(skip_locked=True)
     ).all()
     published = failed = 0
-    for start in range(0, len(rows), PUT_EVENTS_BATCH):
-        batch = rows[start : start + PUT_EVENTS_BATCH]
-        entries = [
-            {
-                "Source": SOURCE,
-                "DetailType": row.event_type,
-                "Detail": json.dumps({"id": row.id, **row.payload}),
-                "EventBusName": bus_name,
-                "Resources": [],
-            }
-            for row in batch
-        ]
+    for batch, entries in _batches(rows, bus_name):
+        if not entries:  # one event larger than EventBridge takes: kept for an operator, never sent
+            row = batch[0]
+            logger.error(
+                "event too large for EventBridge", extra={"outbox_id": row.id, "type": row.event_type}
+            )
+            db.execute(
+                update(outbox)
+                .where(outbox.c.id == row.id)
+                .values(attempts=outbox.c.attempts + 1, last_error="too large for EventBridge (256 KB)")
+            )
+            failed += 1
+            continue
         try:
             results = client.put_events(Entries=entries)["Entries"]
         except Exception as error:  # the whole call failed: every row of the batch stays pending
@@ -88,3 +92,33 @@ def publish_pending(db: Connection, client: Any, bus_name: str, limit: int = 100
             )
     db.commit()
     return {"published": published, "failed": failed}
+
+
+def _batches(rows: Sequence[Any], bus_name: str) -> list[tuple[list[Any], list[dict[str, Any]]]]:
+    """The rows in PutEvents calls of at most 10 entries and PUT_EVENTS_BYTES, in order; a row too large
+    to send alone comes as a batch of its own with no entries, so that it never holds up the others."""
+    batches: list[tuple[list[Any], list[dict[str, Any]]]] = []
+    batch: list[Any] = []
+    entries: list[dict[str, Any]] = []
+    size = 0
+    for row in rows:
+        entry = {
+            "Source": SOURCE,
+            "DetailType": row.event_type,
+            "Detail": json.dumps({"id": row.id, **row.payload}),
+            "EventBusName": bus_name,
+            "Resources": [],
+        }
+        entry_size = len(entry["Detail"].encode()) + len(SOURCE) + len(row.event_type)
+        if entry_size > PUT_EVENTS_BYTES:
+            batches.append(([row], []))
+            continue
+        if batch and (len(batch) == PUT_EVENTS_BATCH or size + entry_size > PUT_EVENTS_BYTES):
+            batches.append((batch, entries))
+            batch, entries, size = [], [], 0
+        batch.append(row)
+        entries.append(entry)
+        size += entry_size
+    if batch:
+        batches.append((batch, entries))
+    return batches

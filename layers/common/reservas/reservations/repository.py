@@ -358,3 +358,17 @@ def decide_pending_of_series(
         .returning(reservations.c.id)
     )
     return list(db.execute(statement).scalars())
+
+
+def holds_time(
+    db: Connection, user_id: uuid.UUID, space_id: uuid.UUID, start: datetime, end: datetime
+) -> bool:
+    """Whether the user holds some of [start, end) in the space."""
+    statement = select(reservations.c.id).where(
+        reservations.c.user_id == user_id,
+        reservations.c.space_id == space_id,
+        reservations.c.start_time < end,
+        reservations.c.end_time > start,
+        still_holding,
+    )
+    return db.execute(statement.limit(1)).first() is not None

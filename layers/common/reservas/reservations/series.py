@@ -106,7 +106,9 @@ def _book_once(
         series, skipped = _book_what_can_be(db, user, space, request, planned, broken)
     booked = SeriesBooked(**_series(db, series).model_dump(), skipped=skipped)
     body = booked.model_dump(mode="json")
-    events.record(db, events.SERIES_BOOKED, booked.id, body)
+    summary = booked.model_dump(mode="json", exclude={"occurrences"})
+    summary["occurrences"] = [service.occurrence_summary(o) for o in booked.occurrences]
+    events.record(db, events.SERIES_BOOKED, booked.id, summary)
     audit.record(
         db,
         actor,
@@ -351,7 +353,7 @@ def _cancel_series_once(
     cancelled = repository.cancel_occurrences(db, series_id, max(starting_from or now, now))
     series = _series(db, row)
     if cancelled:
-        gone = [o.model_dump(mode="json") for o in series.occurrences if o.id in set(cancelled)]
+        gone = [service.occurrence_summary(o) for o in series.occurrences if o.id in set(cancelled)]
         events.record(
             db, events.SERIES_CANCELLED, series.id, {"series_id": str(series.id), "cancelled": gone}
         )
@@ -411,7 +413,7 @@ def decide_series(
     decided = set(repository.decide_pending_of_series(db, series_id, status, user.id, reason))
     series = _series(db, row)
     if decided:
-        bodies = [o.model_dump(mode="json") for o in series.occurrences if o.id in decided]
+        bodies = [service.occurrence_summary(o) for o in series.occurrences if o.id in decided]
         event = events.SERIES_APPROVED if approve else events.SERIES_DECLINED
         payload = {"series_id": str(series.id), "space_id": str(series.space_id), "occurrences": bodies}
         events.record(db, event, series.id, payload)

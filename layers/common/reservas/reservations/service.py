@@ -699,7 +699,7 @@ def announce_cancelled(
         if reservation.series_id is None:
             announced.append((events.RESERVATION_CANCELLED, reservation.id, {**body, **because}))
         else:
-            of_series.setdefault(reservation.series_id, []).append(body)
+            of_series.setdefault(reservation.series_id, []).append(occurrence_summary(reservation))
     announced += [
         (events.SERIES_CANCELLED, series_id, {"series_id": str(series_id), "cancelled": bodies, **because})
         for series_id, bodies in of_series.items()
@@ -791,3 +791,11 @@ def approve_all_pending(db: Connection, space_id: uuid.UUID, *, actor: audit.Act
         for r in approved
     ]
     audit.record_all(db, actor, [entry for entry in entries if entry is not None])
+
+
+def occurrence_summary(reservation: Reservation) -> dict[str, Any]:
+    """An occurrence as a series' events carry it: what a calendar and the waitlist need, no notes, so
+    that a series of any length fits in one EventBridge event (256 KB)."""
+    return reservation.model_dump(
+        mode="json", include={"id", "space_id", "user_id", "series_id", "start_time", "end_time", "status"}
+    )

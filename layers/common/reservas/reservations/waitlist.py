@@ -14,15 +14,26 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
 from reservas import audit, events
 from reservas.accounts import repository as accounts
 from reservas.accounts.schemas import User
-from reservas.errors import NotFound, Problem, Unprocessable
+from reservas.errors import Conflict, NotFound, Problem, Unprocessable
 from reservas.reservations import repository, service
 from reservas.reservations.schemas import BookingRequest
-from reservas.tables import waitlist
+from reservas.tables import holds, reservations, spaces, waitlist
 
 MOST_WAITING = 10  # entries one person waits with at once
 MOST_TRIED = 50  # entries one promotion looks at: the first ones come first
@@ -51,6 +62,35 @@ def _entry(row: dict[str, Any]) -> WaitlistEntry:
 
 
 _waiting = and_(waitlist.c.promoted_at.is_(None), waitlist.c.start_time > func.now())
+_MINUTE: ColumnElement[Any] = literal_column("interval '1 minute'")
+# Nothing holds the entry's interval (with the space's buffers) now: only such entries are worth trying,
+# so that entries still blocked never stand in front of one whose time freed.
+_now_free = ~(
+    select(holds.c.id)
+    .where(
+        holds.c.space_id == waitlist.c.space_id,
+        holds.c.during.op("&&")(
+            func.tstzrange(
+                waitlist.c.start_time - spaces.c.buffer_before_minutes * _MINUTE,
+                waitlist.c.end_time + spaces.c.buffer_after_minutes * _MINUTE,
+            )
+        ),
+        or_(holds.c.lapses_at.is_(None), holds.c.lapses_at > func.now()),
+    )
+    .exists()
+)
+# The person booked the interval themselves after joining: the entry has done its work.
+_booked_since = (
+    select(reservations.c.id)
+    .where(
+        reservations.c.user_id == waitlist.c.user_id,
+        reservations.c.space_id == waitlist.c.space_id,
+        reservations.c.start_time <= waitlist.c.start_time,
+        reservations.c.end_time >= waitlist.c.end_time,
+        reservations.c.created_at > waitlist.c.created_at,
+    )
+    .exists()
+)
 
 
 def join(db: Connection, user: User, request: BookingRequest) -> WaitlistEntry:
@@ -58,6 +98,10 @@ def join(db: Connection, user: User, request: BookingRequest) -> WaitlistEntry:
     the same interval answers the same entry."""
     space = service.bookable_space(db, request.space_id)
     service.refuse_if(service.interval_problems(space, request))
+    if not service.held_around(db, space, request.start_time, request.end_time):
+        raise Conflict("This time is free: book it instead of waiting.", title="Free")
+    if repository.holds_time(db, user.id, space.id, request.start_time, request.end_time):
+        raise Conflict("You already hold part of this time.", title="Yours already")
     same = (
         db.execute(
             select(waitlist).where(
@@ -125,7 +169,8 @@ def promote(db: Connection, space_id: uuid.UUID) -> list[WaitlistEntry]:
     candidates = (
         db.execute(
             select(waitlist)
-            .where(_waiting, waitlist.c.space_id == space_id)
+            .join(spaces, spaces.c.id == waitlist.c.space_id)
+            .where(_waiting, waitlist.c.space_id == space_id, _now_free, ~_booked_since)
             .order_by(waitlist.c.created_at, waitlist.c.id)
             .limit(MOST_TRIED)
         )

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 from sqlalchemy.engine import RowMapping
 
-from reservas import audit
+from reservas import audit, events
 from reservas.accounts.schemas import User
 from reservas.database import Contention, Overlap, domain_errors
 from reservas.errors import Conflict, NotFound, Unprocessable
@@ -262,6 +262,8 @@ def delete_closure(db: Connection, closure_id: uuid.UUID, *, actor: audit.Actor)
         raise NotFound("No closure has this id.")
     before = Closure.model_validate(dict(row)).model_dump(mode="json")
     audit.record(db, actor, "closure.deleted", "closure", closure_id, before=before)
+    # Its time is free: the waitlist hears of it as of any time freed (functions/promote).
+    events.record(db, events.CLOSURE_DELETED, closure_id, {**before, "space_ids": [str(s) for s in freed]})
     db.commit()
     for space_id in freed:
         cache.bookings_changed(space_id)
