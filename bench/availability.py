@@ -63,8 +63,9 @@ HOURS_BETWEEN_STARTS = 2  # one-hour reservations every two hours: ~12 per day, 
 CANCELLED_EVERY = 20  # every 20th reservation of a space is cancelled: 5%
 BATCH_SIZE = 250_000
 WARMUP_RUNS = 50
-# Loading and VACUUM run far longer than the API's statement timeout (the role's default) allows.
-BULK_WORK = {"statement_timeout": "0"}
+# Loading and VACUUM run far longer than the API's statement timeout (the role's default) allows, and
+# VACUUM may wait for autovacuum to let go of a freshly loaded table longer than its lock timeout.
+BULK_WORK = {"statement_timeout": "0", "lock_timeout": "0"}
 SEED = 20261128
 
 TARGET_DATABASE_P95_MS = 10.0

@@ -346,6 +346,8 @@ class Bench:
             "start_time": (self.first + timedelta(days=300)).isoformat(),
             "end_time": (self.first + timedelta(days=300) + slot).isoformat(),
         }
+        # Worth waiting for: the admin holds that time.
+        self.must("reservations", event("POST", "/reservations", self.admin_token, waiting_for), 201)
         period = {
             "from": (self.first - timedelta(days=1)).isoformat(),
             "to": (self.first + timedelta(days=30)).isoformat(),
