@@ -1,6 +1,7 @@
 """/reservations: book (one, or a series), read, search, change, cancel."""
 
 import uuid
+from types import ModuleType
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
@@ -10,7 +11,7 @@ from reservas.app_factory import create_app, lambda_handler
 from reservas.dependencies import ActorDep, CurrentUser, DbDep
 from reservas.errors import fields_from, problem_doc
 from reservas.pagination import DEFAULT_LIMIT, Page
-from reservas.reservations import idempotency, series, service, waitlist
+from reservas.reservations import idempotency, service
 from reservas.reservations.schemas import (
     BookingChange,
     BookingRequest,
@@ -21,8 +22,8 @@ from reservas.reservations.schemas import (
     SeriesBooked,
     SeriesRequest,
     Status,
+    WaitlistEntry,
 )
-from reservas.reservations.waitlist import WaitlistEntry
 from reservas.route_parameters import Cursor, Limit
 from reservas.timestamps import Instant
 
@@ -42,6 +43,19 @@ IdempotencyKey = Annotated[
 ]
 
 router = APIRouter(prefix="/reservations", tags=["reservations"])
+
+
+def _series() -> ModuleType:
+    """Series and the waitlist load with their first request, not at every cold start of the function."""
+    from reservas.reservations import series
+
+    return series
+
+
+def _waitlist() -> ModuleType:
+    from reservas.reservations import waitlist
+
+    return waitlist
 
 
 @router.post(
@@ -100,7 +114,7 @@ def book_series(
     """Book a first occurrence and every repetition of it by a recurrence rule, in the space's time zone."""
     key = idempotency.check_key(idempotency_key) if idempotency_key is not None else None
     with fields_from("body"):
-        booked = series.book_series(db, user, body, key, actor=actor)
+        booked = _series().book_series(db, user, body, key, actor=actor)
     return JSONResponse(
         booked.model_dump(mode="json"),
         status_code=201,
@@ -110,7 +124,7 @@ def book_series(
 
 @router.get("/series/{series_id}", responses={**AUTHENTICATED, **SERIES_NOT_FOUND})
 def get_series(series_id: uuid.UUID, user: CurrentUser, db: DbDep) -> Series:
-    return series.get_series(db, user, series_id)
+    return _series().get_series(db, user, series_id)
 
 
 @router.delete("/series/{series_id}", responses={**AUTHENTICATED, **SERIES_NOT_FOUND})
@@ -128,7 +142,7 @@ def cancel_series(
         ),
     ] = None,
 ) -> Series:
-    return series.cancel_series(db, user, series_id, starting_from, actor=actor)
+    return _series().cancel_series(db, user, series_id, starting_from, actor=actor)
 
 
 @router.post("/series/{series_id}/approve", responses={**AUTHENTICATED, **DECIDING})
@@ -138,7 +152,7 @@ def approve_series(
     """Approve every occurrence of a series still pending, at once."""
     reason = body.reason if body is not None else ""
     with fields_from("body"):
-        return series.decide_series(db, user, series_id, approve=True, reason=reason, actor=actor)
+        return _series().decide_series(db, user, series_id, approve=True, reason=reason, actor=actor)
 
 
 @router.post("/series/{series_id}/decline", responses={**AUTHENTICATED, **DECIDING})
@@ -147,7 +161,7 @@ def decline_series(
 ) -> Series:
     """Decline every occurrence of a series still pending, saying why."""
     with fields_from("body"):
-        return series.decide_series(db, user, series_id, approve=False, reason=body.reason, actor=actor)
+        return _series().decide_series(db, user, series_id, approve=False, reason=body.reason, actor=actor)
 
 
 @router.get("", responses=AUTHENTICATED)
@@ -310,20 +324,20 @@ def join_waitlist(body: BookingRequest, user: CurrentUser, db: DbDep) -> Waitlis
     """Wait for exactly this interval (after a 409, say): when it frees up, the first waiting person
     whose whole interval is free is booked automatically. An entry expires at its interval's start."""
     with fields_from("body"):
-        return waitlist.join(db, user, body)
+        return _waitlist().join(db, user, body)
 
 
 @waitlist_router.get("", responses=AUTHENTICATED)
 def my_waitlist(user: CurrentUser, db: DbDep) -> list[WaitlistEntry]:
     """Your entries whose interval has not started: waiting, or promoted (with their reservation_id)."""
-    return waitlist.mine(db, user)
+    return _waitlist().mine(db, user)
 
 
 @waitlist_router.delete(
     "/{entry_id}", status_code=204, responses={**AUTHENTICATED, 404: problem_doc("No entry of yours")}
 )
 def leave_waitlist(entry_id: uuid.UUID, user: CurrentUser, db: DbDep) -> Response:
-    waitlist.leave(db, user, entry_id)
+    _waitlist().leave(db, user, entry_id)
     return Response(status_code=204)
 
 

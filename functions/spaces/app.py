@@ -13,18 +13,9 @@ from reservas.pagination import DEFAULT_LIMIT, Page
 from reservas.route_parameters import Cursor, Limit
 from reservas.spaces import check_in, closures, managers, service, usage
 from reservas.spaces.check_in import CheckInCode
+from reservas.spaces.closure_schemas import Closure, ClosureCreated, ClosureRequest, LocationClosureRequest
 from reservas.spaces.managers import Manager
-from reservas.spaces.schemas import (
-    Availability,
-    AvailableSpace,
-    Closure,
-    ClosureCreated,
-    ClosureRequest,
-    LocationClosureRequest,
-    Space,
-    SpaceSettings,
-    SpaceUpdate,
-)
+from reservas.spaces.schemas import Availability, AvailableSpace, Space, SpaceSettings, SpaceUpdate
 from reservas.spaces.usage import Usage
 from reservas.timestamps import Day, Instant
 

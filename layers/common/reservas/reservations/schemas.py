@@ -153,3 +153,15 @@ class Decision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Annotated[str, text.Line(max_length=500)] = ""
+
+
+class WaitlistEntry(BaseModel):
+    id: uuid.UUID
+    space_id: uuid.UUID
+    start_time: datetime
+    end_time: datetime
+    attendees: int
+    notes: str
+    created_at: datetime
+    status: Literal["waiting", "promoted", "expired"]
+    reservation_id: uuid.UUID | None

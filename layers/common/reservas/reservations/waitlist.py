@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -32,23 +31,11 @@ from reservas.accounts import repository as accounts
 from reservas.accounts.schemas import User
 from reservas.errors import Conflict, NotFound, Problem, Unprocessable
 from reservas.reservations import repository, service
-from reservas.reservations.schemas import BookingRequest
+from reservas.reservations.schemas import BookingRequest, WaitlistEntry
 from reservas.tables import holds, reservations, spaces, waitlist
 
 MOST_WAITING = 10  # entries one person waits with at once
 MOST_TRIED = 50  # entries one promotion looks at: the first ones come first
-
-
-class WaitlistEntry(BaseModel):
-    id: uuid.UUID
-    space_id: uuid.UUID
-    start_time: datetime
-    end_time: datetime
-    attendees: int
-    notes: str
-    created_at: datetime
-    status: Literal["waiting", "promoted", "expired"]
-    reservation_id: uuid.UUID | None
 
 
 def _entry(row: dict[str, Any]) -> WaitlistEntry:

@@ -23,7 +23,6 @@ from pydantic import (
 from reservas import text
 from reservas.money import LARGEST_AMOUNT, Money, known_currencies, minor_unit, rounded
 from reservas.spaces.calendar import DAYS, LONGEST_BOOKING_MINUTES, MINUTES_PER_DAY, minute_of_day
-from reservas.timestamps import Instant
 
 _HHMM = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00")
 MAX_ADVANCE_DAYS = 730
@@ -290,53 +289,3 @@ class Availability(BaseModel):
     slots: list[TimeRange]
 
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
-
-
-class ClosureRequest(BaseModel):
-    """POST /spaces/{id}/closures: a time when the space takes no bookings."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    start_time: Annotated[Instant, Field(description="A start in the past is read as now.")]
-    end_time: Annotated[Instant, Field(description="In the future; at most 366 days after the start.")]
-    reason: Annotated[str, text.Line(max_length=255), Field(description="Why, for people to read.")] = ""
-    cancel_bookings: bool = Field(
-        False,
-        description="Cancel the bookings in the way (each with a ReservationCancelled event whose "
-        "`reason` is `closure`), instead of a 409 that lists them.",
-    )
-
-
-class LocationClosureRequest(ClosureRequest):
-    """POST /closures: a time when every space at a location takes no bookings."""
-
-    location: Annotated[
-        str,
-        text.Line(min_length=1, max_length=255),
-        Field(
-            description="Exactly the text of the spaces' `location` (the same characters and case): the "
-            "closure covers every space there, and the spaces created at or moved to it while it lasts."
-        ),
-    ]
-
-
-class Closure(BaseModel):
-    """Time when a space, or every space at a location, takes no bookings. Times are in UTC."""
-
-    id: uuid.UUID
-    space_id: uuid.UUID | None = Field(description="The space closed; null for a location's closure.")
-    location: str | None = Field(description="The location closed; null for one space's closure.")
-    start_time: datetime
-    end_time: datetime
-    reason: str
-    created_at: datetime
-
-
-class ClosureCreated(Closure):
-    cancelled_reservations: list[uuid.UUID] = Field(
-        description="The bookings cancelled with it (only with `cancel_bookings`)."
-    )
-    covered_spaces: list[uuid.UUID] = Field(
-        description="The spaces it closes now (a location's: those there today; empty when no space has "
-        "that location yet)."
-    )
