@@ -2,6 +2,7 @@
 /closures: when spaces take no bookings."""
 
 import uuid
+from types import ModuleType
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -11,12 +12,17 @@ from reservas.dependencies import ActorDep, AdminUser, DbDep, OptionalUser
 from reservas.errors import fields_from, problem_doc
 from reservas.pagination import DEFAULT_LIMIT, Page
 from reservas.route_parameters import Cursor, Limit
-from reservas.spaces import check_in, closures, managers, service, usage
-from reservas.spaces.check_in import CheckInCode
-from reservas.spaces.closure_schemas import Closure, ClosureCreated, ClosureRequest, LocationClosureRequest
-from reservas.spaces.managers import Manager
+from reservas.spaces import service
+from reservas.spaces.admin_schemas import (
+    CheckInCode,
+    Closure,
+    ClosureCreated,
+    ClosureRequest,
+    LocationClosureRequest,
+    Manager,
+    Usage,
+)
 from reservas.spaces.schemas import Availability, AvailableSpace, Space, SpaceSettings, SpaceUpdate
-from reservas.spaces.usage import Usage
 from reservas.timestamps import Day, Instant
 
 NOT_FOUND = {404: problem_doc("No such space (or deactivated)")}
@@ -44,6 +50,32 @@ def _amenities(value: str | None) -> list[str]:
 
 
 router = APIRouter(prefix="/spaces", tags=["spaces"])
+
+
+def _closures() -> ModuleType:
+    """Closures, check-in codes, managers and usage load with their first request, not at every cold start
+    of the function: most of its requests read spaces."""
+    from reservas.spaces import closures
+
+    return closures
+
+
+def _check_in() -> ModuleType:
+    from reservas.spaces import check_in
+
+    return check_in
+
+
+def _managers() -> ModuleType:
+    from reservas.spaces import managers
+
+    return managers
+
+
+def _usage() -> ModuleType:
+    from reservas.spaces import usage
+
+    return usage
 
 
 @router.get(
@@ -147,7 +179,7 @@ def close_space(
 ) -> ClosureCreated:
     """The space takes no bookings from `start_time` to `end_time`."""
     with fields_from("body"):
-        return closures.close_space(db, space_id, body, actor=actor)
+        return _closures().close_space(db, space_id, body, actor=actor)
 
 
 @router.get("/{space_id}/closures", responses=NOT_FOUND, openapi_extra=OPTIONAL_SIGN_IN)
@@ -162,7 +194,7 @@ def list_space_closures(
 ) -> Page[Closure]:
     """The closures of the space, its own and its location's, by start time."""
     with fields_from("query"):
-        return closures.closures_of_space(
+        return _closures().closures_of_space(
             db, space_id, viewer, ends_after=from_, starts_before=to, limit=limit, cursor=cursor
         )
 
@@ -179,20 +211,20 @@ def get_space_usage(
 ) -> Usage:
     """How the space was used: booked, checked-in and released hours, and the no-show rate."""
     with fields_from("query"):
-        return usage.usage(db, space_id, from_, to)
+        return _usage().usage(db, space_id, from_, to)
 
 
 @router.get("/{space_id}/managers", responses={**ADMIN_ONLY, **NOT_FOUND})
 def list_space_managers(space_id: uuid.UUID, _: AdminUser, db: DbDep) -> list[Manager]:
     """Who approves the space's bookings besides the administrators."""
-    return managers.managers(db, space_id)
+    return _managers().managers(db, space_id)
 
 
 @router.put("/{space_id}/managers/{user_id}", status_code=204, responses={**ADMIN_ONLY, **NOT_FOUND})
 def add_space_manager(
     space_id: uuid.UUID, user_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep
 ) -> Response:
-    managers.add(db, space_id, user_id, actor=actor)
+    _managers().add(db, space_id, user_id, actor=actor)
     return Response(status_code=204)
 
 
@@ -200,20 +232,20 @@ def add_space_manager(
 def remove_space_manager(
     space_id: uuid.UUID, user_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep
 ) -> Response:
-    managers.remove(db, space_id, user_id, actor=actor)
+    _managers().remove(db, space_id, user_id, actor=actor)
     return Response(status_code=204)
 
 
 @router.get("/{space_id}/check-in-code", responses={**ADMIN_ONLY, **NOT_FOUND})
 def get_check_in_code(space_id: uuid.UUID, _: AdminUser, db: DbDep) -> CheckInCode:
     """The code to print where the space is (`svg`, a QR code of `url`), with which people check in."""
-    return check_in.current(db, space_id)
+    return _check_in().current(db, space_id)
 
 
 @router.post("/{space_id}/check-in-code", responses={**ADMIN_ONLY, **NOT_FOUND})
 def rotate_check_in_code(space_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep) -> CheckInCode:
     """A new code; the printed ones stop working."""
-    return check_in.rotate(db, space_id, actor=actor)
+    return _check_in().rotate(db, space_id, actor=actor)
 
 
 closures_router = APIRouter(prefix="/closures", tags=["closures"])
@@ -224,7 +256,7 @@ def close_location(body: LocationClosureRequest, _: AdminUser, actor: ActorDep, 
     """Every space at `location` takes no bookings from `start_time` to `end_time`: those there now,
     and those created at or moved to that location while the closure lasts."""
     with fields_from("body"):
-        return closures.close_location(db, body, actor=actor)
+        return _closures().close_location(db, body, actor=actor)
 
 
 @closures_router.get("", responses=ADMIN_ONLY)
@@ -243,7 +275,7 @@ def list_closures(
     cursor: Cursor = None,
 ) -> Page[Closure]:
     with fields_from("query"):
-        return closures.search(
+        return _closures().search(
             db,
             space_id=space_id,
             location=location.strip() if location is not None else None,
@@ -259,7 +291,7 @@ def list_closures(
 )
 def delete_closure(closure_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep) -> Response:
     """The closure goes, and its time is free at once."""
-    closures.delete_closure(db, closure_id, actor=actor)
+    _closures().delete_closure(db, closure_id, actor=actor)
     return Response(status_code=204)
 
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 import hmac
 import secrets
 import uuid
-from datetime import datetime
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, Field
 from sqlalchemy import Connection, select
 from sqlalchemy.engine import RowMapping
 
@@ -22,20 +20,10 @@ from reservas.database import postgres_insert
 from reservas.errors import NotFound
 from reservas.settings import get_settings
 from reservas.spaces import repository
+from reservas.spaces.admin_schemas import CheckInCode
 from reservas.tables import check_in_codes
 
 CODE_BYTES = 16
-
-
-class CheckInCode(BaseModel):
-    space_id: uuid.UUID
-    code: str
-    url: str = Field(
-        description="What the QR code holds: the web page's check-in address (RESERVAS_PUBLIC_URL), or "
-        "only its path when that is not set."
-    )
-    svg: str = Field(description="The QR code of `url`, as an SVG element to print.")
-    rotated_at: datetime
 
 
 def current(db: Connection, space_id: uuid.UUID) -> CheckInCode:

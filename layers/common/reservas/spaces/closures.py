@@ -31,7 +31,7 @@ from reservas.errors import Conflict, NotFound, Unprocessable
 from reservas.pagination import Page, keyset, page
 from reservas.spaces import cache
 from reservas.spaces import closures_repository as repository
-from reservas.spaces.closure_schemas import Closure, ClosureCreated, ClosureRequest, LocationClosureRequest
+from reservas.spaces.admin_schemas import Closure, ClosureCreated, ClosureRequest, LocationClosureRequest
 from reservas.spaces.closures_repository import Cover
 from reservas.spaces.service import LISTED_CONFLICTS, get_space
 from reservas.timestamps import parse_instant

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from pydantic import BaseModel
 from sqlalchemy import Connection, delete, select
 
 from reservas import audit
 from reservas.database import postgres_insert
 from reservas.errors import NotFound
 from reservas.spaces import repository
+from reservas.spaces.admin_schemas import Manager
 from reservas.tables import space_managers, users
-
-
-class Manager(BaseModel):
-    id: uuid.UUID
-    name: str
-    email: str
 
 
 def managers(db: Connection, space_id: uuid.UUID) -> list[Manager]:

@@ -7,37 +7,14 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, Connection, func, literal_column, or_, select
 
 from reservas.errors import NotFound, Unprocessable
 from reservas.spaces import repository
+from reservas.spaces.admin_schemas import Usage
 from reservas.tables import reservations
 
 LONGEST_PERIOD = timedelta(days=366)
-
-
-class Usage(BaseModel):
-    space_id: uuid.UUID
-    from_: datetime = Field(alias="from")
-    to: datetime
-    bookings: int = Field(
-        description="Bookings starting in the period that held their time: not cancelled, pending, declined "
-        "or expired."
-    )
-    booked_hours: float
-    used_hours: float | None = Field(
-        description="Hours of bookings someone checked in to; null when none of them asked for check-in."
-    )
-    released_hours: float = Field(
-        description="Hours freed by releasing bookings nobody checked in to (from their check_in_by on)."
-    )
-    no_shows: int
-    no_show_rate: float | None = Field(
-        description="No-shows over the bookings whose check-in has closed; null when there were none."
-    )
-
-    model_config = {"populate_by_name": True, "serialize_by_alias": True}
 
 
 def usage(db: Connection, space_id: uuid.UUID, first: datetime, last: datetime) -> Usage:

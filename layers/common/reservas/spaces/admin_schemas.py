@@ -1,5 +1,5 @@
-"""What the closures routes take and give (apart from spaces/schemas.py, which the reservations function
-loads at its cold start and these it never needs)."""
+"""What the spaces function's occasional routes take and give: closures, check-in codes, managers and
+usage. Apart from spaces/schemas.py, which the reservations function loads at its cold start too."""
 
 from __future__ import annotations
 
@@ -61,3 +61,43 @@ class ClosureCreated(Closure):
         description="The spaces it closes now (a location's: those there today; empty when no space has "
         "that location yet)."
     )
+
+
+class CheckInCode(BaseModel):
+    space_id: uuid.UUID
+    code: str
+    url: str = Field(
+        description="What the QR code holds: the web page's check-in address (RESERVAS_PUBLIC_URL), or "
+        "only its path when that is not set."
+    )
+    svg: str = Field(description="The QR code of `url`, as an SVG element to print.")
+    rotated_at: datetime
+
+
+class Manager(BaseModel):
+    id: uuid.UUID
+    name: str
+    email: str
+
+
+class Usage(BaseModel):
+    space_id: uuid.UUID
+    from_: datetime = Field(alias="from")
+    to: datetime
+    bookings: int = Field(
+        description="Bookings starting in the period that held their time: not cancelled, pending, declined "
+        "or expired."
+    )
+    booked_hours: float
+    used_hours: float | None = Field(
+        description="Hours of bookings someone checked in to; null when none of them asked for check-in."
+    )
+    released_hours: float = Field(
+        description="Hours freed by releasing bookings nobody checked in to (from their check_in_by on)."
+    )
+    no_shows: int
+    no_show_rate: float | None = Field(
+        description="No-shows over the bookings whose check-in has closed; null when there were none."
+    )
+
+    model_config = {"populate_by_name": True, "serialize_by_alias": True}
