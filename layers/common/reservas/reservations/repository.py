@@ -314,39 +314,31 @@ NO_LONGER_REQUIRED = "The space no longer requires approval."
 
 
 def approve_all_pending(db: Connection, space_id: uuid.UUID) -> list[uuid.UUID]:
-    """Approve the space's pending bookings that have not expired, rows locked in id order; their ids."""
-    chosen = (
-        select(reservations.c.id)
-        .where(
-            reservations.c.space_id == space_id,
-            reservations.c.status == "pending",
-            reservations.c.decide_by > func.now(),
-        )
-        .order_by(reservations.c.id)
-        .with_for_update()
-        .cte("chosen")
+    """Approve the space's pending bookings that have not expired; their ids."""
+    return _decide_pending_where(
+        db, reservations.c.space_id == space_id, status="active", decision_reason=NO_LONGER_REQUIRED
     )
-    statement = (
-        update(reservations)
-        .where(reservations.c.id == chosen.c.id)
-        .values(status="active", decided_at=func.now(), decision_reason=NO_LONGER_REQUIRED)
-        .returning(reservations.c.id)
-    )
-    return list(db.execute(statement).scalars())
 
 
 def decide_pending_of_series(
     db: Connection, series_id: uuid.UUID, status: str, decided_by: uuid.UUID, reason: str
 ) -> list[uuid.UUID]:
-    """Decide at once the series' occurrences still pending (not expired), rows locked in id order;
-    their ids."""
+    """Decide at once the series' occurrences still pending (not expired); their ids."""
+    return _decide_pending_where(
+        db,
+        reservations.c.series_id == series_id,
+        status=status,
+        decided_by=decided_by,
+        decision_reason=reason,
+    )
+
+
+def _decide_pending_where(db: Connection, condition: ColumnElement[bool], **decision: Any) -> list[uuid.UUID]:
+    """Decide the pending bookings that meet `condition` and have not expired, their rows locked in id
+    order (as every writer that locks several bookings); their ids."""
     chosen = (
         select(reservations.c.id)
-        .where(
-            reservations.c.series_id == series_id,
-            reservations.c.status == "pending",
-            reservations.c.decide_by > func.now(),
-        )
+        .where(condition, reservations.c.status == "pending", reservations.c.decide_by > func.now())
         .order_by(reservations.c.id)
         .with_for_update()
         .cte("chosen")
@@ -354,7 +346,7 @@ def decide_pending_of_series(
     statement = (
         update(reservations)
         .where(reservations.c.id == chosen.c.id)
-        .values(status=status, decided_at=func.now(), decided_by=decided_by, decision_reason=reason)
+        .values(decided_at=func.now(), **decision)
         .returning(reservations.c.id)
     )
     return list(db.execute(statement).scalars())

@@ -34,8 +34,6 @@ from reservas.spaces import repository as spaces_repository
 from reservas.spaces.rules import booking_problems
 from reservas.spaces.schemas import Space
 
-DAY = timedelta(days=1)  # a space's buffers are at most a day each
-
 
 @dataclass(frozen=True)
 class Occurrence:
@@ -90,7 +88,7 @@ def _book_once(
         holding.append((["attendees"], f"this space holds at most {space.capacity} people"))
     service.refuse_if(holding)
     # Bookings nobody checked in to in time read as free already: released before they could be in the way.
-    service.release_due(db, space_id=space.id, around=(planned[0].start - DAY, planned[-1].end + DAY))
+    service.release_due(db, space_id=space.id, around=(planned[0].start, planned[-1].end))
     broken = _broken_rules(space, planned, now)
     if request.mode == "all_or_nothing":
         _refuse_broken(space, planned, broken)

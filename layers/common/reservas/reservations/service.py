@@ -31,11 +31,10 @@ from reservas.spaces import calendar
 from reservas.spaces import repository as spaces_repository
 from reservas.spaces import service as spaces_service
 from reservas.spaces.rules import booking_problems
-from reservas.spaces.schemas import HeldTime, Space
+from reservas.spaces.schemas import LONGEST_BUFFER, HeldTime, Space
 from reservas.timestamps import parse_instant
 
 RETRIES = 3  # for deadlocks and serialization failures, which a second try resolves
-_BUFFERS_AT_MOST = timedelta(days=1)  # a space's buffers are at most a day each
 SUGGESTIONS = 3
 
 
@@ -109,8 +108,7 @@ def released_in_the_way(
     """A write met held time: the bookings of the space around [start, end) that nobody checked in to
     in time (which read as free already) are released now, committed, waiting for those another
     transaction is releasing; whether [start, end) now reads free, so that the write may try again."""
-    around = (start - _BUFFERS_AT_MOST, end + _BUFFERS_AT_MOST)
-    released = release_due(db, space_id=space_id, around=around, wait=True)
+    released = release_due(db, space_id=space_id, around=(start, end), wait=True)
     db.commit()
     if released:
         spaces_cache.bookings_changed(space_id)
@@ -135,6 +133,8 @@ def release_due(
     commits."""
     if space_id is not None:
         space_ids = [space_id]
+    if around is not None:  # what holds time around it, buffers included
+        around = (around[0] - LONGEST_BUFFER, around[1] + LONGEST_BUFFER)
     ids = repository.release_lapsed(db, space_ids=space_ids, user_id=user_id, around=around, wait=wait)
     released = [to_reservation(row) for row in repository.find_all(db, ids)]
     kind = {"released": events.RESERVATION_RELEASED, "expired": events.RESERVATION_EXPIRED}

@@ -159,8 +159,7 @@ def _released_no_shows(db: Connection, space_ids: list[uuid.UUID], start: dateti
     release function runs) are released before they could stand in a closure's way; whether any was."""
     from reservas.reservations.service import release_due  # only when something is in the way
 
-    day = timedelta(days=1)  # a space's buffers are at most a day each
-    return bool(release_due(db, space_ids=space_ids, around=(start - day, end + day)))
+    return bool(release_due(db, space_ids=space_ids, around=(start, end)))
 
 
 def _held(db: Connection, closure_id: uuid.UUID, cover: Cover, start: datetime, end: datetime) -> bool:

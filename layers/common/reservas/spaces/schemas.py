@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -155,11 +155,12 @@ CheckInMinutes = Annotated[
         "check_in_grace_minutes: how long after the start it stays open.",
     ),
 ]
+LONGEST_BUFFER = timedelta(minutes=MINUTES_PER_DAY)
 BufferMinutes = Annotated[
     int,
     Field(
         ge=0,
-        le=MINUTES_PER_DAY,
+        le=MINUTES_PER_DAY,  # LONGEST_BUFFER
         description="Time kept free around each booking (set-up before, cleaning after). Changing it "
         "applies to bookings made, moved or made longer from then on; the others keep the buffers they "
         "were booked with.",
