@@ -189,6 +189,8 @@ class InProcessRunner:
         self.specs = specs
         self._handlers: dict[str, Any] = {}
         self._lock = threading.Lock()
+        # Given the ids of the events a request recorded, once it has answered (devtools/local_events.py).
+        self.after_response: Any = None
 
     def is_debugging(self) -> bool:
         return False
@@ -209,7 +211,20 @@ class InProcessRunner:
         # SAM CLI gives every event the same request id; API Gateway gives each request its own.
         event["requestContext"]["requestId"] = context.aws_request_id
         handler = self.handler(function_identifier)
-        stdout.write_str(json.dumps(_on_an_event_loop(handler, event, context)))
+        from reservas import events
+
+        with events.collecting() as recorded:
+            answer = _on_an_event_loop(handler, event, context)
+        stdout.write_str(json.dumps(answer))
+        if self.after_response and recorded:
+            self.after_response(recorded)
+
+    def invoke_event(self, name: str, event: dict) -> Any:
+        """Call a function that events or schedules invoke (not through the HTTP API)."""
+        spec = self.specs[name]
+        return _on_an_event_loop(
+            self.handler(name), event, LambdaContext(spec.name, spec.memory_mb, spec.timeout_s)
+        )
 
 
 def _on_an_event_loop(handler, event: dict, context: LambdaContext) -> dict:

@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common")]
 
-from devtools import devservices  # noqa: E402
+from devtools import devservices, local_events  # noqa: E402
 
 STATE_DIR = ROOT / ".local"
 CREDENTIALS_FILE = STATE_DIR / "demo-credentials.txt"
@@ -42,6 +42,11 @@ def main() -> int:
         help="comma-separated origins of web pages that may call the API (the template's CorsAllowOrigins)",
     )
     parser.add_argument(
+        "--no-schedules",
+        action="store_true",
+        help="do not run the scheduled functions (the release of no-shows, the outbox sweep)",
+    )
+    parser.add_argument(
         "--ephemeral",
         action="store_true",
         help="keep nothing: PostgreSQL's data in a temporary folder, nothing written to .local/",
@@ -58,7 +63,7 @@ def main() -> int:
         STATE_DIR.mkdir(exist_ok=True)
         services = devservices.start(data_dir=STATE_DIR / "pgdata")
         jwt_key = local_jwt_key()
-    devservices.configure_environment(services, jwt_key)
+    devservices.configure_environment(services, jwt_key, RESERVAS_EVENT_BUS_NAME=local_events.BUS_NAME)
 
     from devtools import apigw, seed
     from reservas.database import build_engine
@@ -77,13 +82,14 @@ def main() -> int:
         CREDENTIALS_FILE.chmod(0o600)
 
     try:
-        service, api, _ = apigw.create_service(
+        service, api, runner = apigw.create_service(
             host=args.host, port=args.port, parameters={"CorsAllowOrigins": args.cors_origins}
         )
     except ValueError as error:  # parameter values CloudFormation would refuse
         print(f"error: {error}", file=sys.stderr)
         services.stop()
         return 2
+    bus = start_events(runner, schedules=not args.no_schedules)
     print(f"PostgreSQL: {services.database_origin}")
     print(f"Redis:      {services.redis_origin}")
     if created:
@@ -104,8 +110,24 @@ def main() -> int:
     except (KeyboardInterrupt, ProcessSigTermException):
         pass
     finally:
+        bus.stop()
         services.stop()
     return 0
+
+
+def start_events(runner, *, schedules: bool) -> local_events.LocalEvents:
+    """The template's event rules and schedules, run in this process (devtools/local_events.py)."""
+    from devtools import apigw
+    from reservas import events
+    from reservas.database import get_engine
+
+    bus = local_events.LocalEvents(apigw.load_stacks()[0].template_dict, runner.invoke_event)
+    if not schedules:
+        bus.schedules = []
+    events.client = lambda: bus  # the local bus stands where boto3's EventBridge client stands in AWS
+    runner.after_response = local_events.published_after_each_request(get_engine)
+    bus.start()
+    return bus
 
 
 if __name__ == "__main__":

@@ -67,6 +67,7 @@ def services():
 
 def reset_caches() -> None:
     """Forget the settings, engine and Redis client built from earlier environment variables."""
+    from reservas import events
     from reservas.cache import get_redis
     from reservas.database import get_engine, job_engine
     from reservas.settings import get_settings
@@ -78,7 +79,7 @@ def reset_caches() -> None:
     from reservas.redis_breaker import breaker
 
     breaker.reset()
-    for cached in (get_settings, get_engine, get_redis, get_rate_limiter):
+    for cached in (get_settings, get_engine, get_redis, get_rate_limiter, events.client):
         cached.cache_clear()
 
 

@@ -7,6 +7,7 @@ once: promoting is idempotent per entry."""
 import uuid
 from typing import Any
 
+from reservas import events
 from reservas.database import job_engine
 from reservas.observability import logger
 from reservas.reservations import waitlist
@@ -44,8 +45,10 @@ def _listed(value: Any) -> list[Any]:
 @logger.inject_lambda_context
 def handler(event: dict, context: Any) -> dict:
     promoted = 0
-    with job_engine(SECONDS).connect() as db:
+    engine = job_engine(SECONDS)
+    with events.collecting() as announced, engine.connect() as db:
         for space_id in sorted(spaces_freed(event)):
             promoted += len(waitlist.promote(db, space_id))
+    events.publish_now(engine, announced)
     logger.info("waitlist promoted", extra={"promoted": promoted, "event": event.get("detail-type")})
     return {"promoted": promoted}

@@ -5,6 +5,7 @@ announces them, on time and without a person."""
 
 from typing import Any
 
+from reservas import events
 from reservas.database import job_engine
 from reservas.observability import logger
 from reservas.reservations import service
@@ -16,9 +17,11 @@ SECONDS = 55
 
 @logger.inject_lambda_context
 def handler(event: dict, context: Any) -> dict:
-    with job_engine(SECONDS).connect() as db:
+    engine = job_engine(SECONDS)
+    with events.collecting() as announced, engine.connect() as db:
         released = service.release_due(db)
         db.commit()
+    events.publish_now(engine, announced)  # the waitlist hears of the freed time now, not in a minute
     for space_id in {reservation.space_id for reservation in released}:
         cache.bookings_changed(space_id)
     logger.info("no-shows released", extra={"released": len(released)})

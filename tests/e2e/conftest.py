@@ -15,7 +15,9 @@ from devtools.local_api_process import LocalApi, start_local_api
 def local_api(services) -> Iterator[LocalApi]:
     """The local API on the test session's PostgreSQL and Redis, without demo data."""
     env = {**os.environ, "DATABASE_URL": services.database_url, "REDIS_URL": services.redis_url}
-    api = start_local_api(env, "--no-seed")
+    # No schedules: the session's other tests share its database, and a release or an outbox sweep
+    # of the local API's own would act on their bookings and events.
+    api = start_local_api(env, "--no-seed", "--no-schedules")
     yield api
     api.stop()
 

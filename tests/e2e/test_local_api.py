@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from devtools.local_api_process import start_local_api
 from reservas.errors import PROBLEM_JSON
-from tests.support import GROUPS, STRONG_PASSWORD
+from tests.support import GROUPS, STRONG_PASSWORD, space_body
 
 
 @pytest.mark.parametrize("group", GROUPS)
@@ -131,3 +133,37 @@ def test_a_body_that_is_not_utf8_is_a_client_error_not_a_gateway_error(http, pat
     )
     assert 400 <= response.status_code < 500
     assert response.headers["content-type"] == PROBLEM_JSON
+
+
+def test_the_waitlist_is_promoted_within_seconds_through_the_local_event_bus(http, admin_headers):
+    """`make dev` runs the template's event rule too: a cancellation reaches the promotion function,
+    which books the freed time for the person waiting, without AWS and without waiting for a sweep."""
+    from tests.support import EVERY_DAY
+
+    space = http.post("/spaces", json=space_body(opening_hours=EVERY_DAY), headers=admin_headers).json()
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
+    interval = {
+        "space_id": space["id"],
+        "start_time": start.isoformat(),
+        "end_time": (start + timedelta(hours=1)).isoformat(),
+    }
+    tokens = []
+    for name in ("Holder", "Waiter"):
+        body = {"email": f"{name.lower()}@example.com", "password": STRONG_PASSWORD, "name": name}
+        tokens.append(
+            {"Authorization": f"Bearer {http.post('/auth/register', json=body).json()['access_token']}"}
+        )
+    holder, waiter = tokens
+    taken = http.post("/reservations", json=interval, headers=holder)
+    assert taken.status_code == 201, taken.text
+    assert http.post("/waitlist", json=interval, headers=waiter).status_code == 201
+    assert http.delete(f"/reservations/{taken.json()['id']}", headers=holder).status_code == 200
+
+    deadline = time.monotonic() + 10
+    while (
+        not (mine := http.get("/reservations", headers=waiter).json()["items"])
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.1)
+    assert [(datetime.fromisoformat(r["start_time"]), r["status"]) for r in mine] == [(start, "active")]
+    assert [entry["status"] for entry in http.get("/waitlist", headers=waiter).json()] == ["promoted"]

@@ -77,7 +77,7 @@ def test_the_outbox_keeps_its_marks_when_eventbridge_is_slow(own_postgres, monke
     from tests.conftest import reset_caches
 
     reset_caches()
-    monkeypatch.setattr(module, "_events_client", SlowEventBridge)
+    monkeypatch.setattr("reservas.events.client", SlowEventBridge)
     result = module.handler({}, LambdaContext("OutboxPublisherFunction", timeout_seconds=60))
     assert result["published"] == 12
     with owner.connect() as connection:

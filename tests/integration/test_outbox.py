@@ -37,7 +37,6 @@ def aws(monkeypatch, engine):
         monkeypatch.setenv("RESERVAS_EVENT_BUS_NAME", BUS)
         reset_caches()
         publisher = load_function_module(ROOT / "functions" / "outbox")
-        publisher._events_client.cache_clear()
 
         def received() -> list[dict]:
             messages = []
@@ -48,7 +47,6 @@ def aws(monkeypatch, engine):
             return messages
 
         yield lambda: publisher.handler({}, LambdaContext("OutboxPublisherFunction")), received
-        publisher._events_client.cache_clear()
     monkeypatch.undo()
     reset_caches()
 

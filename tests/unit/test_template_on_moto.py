@@ -162,28 +162,48 @@ def _functions_secret(stack) -> str:
     return _resource({"Ref": "FunctionsDatabaseSecret"})
 
 
+def _granted(stack, function: str) -> dict[str, set[str]]:
+    """Each action the function's role allows, with the resources it allows it on."""
+    by_action: dict[str, set[str]] = {}
+    for statement in _statements(stack, function):
+        for action in _listed(statement["Action"]):
+            by_action.setdefault(action, set()).update(_listed(statement["Resource"]))
+    return by_action
+
+
+# The functions whose work records events publish them themselves, at once, on the stack's bus only.
+PUBLISHING = {"UsersFunction", "SpacesFunction", "ReservationsFunction", "ReleaseFunction", "PromoteFunction"}
+
+
 @pytest.mark.parametrize("function", API_FUNCTIONS)
-def test_api_functions_read_only_their_two_secrets(stack, function):
-    statements = _statements(stack, function)
-    assert {action for s in statements for action in _listed(s["Action"])} == {
-        "secretsmanager:GetSecretValue"
-    }
-    resources = {resource for s in statements for resource in _listed(s["Resource"])}
-    assert resources == {_functions_secret(stack), stack["secrets"]["jwt"]}
+def test_api_functions_read_only_their_two_secrets_and_put_events_on_their_bus(stack, function):
+    expected = {"secretsmanager:GetSecretValue": {_functions_secret(stack), stack["secrets"]["jwt"]}}
+    if function in PUBLISHING:
+        expected["events:PutEvents"] = {_bus(stack)}
+    assert _granted(stack, function) == expected
 
 
 @pytest.mark.parametrize("function", ["MaintenanceFunction", "ReleaseFunction", "PromoteFunction"])
 def test_the_jobs_read_only_the_functions_database_secret(stack, function):
-    resources = {resource for s in _statements(stack, function) for resource in _listed(s["Resource"])}
-    assert resources == {_functions_secret(stack)}
+    expected = {"secretsmanager:GetSecretValue": {_functions_secret(stack)}}
+    if function in PUBLISHING:
+        expected["events:PutEvents"] = {_bus(stack)}
+    assert _granted(stack, function) == expected
+
+
+def test_the_functions_that_publish_know_their_bus(stack):
+    for function in ALL_FUNCTIONS:
+        variables = stack["translated"]["Resources"][function]["Properties"]["Environment"]["Variables"]
+        knows = variables.get("RESERVAS_EVENT_BUS_NAME") == {"Ref": "EventBus"}
+        assert knows == (function in PUBLISHING | {"OutboxPublisherFunction"}), function
+
+
+def _bus(stack) -> str:
+    return _resource({"Fn::GetAtt": ["EventBus", "Arn"]})
 
 
 def test_only_the_migrate_function_reads_the_owners_secret_and_it_writes_only_the_functions_secret(stack):
-    by_action: dict[str, set] = {}
-    for statement in _statements(stack, "MigrateFunction"):
-        for action in _listed(statement["Action"]):
-            by_action.setdefault(action, set()).update(_listed(statement["Resource"]))
-    assert by_action == {
+    assert _granted(stack, "MigrateFunction") == {
         "secretsmanager:GetSecretValue": {stack["secrets"]["database"], _functions_secret(stack)},
         "secretsmanager:PutSecretValue": {_functions_secret(stack)},
     }

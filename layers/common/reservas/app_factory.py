@@ -24,7 +24,7 @@ from reservas.errors import (
 )
 from reservas.health import Health, health
 from reservas.input_gate import InputGateMiddleware
-from reservas.observability import Handler, logger, metrics, traced
+from reservas.observability import logger, metrics, traced
 from reservas.rate_limits import get_rate_limiter, parse_limits
 from reservas.settings import get_settings
 
@@ -207,7 +207,8 @@ def _document_problems(app: FastAPI) -> None:
 
 def lambda_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """The Lambda entry point: Mangum (no lifespan: the app's resources live at module scope) wrapped
-    in Powertools' logging context, metrics flush and (opt-in) tracing."""
+    in Powertools' logging context, metrics flush and (opt-in) tracing; in Lambda, the events a request
+    recorded are published after its answer (event_handoff)."""
     from aws_lambda_powertools.logging import correlation_paths
     from mangum import Mangum
     from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
@@ -224,8 +225,9 @@ def lambda_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, An
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return _without_body_headers(asgi_handler(_without_stage_prefix(event), context))
 
-    entry_point: Handler = handler
-    return entry_point
+    from reservas.event_handoff import publishing_after_response
+
+    return publishing_after_response(handler)
 
 
 def _without_stage_prefix(event: dict[str, Any]) -> dict[str, Any]:

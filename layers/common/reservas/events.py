@@ -3,14 +3,18 @@ to EventBridge afterwards, so a failed publish loses nothing and nothing is anno
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from reservas.observability import logger
+from reservas.settings import get_settings
 from reservas.tables import outbox
 
 SOURCE = "reservas"
@@ -33,6 +37,10 @@ PUT_EVENTS_BYTES = 240_000  # under EventBridge's 256 KB per call, whatever its 
 
 
 BATCH = 1000  # events per INSERT
+PUBLISHED_NOW = 1000  # events published by whoever recorded them; more wait for the outbox publisher
+
+# The ids of the events recorded while `collecting()`, so that whoever ran the work can publish them at once.
+_collected: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("collected", default=None)
 
 
 def record(db: Connection, event_type: str, aggregate_id: uuid.UUID, payload: dict[str, Any]) -> None:
@@ -46,20 +54,65 @@ def record_all(db: Connection, events: list[tuple[str, uuid.UUID, dict[str, Any]
         {"event_type": event_type, "aggregate_id": aggregate_id, "payload": payload}
         for event_type, aggregate_id, payload in events
     ]
+    collected = _collected.get()
     for start in range(0, len(rows), BATCH):
-        db.execute(insert(outbox).values(rows[start : start + BATCH]))
+        ids = db.execute(insert(outbox).values(rows[start : start + BATCH]).returning(outbox.c.id)).scalars()
+        if collected is not None:
+            collected.extend(ids)
 
 
-def publish_pending(db: Connection, client: Any, bus_name: str, limit: int = 100) -> dict[str, int]:
-    """Send unpublished events, oldest first, and mark those EventBridge accepted. Rows are locked with
-    SKIP LOCKED, so two publishers never send the same event twice at once."""
-    rows = db.execute(
+@contextmanager
+def collecting() -> Iterator[list[int]]:
+    """Within it, the ids of the events recorded (committed or not) gather in the list it gives."""
+    ids: list[int] = []
+    token = _collected.set(ids)
+    try:
+        yield ids
+    finally:
+        _collected.reset(token)
+
+
+@functools.cache
+def client() -> Any:
+    """EventBridge, built on first use (boto3 is slow to import; most requests publish nothing). A slow
+    EventBridge fails the call, and its events stay in the outbox for the next publisher."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "events", config=Config(connect_timeout=1, read_timeout=3, retries={"max_attempts": 2})
+    )
+
+
+def publish_now(engine: Engine, event_ids: Sequence[int]) -> None:
+    """Publish these events now, as their author does once its work is done. What fails stays in the
+    outbox for the publisher's next sweep; nothing is raised. Without a bus (local runs), nothing is sent."""
+    bus_name = get_settings().event_bus_name
+    first = event_ids[:PUBLISHED_NOW]
+    if not first or not bus_name:
+        return
+    try:
+        with engine.connect() as db:
+            publish_pending(db, client(), bus_name, limit=len(first), only=first)
+    except Exception:
+        logger.warning("events left for the outbox publisher", exc_info=True)
+
+
+def publish_pending(
+    db: Connection, client: Any, bus_name: str, limit: int = 100, only: Collection[int] | None = None
+) -> dict[str, int]:
+    """Send unpublished events (`only` those ids, if given), oldest first, and mark those EventBridge
+    accepted. Rows are locked with SKIP LOCKED, so two publishers never send the same event twice at once."""
+    query = (
         select(outbox.c.id, outbox.c.event_type, outbox.c.aggregate_id, outbox.c.payload)
         .where(outbox.c.published_at.is_(None))
         .order_by(outbox.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
-    ).all()
+    )
+    if only is not None:
+        query = query.where(outbox.c.id.in_(list(only)))
+    rows = db.execute(query).all()
     published = failed = 0
     for batch, entries in _batches(rows, bus_name):
         if not entries:  # one event larger than EventBridge takes: kept for an operator, never sent
