@@ -10,6 +10,7 @@ import logging
 import os
 import secrets
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,7 +64,19 @@ def main() -> int:
         STATE_DIR.mkdir(exist_ok=True)
         services = devservices.start(data_dir=STATE_DIR / "pgdata")
         jwt_key = local_jwt_key()
-    devservices.configure_environment(services, jwt_key, RESERVAS_EVENT_BUS_NAME=local_events.BUS_NAME)
+    mail_folder = Path(
+        os.environ.get("RESERVAS_MAIL_FOLDER")
+        or (tempfile.mkdtemp(prefix="reservas-mail-") if args.ephemeral else STATE_DIR / "mail")
+    )
+    devservices.configure_environment(
+        services,
+        jwt_key,
+        RESERVAS_EVENT_BUS_NAME=local_events.BUS_NAME,
+        # Nothing is sent out: messages land in this folder, one .eml file each.
+        RESERVAS_MAIL_FOLDER=str(mail_folder),
+        RESERVAS_MAIL_FROM="reservas@localhost",
+        RESERVAS_PUBLIC_URL=os.environ.get("RESERVAS_PUBLIC_URL", f"http://{args.host}:{args.port}"),
+    )
 
     from devtools import apigw, seed
     from reservas.database import build_engine
@@ -92,6 +105,7 @@ def main() -> int:
     bus = start_events(runner, schedules=not args.no_schedules)
     print(f"PostgreSQL: {services.database_origin}")
     print(f"Redis:      {services.redis_origin}")
+    print(f"Mail:       {mail_folder} (what would be sent: verification links and the rest)")
     if created:
         kept = "" if args.ephemeral else "; also in .local/demo-credentials.txt"
         print(f"Demo accounts created (shown once{kept}):")

@@ -107,7 +107,7 @@ def seed(engine: Engine) -> list[tuple[str, str, str]]:
         for email, name, role in DEMO_ACCOUNTS:
             password = demo_password()
             row = repository.insert_user(
-                db, email=email, password_hash=hash_password(password), name=name, role=role
+                db, email=email, password_hash=hash_password(password), name=name, role=role, verified=True
             )
             if row is not None:
                 created.append((email, password, role))

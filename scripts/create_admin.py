@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common")]
 
-from sqlalchemy import Connection  # noqa: E402
+from sqlalchemy import Connection, func  # noqa: E402
 
 from reservas import audit  # noqa: E402
 from reservas.accounts import profile, repository  # noqa: E402
@@ -24,6 +24,7 @@ from reservas.accounts.schemas import RegisterRequest  # noqa: E402
 from reservas.credentials import get_database_url  # noqa: E402
 from reservas.database import build_engine  # noqa: E402
 from reservas.passwords import hash_password  # noqa: E402
+from reservas.tables import users  # noqa: E402
 
 
 def make_admin(db: Connection, email: str, name: str, password: str | None) -> str:
@@ -31,13 +32,21 @@ def make_admin(db: Connection, email: str, name: str, password: str | None) -> s
     email = email.strip().lower()
     existing = repository.find_user_with_hash(db, email=email)
     if existing is not None:
+        # The operator vouches for the address: an account not verified yet may sign in from now on.
+        repository.update_user(
+            db, existing["id"], {"email_verified_at": func.coalesce(users.c.email_verified_at, func.now())}
+        )
         profile.change_role(db, existing["id"], "admin", actor=audit.OPERATOR)
         return "promoted"
     if password is None:
         raise ValueError("no such account: a password is needed to create it")
     request = RegisterRequest(email=email, password=password, name=name)  # the same rules as /auth/register
     created = repository.insert_user(
-        db, email=request.email, password_hash=hash_password(request.password), name=request.name
+        db,
+        email=request.email,
+        password_hash=hash_password(request.password),
+        name=request.name,
+        verified=True,
     )
     if created is None:
         raise ValueError("an account with this email was created meanwhile: run this again to promote it")

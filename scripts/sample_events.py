@@ -44,7 +44,20 @@ CLOSURE = {
 # file name, method, route, and what the request carries
 SAMPLES: list[tuple[str, str, str, dict]] = [
     ("auth-register", "POST", "/auth/register", {"body": {**CREDENTIALS, "name": "Sam"}}),
+    (
+        "auth-verify",
+        "POST",
+        "/auth/verify",
+        {"body": {"token": "PASTE-THE-TOKEN-OF-THE-LINK", "password": CREDENTIALS["password"]}},
+    ),
     ("auth-login", "POST", "/auth/login", {"body": CREDENTIALS}),
+    ("auth-password-reset", "POST", "/auth/password-reset", {"body": {"email": CREDENTIALS["email"]}}),
+    (
+        "auth-password-reset-confirm",
+        "POST",
+        "/auth/password-reset/confirm",
+        {"body": {"token": "PASTE-THE-TOKEN-OF-THE-LINK", "password": "Another-Horse-77"}},
+    ),
     ("auth-refresh", "POST", "/auth/refresh", {"body": {"refresh_token": "PASTE-A-REFRESH-TOKEN"}}),
     (
         "auth-logout",

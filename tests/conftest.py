@@ -48,6 +48,8 @@ TABLES = (
     "series",
     "refresh_tokens",
     "sessions",
+    "account_tokens",
+    "deliveries",
     "spaces",
     "users",
 )

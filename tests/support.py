@@ -36,6 +36,38 @@ def invoke(group: str, event: dict) -> tuple[int, dict[str, str], Any]:
     return response["statusCode"], response.get("headers", {}), json.loads(body) if body else None
 
 
+def mark_verified(engine, email: str) -> None:
+    """The address verified, as its owner does by the link sent to it (tests of their own cover that)."""
+    from sqlalchemy import text
+
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE users SET email_verified_at = now() WHERE email = lower(:email)"), {"email": email}
+        )
+
+
+def sign_up(client, engine, email: str, password: str = STRONG_PASSWORD, name: str = "Ana") -> dict:
+    """Register through the API, verify the address, sign in: the sign-in's answer (user and tokens).
+    `client` posts to /auth (a TestClient of the auth function, or an HTTP client of the local API)."""
+    registered = client.post("/auth/register", json={"email": email, "password": password, "name": name})
+    assert registered.status_code == 202, registered.text
+    mark_verified(engine, email)
+    signed_in = client.post("/auth/login", json={"email": email, "password": password})
+    assert signed_in.status_code == 200, signed_in.text
+    return signed_in.json()
+
+
+def sign_up_through_handlers(engine, email: str, password: str = STRONG_PASSWORD, name: str = "Ana") -> dict:
+    """`sign_up`, with API Gateway events through the auth function's Lambda handler."""
+    credentials = {"email": email, "password": password}
+    status, _, body = invoke("auth", http_event("POST", "/auth/register", body={**credentials, "name": name}))
+    assert status == 202, body
+    mark_verified(engine, email)
+    status, _, tokens = invoke("auth", http_event("POST", "/auth/login", body=credentials))
+    assert status == 200, tokens
+    return tokens
+
+
 def load_event(name: str) -> dict:
     return json.loads((Path(ROOT) / "events" / name).read_text())
 

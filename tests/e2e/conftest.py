@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx2 as httpx
 import pytest
@@ -12,9 +13,20 @@ from devtools.local_api_process import LocalApi, start_local_api
 
 
 @pytest.fixture(scope="session")
-def local_api(services) -> Iterator[LocalApi]:
+def mail_folder(tmp_path_factory) -> Path:
+    """Where the local API writes the messages it would send."""
+    return tmp_path_factory.mktemp("mail")
+
+
+@pytest.fixture(scope="session")
+def local_api(services, mail_folder) -> Iterator[LocalApi]:
     """The local API on the test session's PostgreSQL and Redis, without demo data."""
-    env = {**os.environ, "DATABASE_URL": services.database_url, "REDIS_URL": services.redis_url}
+    env = {
+        **os.environ,
+        "DATABASE_URL": services.database_url,
+        "REDIS_URL": services.redis_url,
+        "RESERVAS_MAIL_FOLDER": str(mail_folder),
+    }
     # No schedules: the session's other tests share its database, and a release or an outbox sweep
     # of the local API's own would act on their bookings and events.
     api = start_local_api(env, "--no-seed", "--no-schedules")

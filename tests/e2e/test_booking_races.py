@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from tests.support import STRONG_PASSWORD, local, next_day, space_body
+from tests.support import local, next_day, sign_up, space_body
 
 PEOPLE = 50
 
@@ -23,13 +23,12 @@ def crowd(http, local_api, engine, admin_headers):
         headers=admin_headers,
     ).json()
 
-    def sign_up(n: int) -> str:
+    def person(n: int) -> str:
         with local_api.client() as client:
-            body = {"email": f"person{n}@example.com", "password": STRONG_PASSWORD, "name": f"Person {n}"}
-            return client.post("/auth/register", json=body).json()["access_token"]
+            return sign_up(client, engine, f"person{n}@example.com", name=f"Person {n}")["access_token"]
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        tokens = list(pool.map(sign_up, range(PEOPLE)))
+        tokens = list(pool.map(person, range(PEOPLE)))
     return space, tokens
 
 

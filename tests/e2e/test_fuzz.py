@@ -15,7 +15,7 @@ import pytest
 
 from devtools.apigw import ROOT
 from scripts.create_admin import make_admin
-from tests.support import STRONG_PASSWORD, space_body
+from tests.support import STRONG_PASSWORD, mark_verified, space_body
 
 CHECKS = "not_a_server_error,response_schema_conformance,negative_data_rejection,ignored_auth"
 # Operations that would end the fuzzing account's own session; they have their own tests.
@@ -62,6 +62,7 @@ def tokens(http, engine) -> dict[str, str]:
     """A user and an admin, and one space so that space routes have something to find."""
     for email in ("fuzz-user@example.com", "fuzz-admin@example.com"):
         http.post("/auth/register", json={"email": email, "password": STRONG_PASSWORD, "name": "Fuzz"})
+    mark_verified(engine, "fuzz-user@example.com")
     with engine.connect() as connection:
         make_admin(connection, "fuzz-admin@example.com", "Fuzz", None)
     login = {

@@ -4,7 +4,7 @@ once; afterwards every acknowledged booking exists as acknowledged, nothing over
 from __future__ import annotations
 
 from bench.race_checker import Workload, check, run_against_api
-from tests.support import STRONG_PASSWORD, local, next_day, space_body
+from tests.support import local, next_day, sign_up, space_body
 
 EVERY_DAY = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
@@ -20,11 +20,7 @@ def test_bookings_cancellations_and_rebookings_racing_keep_every_promise(
         for n in range(3)
     ]
     tokens = [
-        http.post(
-            "/auth/register",
-            json={"email": f"client{n}@example.com", "password": STRONG_PASSWORD, "name": "Client"},
-        ).json()["access_token"]
-        for n in range(8)
+        sign_up(http, engine, f"client{n}@example.com", name="Client")["access_token"] for n in range(8)
     ]
     workload = Workload(
         spaces=spaces,

@@ -18,7 +18,7 @@ from reservas.database import build_engine
 from reservas.spaces.cache import bookings_changed
 from reservas.tables import reservations, users
 from tests.conftest import reset_caches
-from tests.support import EVERY_DAY, STRONG_PASSWORD, function_module, local_time, space_body
+from tests.support import EVERY_DAY, STRONG_PASSWORD, function_module, local_time, sign_up, space_body
 
 
 @pytest.fixture
@@ -35,15 +35,11 @@ def client_for(engine):
 
 
 @pytest.fixture
-def register(client_for):
-    """Register a user through the API; returns the 201 body."""
+def register(client_for, engine):
+    """Sign up a verified user through the API; returns the sign-in's body (user and tokens)."""
 
     def make(email: str = "ana@example.com", password: str = STRONG_PASSWORD, name: str = "Ana") -> dict:
-        response = client_for("auth").post(
-            "/auth/register", json={"email": email, "password": password, "name": name}
-        )
-        assert response.status_code == 201, response.text
-        return response.json()
+        return sign_up(client_for("auth"), engine, email, password, name)
 
     return make
 

@@ -420,10 +420,10 @@ def test_the_retention_clean_up_deletes_only_what_is_older_than_the_setting(
 def test_the_api_keeps_its_log_as_the_functions_role(as_the_functions_role, client_for):
     """Booking, changing spaces and roles, reading the log and leaving all work with the grants."""
     auth = client_for("auth")
+    from tests.support import sign_up
+
     tokens = [
-        auth.post(
-            "/auth/register", json={"email": email, "password": STRONG_PASSWORD, "name": "Someone"}
-        ).json()
+        sign_up(auth, as_the_functions_role, email, name="Someone")
         for email in ("root@example.com", "ana@example.com")
     ]
     root, ana = tokens

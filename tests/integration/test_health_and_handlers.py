@@ -7,7 +7,7 @@ import pytest
 from devtools.apigw import ROOT
 from reservas.errors import PROBLEM_JSON
 from scripts.sample_events import SAMPLES
-from tests.support import GROUPS, STRONG_PASSWORD, http_event, invoke, load_event
+from tests.support import GROUPS, STRONG_PASSWORD, http_event, invoke, load_event, mark_verified
 
 
 @pytest.mark.parametrize("group", GROUPS)
@@ -57,8 +57,11 @@ def test_a_redis_outage_degrades_health_but_fails_nothing(broken_service, regist
 
 def test_the_sample_events_work_as_sam_local_invoke_would_use_them(engine):
     expected = {
-        "auth-register.json": 201,
-        "auth-login.json": 200,
+        "auth-register.json": 202,
+        "auth-verify.json": 400,  # carries a placeholder token
+        "auth-login.json": 403,  # the address is not verified yet
+        "auth-password-reset.json": 202,
+        "auth-password-reset-confirm.json": 400,
         "auth-refresh.json": 401,  # carries a placeholder token
         "auth-validate.json": 401,
         "spaces-list.json": 200,
@@ -83,12 +86,16 @@ def test_the_sample_events_work_as_sam_local_invoke_would_use_them(engine):
 
 def test_register_then_profile_through_the_handlers(engine):
     body = {"email": "lee@example.com", "password": STRONG_PASSWORD, "name": "Lee"}
-    status, headers, registered = invoke("auth", http_event("POST", "/auth/register", body=body))
-    assert status == 201
+    status, headers, _ = invoke("auth", http_event("POST", "/auth/register", body=body))
+    assert status == 202
     assert headers["cache-control"] == "no-store"
+    mark_verified(engine, "lee@example.com")
+    login = http_event("POST", "/auth/login", body={"email": "lee@example.com", "password": STRONG_PASSWORD})
+    status, _, tokens = invoke("auth", login)
+    assert status == 200
     status, _, me = invoke(
         "users",
-        http_event("GET", "/users/me", headers={"authorization": f"Bearer {registered['access_token']}"}),
+        http_event("GET", "/users/me", headers={"authorization": f"Bearer {tokens['access_token']}"}),
     )
     assert status == 200
     assert me["email"] == "lee@example.com"

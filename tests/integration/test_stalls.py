@@ -21,7 +21,7 @@ from devtools.devservices import free_port
 from reservas.errors import PROBLEM_JSON
 from tests.conftest import reset_caches
 from tests.integration.conftest import bearer
-from tests.support import STRONG_PASSWORD, http_event, invoke, space_body
+from tests.support import STRONG_PASSWORD, http_event, invoke, sign_up_through_handlers, space_body
 
 ANSWER_WITHIN_SECONDS = 5
 
@@ -51,11 +51,10 @@ def timed(group: str, event: dict) -> tuple[float, int, dict, object]:
 
 
 def test_a_frozen_database_costs_a_clear_503_within_seconds_and_nothing_after(own_postgres):
+    from reservas.database import get_engine
+
     credentials = {"email": "ana@example.com", "password": STRONG_PASSWORD}
-    status, _, tokens = invoke(
-        "auth", http_event("POST", "/auth/register", body={**credentials, "name": "Ana"})
-    )
-    assert status == 201
+    tokens = sign_up_through_handlers(get_engine(), **credentials)
     signed_in = bearer(tokens["access_token"])
     requests = [
         ("spaces", http_event("GET", "/spaces")),  # anonymous

@@ -189,7 +189,7 @@ def test_leaving_needs_the_current_password(client_for, ana):
 
 
 def test_leaving_cancels_upcoming_bookings_with_events_and_keeps_the_past_without_the_person(
-    booking, client_for, engine
+    booking, client_for, engine, register
 ):
     from datetime import timedelta
 
@@ -230,7 +230,5 @@ def test_leaving_cancels_upcoming_bookings_with_events_and_keeps_the_past_withou
     assert [str(a.aggregate_id) for a in announced] == [upcoming.json()["id"]]
     assert announced[0].payload["notes"] == ""
     # The freed time is bookable again at once.
-    other = client_for("auth").post(
-        "/auth/register", json={"email": "next@example.com", "password": STRONG_PASSWORD, "name": "Next"}
-    )
-    assert booking.post("10:00", "11:00", token=other.json()["access_token"]).status_code == 201
+    other = register("next@example.com", name="Next")
+    assert booking.post("10:00", "11:00", token=other["access_token"]).status_code == 201

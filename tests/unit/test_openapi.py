@@ -13,7 +13,10 @@ def test_every_operation_documents_its_errors_and_security():
     document = json.loads(OUTPUT.read_text())
     public = {
         ("post", "/auth/register"),
+        ("post", "/auth/verify"),
         ("post", "/auth/login"),
+        ("post", "/auth/password-reset"),
+        ("post", "/auth/password-reset/confirm"),
         ("post", "/auth/refresh"),
         ("post", "/auth/validate"),
         ("get", "/spaces/available"),

@@ -17,6 +17,7 @@ from samtranslator.yaml_helper import yaml_parse
 from devtools.apigw import ROOT
 from devtools.cfn_intrinsics import resolve
 
+MAIL_FROM = "rooms@example.org"
 API_FUNCTIONS = ("AuthFunction", "UsersFunction", "SpacesFunction", "ReservationsFunction")
 ALL_FUNCTIONS = (
     *API_FUNCTIONS,
@@ -25,6 +26,7 @@ ALL_FUNCTIONS = (
     "MaintenanceFunction",
     "ReleaseFunction",
     "PromoteFunction",
+    "NotifierFunction",
 )
 REGION = "eu-west-1"
 
@@ -88,7 +90,11 @@ def aws():
 @pytest.fixture(scope="module")
 def stack(aws):
     """The stack with the parameters a first deploy needs: no VPC, no CORS origins."""
-    parameters = {"DatabaseSecretArn": aws["secrets"]["database"], "JwtSecretArn": aws["secrets"]["jwt"]}
+    parameters = {
+        "DatabaseSecretArn": aws["secrets"]["database"],
+        "JwtSecretArn": aws["secrets"]["jwt"],
+        "MailFrom": MAIL_FROM,
+    }
     deployed = _deploy(aws["cloudformation"], aws["iam"], aws["s3"], "reservas", parameters)
     return {
         **deployed,
@@ -108,6 +114,7 @@ def vpc_stack(aws):
     parameters = {
         "DatabaseSecretArn": aws["secrets"]["database"],
         "JwtSecretArn": aws["secrets"]["jwt"],
+        "MailFrom": MAIL_FROM,
         "SubnetIds": subnet,
         "SecurityGroupIds": group["GroupId"],
         "CorsAllowOrigins": "https://app.example.com,https://admin.example.com",
@@ -172,7 +179,14 @@ def _granted(stack, function: str) -> dict[str, set[str]]:
 
 
 # The functions whose work records events publish them themselves, at once, on the stack's bus only.
-PUBLISHING = {"UsersFunction", "SpacesFunction", "ReservationsFunction", "ReleaseFunction", "PromoteFunction"}
+PUBLISHING = {
+    "AuthFunction",
+    "UsersFunction",
+    "SpacesFunction",
+    "ReservationsFunction",
+    "ReleaseFunction",
+    "PromoteFunction",
+}
 
 
 @pytest.mark.parametrize("function", API_FUNCTIONS)
@@ -183,12 +197,30 @@ def test_api_functions_read_only_their_two_secrets_and_put_events_on_their_bus(s
     assert _granted(stack, function) == expected
 
 
-@pytest.mark.parametrize("function", ["MaintenanceFunction", "ReleaseFunction", "PromoteFunction"])
+@pytest.mark.parametrize(
+    "function", ["MaintenanceFunction", "ReleaseFunction", "PromoteFunction", "NotifierFunction"]
+)
 def test_the_jobs_read_only_the_functions_database_secret(stack, function):
     expected = {"secretsmanager:GetSecretValue": {_functions_secret(stack)}}
     if function in PUBLISHING:
         expected["events:PutEvents"] = {_bus(stack)}
-    assert _granted(stack, function) == expected
+    granted = _granted(stack, function)
+    if function == "NotifierFunction":
+        assert len(granted.pop("ses:SendRawEmail")) == 2  # its address's and its domain's identities
+    assert granted == expected
+
+
+def test_the_notifier_sends_only_from_the_stacks_address(stack):
+    [sending] = [s for s in _statements(stack, "NotifierFunction") if s["Action"] == "ses:SendRawEmail"]
+    assert sending["Condition"] == {"StringEquals": {"ses:FromAddress": MAIL_FROM}}
+    address, domain = sending["Resource"]
+    assert address.endswith(f":identity/{MAIL_FROM}")
+    # The domain's identity: what follows the @ of MailFrom.
+    assert json.loads(domain)["Fn::Sub"][1] == {
+        "Domain": {"Fn::Select": [1, {"Fn::Split": ["@", {"Ref": "MailFrom"}]}]}
+    }
+    variables = stack["translated"]["Resources"]["NotifierFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["RESERVAS_MAIL_FROM"] == {"Ref": "MailFrom"}
 
 
 def test_the_functions_that_publish_know_their_bus(stack):
@@ -280,7 +312,7 @@ def test_the_http_api_routes_every_path_and_throttles(stack):
         (method.upper(), path) for path, ops in api["Properties"]["Body"]["paths"].items() for method in ops
     }
     assert ("POST", "/reservations") in routes and ("GET", "/spaces/{space_id}/availability") in routes
-    assert len(routes) == 53
+    assert len(routes) == 56
     [stage] = [
         r for r in stack["translated"]["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Stage"
     ]

@@ -32,6 +32,9 @@ SERIES_BOOKED = "SeriesBooked"
 SERIES_CANCELLED = "SeriesCancelled"
 SERIES_APPROVED = "SeriesApproved"
 SERIES_DECLINED = "SeriesDeclined"
+VERIFICATION_REQUESTED = "VerificationRequested"
+ADDRESS_ALREADY_REGISTERED = "AddressAlreadyRegistered"
+PASSWORD_RESET_REQUESTED = "PasswordResetRequested"  # noqa: S105 (an event type)
 PUT_EVENTS_BATCH = 10  # EventBridge's limit per PutEvents call
 PUT_EVENTS_BYTES = 240_000  # under EventBridge's 256 KB per call, whatever its own accounting adds
 
@@ -158,7 +161,7 @@ def _batches(rows: Sequence[Any], bus_name: str) -> list[tuple[list[Any], list[d
         entry = {
             "Source": SOURCE,
             "DetailType": row.event_type,
-            "Detail": json.dumps({"id": row.id, **row.payload}),
+            "Detail": json.dumps({**row.payload, "event_id": row.id}),
             "EventBusName": bus_name,
             "Resources": [],
         }

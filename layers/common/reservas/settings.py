@@ -68,13 +68,20 @@ class Settings(BaseModel):
     rate_limit_default: str = "100/minute;20/second"
     login_failure_limit: str = "5 per 15 minutes"  # sign-in attempts per account and client address
     login_failure_limit_per_account: str = "50 per 15 minutes"  # per account, from any addresses
+    # Links sent by email: how long they work, and how many of a kind a person is sent in an hour.
+    verification_hours: int = Field(default=24, ge=1, le=24 * 14)
+    password_reset_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    account_mails_per_hour: int = Field(default=3, ge=1, le=100)
+    # Mail: the sender (verified in SES), or a folder to write messages to instead (local runs).
+    mail_from: str | None = None
+    mail_folder: str | None = None
     # Bookings
     max_active_reservations: int = Field(default=10, ge=1, le=10_000)  # future ones, per user
     # A booking that needs approval expires when nobody decided it within this time (or by its start).
     approval_hours: int = Field(default=48, ge=1, le=24 * 30)
     # Where people open the web page (https://rooms.example.org): check-in QR codes point there.
     public_url: str | None = None
-    event_bus_name: str | None = None  # EventBridge bus for ReservationCreated / ReservationCancelled
+    event_bus_name: str | None = None  # the EventBridge bus every event is published to
     # How long the audit log keeps an entry; written into the database by the migrations.
     audit_retention_days: int = Field(default=365, ge=1, le=36_500)
 

@@ -64,6 +64,7 @@ users = Table(
     Column("name", String(100), nullable=False),
     Column("role", String(20), nullable=False, server_default="user"),
     Column("preferences", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("email_verified_at", DateTime(timezone=True)),
     *_timestamps(),
 )
 
@@ -209,6 +210,29 @@ refresh_tokens = Table(
     Column("token_hash", LargeBinary, nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("used_at", DateTime(timezone=True)),
+)
+
+account_tokens = Table(
+    "account_tokens",
+    metadata,
+    _uuid_pk(),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("purpose", String(10), nullable=False),  # 'verify' | 'reset'
+    Column("email", String(254), nullable=False),  # where it is sent (and what 'verify' proves)
+    Column("token_hash", LargeBinary, unique=True),  # made by the notifier as it sends the link
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("issued_at", DateTime(timezone=True)),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("used_at", DateTime(timezone=True)),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("event_id", BigInteger, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )
 
 outbox = Table(

@@ -20,12 +20,26 @@ USER_COLUMNS = [c for c in users.c if c.name != "password_hash"]
 
 
 def insert_user(
-    db: Connection, *, email: str, password_hash: str, name: str, role: str = "user"
+    db: Connection,
+    *,
+    email: str,
+    password_hash: str,
+    name: str,
+    role: str = "user",
+    preferences: dict[str, Any] | None = None,
+    verified: bool = False,
 ) -> RowMapping | None:
     """The new user, or None when the email is taken."""
     statement = (
         postgres_insert(users)
-        .values(email=email, password_hash=password_hash, name=name, role=role)
+        .values(
+            email=email,
+            password_hash=password_hash,
+            name=name,
+            role=role,
+            preferences=preferences or {},
+            email_verified_at=func.now() if verified else None,
+        )
         .on_conflict_do_nothing(index_elements=[users.c.email])
         .returning(*USER_COLUMNS)
     )
@@ -49,8 +63,11 @@ def lock_admins(db: Connection) -> list[uuid.UUID]:
     return list(db.execute(statement).scalars())
 
 
-def find_user_with_hash(db: Connection, email: str) -> RowMapping | None:
-    return db.execute(select(users).where(users.c.email == email)).mappings().first()
+def find_user_with_hash(db: Connection, email: str, *, lock: bool = False) -> RowMapping | None:
+    statement = select(users).where(users.c.email == email)
+    if lock:
+        statement = statement.with_for_update()
+    return db.execute(statement).mappings().first()
 
 
 def find_user_in_live_session(db: Connection, user_id: uuid.UUID, session_id: uuid.UUID) -> RowMapping | None:

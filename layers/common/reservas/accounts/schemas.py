@@ -105,10 +105,35 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid", str_max_length=10_000)
 
 
+Locale = Literal["en", "es"]
+VerificationToken = Annotated[str, Field(min_length=1, max_length=200)]
+
+
 class RegisterRequest(RequestModel):
     email: Email
     password: NewPassword
     name: Name
+    locale: Locale | None = Field(default=None, description="The language of the messages we send.")
+
+
+class VerifyRequest(RequestModel):
+    token: VerificationToken = Field(description="From the link sent to the address.")
+    password: AnyPassword
+
+
+class PasswordResetRequest(RequestModel):
+    email: Email
+
+
+class PasswordReset(RequestModel):
+    token: VerificationToken = Field(description="From the link sent to the address.")
+    password: NewPassword
+
+
+class Accepted(BaseModel):
+    """The request is taken; what follows arrives by email (the answer is the same whoever asked)."""
+
+    detail: str
 
 
 class LoginRequest(RequestModel):
@@ -156,6 +181,7 @@ class Account(BaseModel):
     email: str
     name: str
     role: Role
+    email_verified_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
 

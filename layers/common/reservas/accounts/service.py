@@ -14,14 +14,13 @@ from reservas.accounts.access import signed_in
 from reservas.accounts.schemas import (
     Account,
     LoginRequest,
-    RegisterRequest,
     TokenPair,
     TokenValidation,
     User,
 )
-from reservas.errors import Conflict, TooManyRequests, Unauthorized
+from reservas.errors import Forbidden, TooManyRequests, Unauthorized
 from reservas.observability import logger
-from reservas.passwords import burn_verification_time, hash_password, verify_password
+from reservas.passwords import burn_verification_time, verify_password
 from reservas.rate_limits import get_rate_limiter, parse_limits
 from reservas.settings import get_settings
 from reservas.tokens import (
@@ -33,24 +32,18 @@ from reservas.tokens import (
 LOGIN_FAILED = "The email or password is incorrect."
 TOO_MANY_SIGN_INS = "Too many failed sign-ins for this account; try again later."
 REFRESH_FAILED = "The refresh token is invalid, expired or already used; sign in again."
-
-
-def register(db: Connection, request: RegisterRequest) -> TokenPair:
-    row = repository.insert_user(
-        db, email=request.email, password_hash=hash_password(request.password), name=request.name
-    )
-    if row is None:
-        raise Conflict("An account with this email already exists.", title="Email taken")
-    pair = _start_session(db, row)
-    db.commit()
-    return pair
+NOT_VERIFIED = (
+    "Verify your address first: open the link we sent to it. No email? Register again to get a new one."
+)
 
 
 def login(db: Connection, request: LoginRequest, client_address: str) -> TokenPair:
     row = authenticate(db, request.email, request.password, client_address)
     if row is None:
         raise Unauthorized(LOGIN_FAILED, title="Login failed")
-    pair = _start_session(db, row)
+    if row["email_verified_at"] is None:  # told only to whoever knows the password
+        raise Forbidden(NOT_VERIFIED, title="Address not verified")
+    pair = start_session(db, row)
     db.commit()
     return pair
 
@@ -141,7 +134,7 @@ def validate(db: Connection, token: str) -> TokenValidation:
     return TokenValidation(valid=True, claims={**claims.raw, "email": user.email, "role": user.role})
 
 
-def _start_session(db: Connection, user: RowMapping) -> TokenPair:
+def start_session(db: Connection, user: RowMapping) -> TokenPair:
     expires_at = datetime.now(UTC) + timedelta(days=get_settings().refresh_token_days)
     session_id = repository.insert_session(db, user_id=user["id"], expires_at=expires_at)
     return _token_pair(db, user, session_id)

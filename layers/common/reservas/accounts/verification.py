@@ -1,0 +1,210 @@
+"""Addresses people prove are theirs: registering, verifying, resetting a password.
+
+An account signs in only once its address is verified: a link sent to it, confirmed with the password,
+proves both. Nothing here tells whether an address has an account: registering a taken address and
+asking to reset an unknown one answer like any other; the owner of a taken address is told by email.
+Links are single-use and expire; the notifier makes each token as it sends it and keeps only its hash
+(`issue`), at most `account_mails_per_hour` of a kind per person, whoever asks."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import timedelta
+from typing import Literal
+
+from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from reservas import events
+from reservas.accounts import repository, service
+from reservas.accounts.schemas import (
+    PasswordReset,
+    PasswordResetRequest,
+    RegisterRequest,
+    TokenPair,
+    VerifyRequest,
+)
+from reservas.errors import Conflict, Problem, Unauthorized
+from reservas.passwords import hash_password
+from reservas.settings import get_settings
+from reservas.tables import account_tokens, users
+from reservas.tokens import hash_refresh_token as hash_token
+
+Purpose = Literal["verify", "reset"]
+LINK_FAILED = "This link is not valid, was already used or has expired; ask for a new one."
+VERIFY_FAILED = "The link or the password is not right."
+
+
+class InvalidLink(Problem):
+    status = 400
+    title = "Invalid link"
+
+
+def register(db: Connection, request: RegisterRequest) -> None:
+    """A new account waits for its address to be verified. An address nobody has verified yet belongs to
+    no one: registering it again replaces its password and name (only the link, sent to the address,
+    then makes it an account). A verified address is not touched; its owner is told."""
+    password_hash = hash_password(request.password)
+    preferences = {"locale": request.locale} if request.locale else {}
+    row = repository.insert_user(
+        db, email=request.email, password_hash=password_hash, name=request.name, preferences=preferences
+    )
+    if row is None:
+        row = repository.find_user_with_hash(db, request.email, lock=True)
+        if row is None:  # the account left in between: nothing to tell anyone
+            db.commit()
+            return
+        if row["email_verified_at"] is not None:
+            events.record(db, events.ADDRESS_ALREADY_REGISTERED, row["id"], {"user_id": str(row["id"])})
+            db.commit()
+            return
+        repository.update_user(db, row["id"], {"password_hash": password_hash, "name": request.name})
+    _ask(db, row["id"], "verify", request.email, events.VERIFICATION_REQUESTED)
+    db.commit()
+
+
+def verify(db: Connection, request: VerifyRequest, client_address: str) -> TokenPair:
+    """Confirm the link with the account's password: the address is verified (or the account's address
+    becomes the one the link was sent to) and the person is signed in."""
+    token = _usable(db, request.token, "verify")
+    if token is None:
+        raise InvalidLink(LINK_FAILED)
+    user = repository.find_user_by_id(db, token["user_id"], lock=True)
+    if user is None or service.authenticate(db, user["email"], request.password, client_address) is None:
+        raise Unauthorized(VERIFY_FAILED, title="Verification failed")
+    _spend(db, token["user_id"], "verify")
+    values = {"email_verified_at": func.now()}
+    if token["email"] != user["email"]:
+        values["email"] = token["email"]
+    try:
+        with db.begin_nested():
+            user = repository.update_user(db, user["id"], values)
+    except IntegrityError:
+        raise Conflict("Another account has verified this address meanwhile.", title="Email taken") from None
+    assert user is not None
+    pair = service.start_session(db, user)
+    db.commit()
+    return pair
+
+
+def request_password_reset(db: Connection, request: PasswordResetRequest) -> None:
+    """Send a reset link if the address has a verified account (an address nobody verified receives
+    nothing but its verification links); the same answer either way."""
+    row = repository.find_user_with_hash(db, request.email)
+    if row is not None and row["email_verified_at"] is not None:
+        _ask(db, row["id"], "reset", row["email"], events.PASSWORD_RESET_REQUESTED)
+    db.commit()
+
+
+def reset_password(db: Connection, request: PasswordReset) -> None:
+    """A new password from a reset link: every session ends, and the address is proven."""
+    token = _usable(db, request.token, "reset")
+    if token is None:
+        raise InvalidLink(LINK_FAILED)
+    _spend(db, token["user_id"], "reset")
+    repository.update_user(
+        db,
+        token["user_id"],
+        {
+            "password_hash": hash_password(request.password),
+            "email_verified_at": func.coalesce(users.c.email_verified_at, func.now()),
+        },
+    )
+    service.end_sessions(db, token["user_id"], reason="password-reset")
+    db.commit()
+
+
+def issue(db: Connection, token_id: uuid.UUID) -> tuple[RowMapping, str] | None:
+    """The notifier's part: make the token of a link it is about to send (the row and the token), once.
+    None when it was made already (an event delivered twice), used, or when the person was sent
+    `account_mails_per_hour` of its kind in the last hour (nobody may flood an inbox)."""
+    settings = get_settings()
+    row = (
+        db.execute(select(account_tokens).where(account_tokens.c.id == token_id).with_for_update())
+        .mappings()
+        .first()
+    )
+    if row is None or row["token_hash"] is not None or row["used_at"] is not None:
+        return None
+    if row["purpose"] == "verify" and _verified(db, row["user_id"], row["email"]):
+        return None  # verified meanwhile: nothing left to prove
+    sent_lately = db.execute(
+        select(func.count()).where(
+            account_tokens.c.user_id == row["user_id"],
+            account_tokens.c.purpose == row["purpose"],
+            account_tokens.c.issued_at > func.now() - timedelta(hours=1),
+        )
+    ).scalar_one()
+    if sent_lately >= settings.account_mails_per_hour:
+        return None
+    lifetime = (
+        timedelta(hours=settings.verification_hours)
+        if row["purpose"] == "verify"
+        else timedelta(minutes=settings.password_reset_minutes)
+    )
+    token = secrets.token_urlsafe(32)
+    issued = (
+        db.execute(
+            update(account_tokens)
+            .where(account_tokens.c.id == token_id)
+            .values(token_hash=hash_token(token), issued_at=func.now(), expires_at=func.now() + lifetime)
+            .returning(account_tokens)
+        )
+        .mappings()
+        .one()
+    )
+    return issued, token
+
+
+def _verified(db: Connection, user_id: uuid.UUID, email: str) -> bool:
+    return (
+        db.execute(
+            select(users.c.id).where(
+                users.c.id == user_id, users.c.email == email, users.c.email_verified_at.is_not(None)
+            )
+        ).first()
+        is not None
+    )
+
+
+def _ask(db: Connection, user_id: uuid.UUID, purpose: Purpose, email: str, event_type: str) -> None:
+    token_id = db.execute(
+        insert(account_tokens)
+        .values(user_id=user_id, purpose=purpose, email=email)
+        .returning(account_tokens.c.id)
+    ).scalar_one()
+    events.record(db, event_type, user_id, {"user_id": str(user_id), "token_id": str(token_id)})
+
+
+def _usable(db: Connection, token: str, purpose: Purpose) -> RowMapping | None:
+    return (
+        db.execute(
+            select(account_tokens)
+            .where(
+                account_tokens.c.token_hash == hash_token(token),
+                account_tokens.c.purpose == purpose,
+                account_tokens.c.used_at.is_(None),
+                account_tokens.c.expires_at > func.now(),
+            )
+            .with_for_update()
+        )
+        .mappings()
+        .first()
+    )
+
+
+def _spend(db: Connection, user_id: uuid.UUID, purpose: Purpose) -> None:
+    """Every link of this kind the person holds is spent: one use, and older ones die with it."""
+    db.execute(
+        update(account_tokens)
+        .where(
+            and_(
+                account_tokens.c.user_id == user_id,
+                account_tokens.c.purpose == purpose,
+                account_tokens.c.used_at.is_(None),
+            )
+        )
+        .values(used_at=func.now())
+    )
