@@ -81,6 +81,7 @@ def reset_caches() -> None:
     from reservas.redis_breaker import breaker
 
     breaker.reset()
+    events.resting.clear()
     for cached in (get_settings, get_engine, get_redis, get_rate_limiter, events.client):
         cached.cache_clear()
 

@@ -21,8 +21,8 @@ def handler(event: dict, context: Any) -> dict:
     with events.collecting() as announced, engine.connect() as db:
         released = service.release_due(db)
         db.commit()
-    events.publish_now(engine, announced)  # the waitlist hears of the freed time now, not in a minute
     for space_id in {reservation.space_id for reservation in released}:
         cache.bookings_changed(space_id)
+    events.publish_now(engine, announced)  # the waitlist hears of the freed time now, not in a minute
     logger.info("no-shows released", extra={"released": len(released)})
     return {"released": len(released)}

@@ -126,7 +126,7 @@ def lambda_environment(monkeypatch, engine):
         monkeypatch.setenv("AWS_LAMBDA_RUNTIME_API", extensions_api.address)
         monkeypatch.setenv("RESERVAS_EVENT_BUS_NAME", BUS)
         reset_caches()
-        monkeypatch.setattr("reservas.events.client", lambda: gated)
+        monkeypatch.setattr("reservas.events.client", lambda patient=True: gated)
 
         def delivered() -> list[dict]:
             messages = queues.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])

@@ -22,9 +22,11 @@ from reservas.observability import Handler, logger
 
 NAME = "reservas-events"
 EXTENSIONS_API = "/2020-01-01/extension"
-RETRY_SECONDS = (
-    0.5  # between attempts to reach the Extensions API, which the extension must never stop asking
-)
+# Between attempts to reach the Extensions API, which the extension must never stop asking.
+RETRY_SECONDS = 0.5
+# Done this long before the invocation's deadline, so that Lambda never times it out on our account.
+MARGIN_SECONDS = 1.0
+PUBLISH_SECONDS = 2.0  # at most, after an answer; the outbox publisher's sweep sends what is left
 
 
 class Extension:
@@ -51,13 +53,19 @@ class Extension:
         return identifier
 
     def _run(self) -> None:
+        """Never ends while the environment lives: an extension that stops asking for its next event
+        holds every later invocation until it times out."""
         while True:
             invocation = self._next_invocation()
             if invocation.get("eventType") == "SHUTDOWN":
                 return
-            event_ids = self._wait_for_handler(invocation)
-            if event_ids:
-                self.publish(event_ids)
+            try:
+                deadline = _deadline(invocation)
+                event_ids = self._wait_for_handler(invocation.get("requestId"), deadline)
+                if event_ids:
+                    self.publish(event_ids, min(PUBLISH_SECONDS, deadline - time.time()))
+            except Exception:
+                logger.exception("the events of an invocation are left for the outbox publisher")
 
     def _next_invocation(self) -> dict[str, Any]:
         """Blocks until Lambda starts the next invocation (the environment is frozen meanwhile)."""
@@ -66,18 +74,16 @@ class Extension:
                 status, _, body = self._call(
                     "GET", "/event/next", headers={"Lambda-Extension-Identifier": self.identifier}
                 )
-                if status == 200:
-                    invocation: dict[str, Any] = json.loads(body)
+                invocation = json.loads(body) if status == 200 else None
+                if isinstance(invocation, dict):
                     return invocation
                 logger.warning("the Extensions API answered next with an error", extra={"status": status})
             except Exception:
                 logger.exception("the Extensions API did not answer next")
             time.sleep(RETRY_SECONDS)
 
-    def _wait_for_handler(self, invocation: dict[str, Any]) -> list[int]:
-        """The ids the handler of this invocation hands over, or none by the invocation's deadline."""
-        request_id = invocation.get("requestId")
-        deadline = _seconds(invocation.get("deadlineMs")) or time.time() + 900
+    def _wait_for_handler(self, request_id: Any, deadline: float) -> list[int]:
+        """The ids the handler of this invocation hands over, or none by `deadline` (a `time.time()`)."""
         while (remaining := deadline - time.time()) > 0:
             try:
                 handed_for, event_ids = self.handed_over.get(timeout=remaining)
@@ -100,8 +106,14 @@ class Extension:
             connection.close()
 
 
-def _seconds(milliseconds: Any) -> float | None:
-    return milliseconds / 1000 if isinstance(milliseconds, int | float) and milliseconds > 0 else None
+def _deadline(invocation: dict[str, Any]) -> float:
+    """When the extension must be done with this invocation (a `time.time()`): a margin before Lambda's
+    deadline, never more than Lambda's longest timeout away, whatever the event says."""
+    longest = time.time() + 900
+    milliseconds = invocation.get("deadlineMs")
+    if not isinstance(milliseconds, int | float) or not milliseconds > 0:
+        return longest
+    return min(milliseconds / 1000, longest) - MARGIN_SECONDS
 
 
 def publishing_after_response(handler: Handler) -> Handler:
@@ -116,7 +128,7 @@ def publishing_after_response(handler: Handler) -> Handler:
     if not get_settings().event_bus_name:
         return handler
     try:
-        extension = Extension(runtime_api, lambda ids: events.publish_now(get_engine(), ids))
+        extension = Extension(runtime_api, lambda ids, within: events.publish_now(get_engine(), ids, within))
     except Exception:
         logger.exception("events will wait for the outbox publisher: no extension")
         return handler

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import json
+import time
 import uuid
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -76,46 +77,110 @@ def collecting() -> Iterator[list[int]]:
 
 
 @functools.cache
-def client() -> Any:
-    """EventBridge, built on first use (boto3 is slow to import; most requests publish nothing). A slow
-    EventBridge fails the call, and its events stay in the outbox for the next publisher."""
+def client(patient: bool = True) -> Any:
+    """EventBridge, built on first use (boto3 is slow to import; most requests publish nothing).
+
+    The outbox publisher's sweep is `patient` (a retry, seconds to answer); whoever publishes its own
+    events at once is not: one attempt that gives up within a second or two, since the sweep sends
+    whatever that misses."""
     import boto3
     from botocore.config import Config
 
-    return boto3.client(
-        "events", config=Config(connect_timeout=1, read_timeout=3, retries={"max_attempts": 2})
+    config = (
+        Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 2})
+        if patient
+        else Config(connect_timeout=0.5, read_timeout=1, retries={"total_max_attempts": 1})
     )
+    return boto3.client("events", config=config)
 
 
-def publish_now(engine: Engine, event_ids: Sequence[int]) -> None:
-    """Publish these events now, as their author does once its work is done. What fails stays in the
-    outbox for the publisher's next sweep; nothing is raised. Without a bus (local runs), nothing is sent."""
+class Resting:
+    """After EventBridge failed someone publishing at once, for a minute the sweep alone publishes."""
+
+    SECONDS = 60
+
+    def __init__(self) -> None:
+        self.until = 0.0
+
+    def start(self) -> None:
+        self.until = time.monotonic() + self.SECONDS
+
+    def active(self) -> bool:
+        return time.monotonic() < self.until
+
+    def clear(self) -> None:
+        self.until = 0.0
+
+
+resting = Resting()
+
+
+def publish_now(engine: Engine, event_ids: Sequence[int], within: float = 2.0) -> None:
+    """Publish these events now, as their author does once its work is done, for at most about
+    `within` seconds. What is not sent stays in the outbox for the publisher's sweep; nothing is raised.
+    After EventBridge fails, nobody publishes at once for a minute: the work that recorded events must
+    not wait on a service that is down. Without a bus (local runs), nothing is sent."""
     bus_name = get_settings().event_bus_name
     first = event_ids[:PUBLISHED_NOW]
-    if not first or not bus_name:
+    if not first or not bus_name or resting.active():
         return
     try:
         with engine.connect() as db:
-            publish_pending(db, client(), bus_name, limit=len(first), only=first)
+            result = publish_pending(
+                db,
+                client(patient=False),
+                bus_name,
+                limit=len(first),
+                only=first,
+                until=time.monotonic() + within,
+            )
+        if result["failed"]:
+            resting.start()
     except Exception:
+        resting.start()
         logger.warning("events left for the outbox publisher", exc_info=True)
 
 
 def publish_pending(
-    db: Connection, client: Any, bus_name: str, limit: int = 100, only: Collection[int] | None = None
+    db: Connection,
+    client: Any,
+    bus_name: str,
+    limit: int = 100,
+    only: Collection[int] | None = None,
+    until: float | None = None,
 ) -> dict[str, int]:
     """Send unpublished events (`only` those ids, if given), oldest first, and mark those EventBridge
-    accepted. Rows are locked with SKIP LOCKED, so two publishers never send the same event twice at once."""
-    query = (
-        select(outbox.c.id, outbox.c.event_type, outbox.c.aggregate_id, outbox.c.payload)
-        .where(outbox.c.published_at.is_(None))
-        .order_by(outbox.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    if only is not None:
-        query = query.where(outbox.c.id.in_(list(only)))
-    rows = db.execute(query).all()
+    accepted; no new call begins after `until` (a `time.monotonic()` value). Each call's rows are locked
+    with SKIP LOCKED and committed with their outcome, so two publishers never send the same event at
+    once, and what EventBridge took is marked even if a later call fails or time runs out."""
+    published = failed = 0
+    after = 0
+    while limit > 0 and (until is None or time.monotonic() < until):
+        query = (
+            select(outbox.c.id, outbox.c.event_type, outbox.c.aggregate_id, outbox.c.payload)
+            .where(outbox.c.published_at.is_(None), outbox.c.id > after)
+            .order_by(outbox.c.id)
+            .limit(min(limit, PUT_EVENTS_BATCH))
+            .with_for_update(skip_locked=True)
+        )
+        if only is not None:
+            query = query.where(outbox.c.id.in_(list(only)))
+        rows = db.execute(query).all()
+        if not rows:
+            break
+        limit -= len(rows)
+        after = rows[-1].id
+        sent, refused = _send(db, client, rows, bus_name)
+        db.commit()
+        published += sent
+        failed += refused
+    db.commit()
+    return {"published": published, "failed": failed}
+
+
+def _send(db: Connection, client: Any, rows: Sequence[Any], bus_name: str) -> tuple[int, int]:
+    """Send the rows (at most one PutEvents call's worth, or a few when they are large) and write each
+    one's outcome; how many were published, and how many not."""
     published = failed = 0
     for batch, entries in _batches(rows, bus_name):
         if not entries:  # one event larger than EventBridge takes: kept for an operator, never sent
@@ -146,8 +211,7 @@ def publish_pending(
             db.execute(
                 update(outbox).where(outbox.c.id == row.id).values(attempts=outbox.c.attempts + 1, **values)
             )
-    db.commit()
-    return {"published": published, "failed": failed}
+    return published, failed
 
 
 def _batches(rows: Sequence[Any], bus_name: str) -> list[tuple[list[Any], list[dict[str, Any]]]]:
