@@ -68,6 +68,27 @@ def sign_up_through_handlers(engine, email: str, password: str = STRONG_PASSWORD
     return tokens
 
 
+def link_sent_to(engine, email: str, purpose: str = "verify") -> str:
+    """The token of the latest link asked for this address, made as the notifier makes it when it sends
+    the message (the notifier's own tests cover the sending)."""
+    from sqlalchemy import select
+
+    from reservas.accounts import verification
+    from reservas.tables import account_tokens
+
+    with engine.connect() as db:
+        token_id = db.execute(
+            select(account_tokens.c.id)
+            .where(account_tokens.c.email == email, account_tokens.c.purpose == purpose)
+            .order_by(account_tokens.c.created_at.desc())
+            .limit(1)
+        ).scalar_one()
+        issued = verification.issue(db, token_id)
+        assert issued is not None, "the link was made already, or too many were sent"
+        db.commit()
+    return issued[1]
+
+
 def load_event(name: str) -> dict:
     return json.loads((Path(ROOT) / "events" / name).read_text())
 

@@ -10,7 +10,7 @@ from sqlalchemy import update
 from reservas.errors import PROBLEM_JSON
 from reservas.tables import sessions
 from tests.integration.conftest import bearer
-from tests.support import STRONG_PASSWORD
+from tests.support import STRONG_PASSWORD, link_sent_to
 
 
 def refresh(client_for, token: str):
@@ -145,7 +145,7 @@ def test_changing_the_password_ends_every_session(register, client_for):
     )
 
 
-def test_changing_the_email_ends_every_other_session_and_validate_names_the_new_one(register, client_for):
+def test_a_new_email_ends_every_other_session_once_proven_and_validate_names_it(register, client_for, engine):
     laptop = register()
     phone = sign_in_again(client_for)
     changed = client_for("users").put(
@@ -154,13 +154,18 @@ def test_changing_the_email_ends_every_other_session_and_validate_names_the_new_
         headers=bearer(laptop["access_token"]),
     )
     assert changed.status_code == 200
+    assert me(client_for, phone["access_token"]) == 200  # nothing changed yet
+    token = link_sent_to(engine, "ana.new@example.com")
+    verified = client_for("auth").post("/auth/verify", json={"token": token, "password": STRONG_PASSWORD})
+    assert verified.status_code == 200
     assert me(client_for, phone["access_token"]) == 401  # its token still names the old email
     assert refresh(client_for, phone["refresh_token"]).status_code == 401
-    assert me(client_for, laptop["access_token"]) == 200  # the session that made the change goes on
+    assert me(client_for, laptop["access_token"]) == 200  # the session that asked for the change goes on
     validated = client_for("auth").post("/auth/validate", json={"token": laptop["access_token"]})
     assert validated.json()["claims"]["email"] == "ana.new@example.com"
     renewed = refresh(client_for, laptop["refresh_token"])
     assert renewed.status_code == 200 and renewed.json()["user"]["email"] == "ana.new@example.com"
+    assert me(client_for, verified.json()["access_token"]) == 200
 
 
 def test_deleting_the_account_ends_every_session(register, client_for):

@@ -7,10 +7,10 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from reservas.tables import users
+from reservas.tables import account_tokens, outbox, users
 from scripts.create_admin import make_admin as create_admin
 from tests.integration.conftest import bearer
-from tests.support import STRONG_PASSWORD
+from tests.support import STRONG_PASSWORD, link_sent_to
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def test_null_fields_change_nothing(client_for, ana):
     assert response.json()["name"] == "Ana"
 
 
-def test_changing_the_email_needs_the_right_current_password(client_for, ana):
+def test_a_new_email_counts_once_the_link_sent_to_it_is_confirmed(client_for, ana, engine):
     wrong = put_me(
         client_for, ana["access_token"], {"email": "new@example.com", "current_password": "Wrong-pass-1"}
     )
@@ -75,19 +75,65 @@ def test_changing_the_email_needs_the_right_current_password(client_for, ana):
         client_for, ana["access_token"], {"email": " New@Example.com ", "current_password": STRONG_PASSWORD}
     )
     assert right.status_code == 200
-    assert right.json()["email"] == "new@example.com"
-    login = client_for("auth").post(
-        "/auth/login", json={"email": "new@example.com", "password": STRONG_PASSWORD}
+    assert right.json()["email"] == "ana@example.com"  # until the new address is proven
+    auth = client_for("auth")
+    assert (
+        auth.post("/auth/login", json={"email": "new@example.com", "password": STRONG_PASSWORD}).status_code
+        == 401
     )
-    assert login.status_code == 200
+
+    token = link_sent_to(engine, "new@example.com")
+    assert auth.post("/auth/verify", json={"token": token, "password": "Wrong-pass-1"}).status_code == 401
+    verified = auth.post("/auth/verify", json={"token": token, "password": STRONG_PASSWORD})
+    assert verified.status_code == 200 and verified.json()["user"]["email"] == "new@example.com"
+    assert (
+        auth.post("/auth/login", json={"email": "new@example.com", "password": STRONG_PASSWORD}).status_code
+        == 200
+    )
+    assert (
+        auth.post("/auth/login", json={"email": "ana@example.com", "password": STRONG_PASSWORD}).status_code
+        == 401
+    )
 
 
-def test_an_email_that_is_taken_is_a_409(client_for, ana, register):
-    register("bob@example.com", name="Bob")
+def test_an_email_that_is_taken_answers_as_any_other_and_changes_nothing(client_for, ana, register, engine):
+    bob = register("bob@example.com", name="Bob")
     response = put_me(
         client_for, ana["access_token"], {"email": "BOB@example.com", "current_password": STRONG_PASSWORD}
     )
-    assert response.status_code == 409
+    assert response.status_code == 200 and response.json()["email"] == "ana@example.com"
+    with engine.connect() as connection:
+        asked = connection.execute(
+            select(outbox.c.event_type, outbox.c.payload).where(
+                outbox.c.event_type == "AddressAlreadyRegistered"
+            )
+        ).all()
+        links = connection.execute(
+            select(account_tokens.c.id).where(
+                account_tokens.c.user_id == uuid.UUID(ana["user"]["id"]),
+                account_tokens.c.email == "bob@example.com",
+            )
+        ).all()
+    assert [row.payload["user_id"] for row in asked] == [bob["user"]["id"]]  # Bob is told; no link is made
+    assert links == []
+
+
+def test_an_address_someone_registered_without_proving_it_goes_to_whoever_proves_it(client_for, ana, engine):
+    client_for("auth").post(
+        "/auth/register",
+        json={"email": "squat@example.com", "password": "Squatter-pass-1", "name": "Squatter"},
+    )
+    put_me(
+        client_for, ana["access_token"], {"email": "squat@example.com", "current_password": STRONG_PASSWORD}
+    )
+    token = link_sent_to(engine, "squat@example.com")
+    verified = client_for("auth").post("/auth/verify", json={"token": token, "password": STRONG_PASSWORD})
+    assert verified.status_code == 200 and verified.json()["user"]["id"] == ana["user"]["id"]
+    with engine.connect() as connection:
+        assert (
+            connection.execute(select(users.c.name).where(users.c.email == "squat@example.com")).scalar_one()
+            == "Ana"
+        )
 
 
 def test_deleting_the_account_removes_it(client_for, ana, engine):

@@ -219,6 +219,8 @@ account_tokens = Table(
     Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("purpose", String(10), nullable=False),  # 'verify' | 'reset'
     Column("email", String(254), nullable=False),  # where it is sent (and what 'verify' proves)
+    # An address change: the session that asked, which goes on when the address changes.
+    Column("session_id", Uuid, ForeignKey("sessions.id", ondelete="SET NULL")),
     Column("token_hash", LargeBinary, unique=True),  # made by the notifier as it sends the link
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("issued_at", DateTime(timezone=True)),

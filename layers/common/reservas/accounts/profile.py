@@ -7,9 +7,9 @@ import uuid
 from sqlalchemy import Connection
 
 from reservas import audit
-from reservas.accounts import repository, service
+from reservas.accounts import repository, service, verification
 from reservas.accounts.schemas import Role, UpdateMeRequest, User
-from reservas.database import Taken, domain_errors, present
+from reservas.database import present
 from reservas.errors import Conflict, Forbidden, NotFound
 from reservas.pagination import Page, keyset, page
 from reservas.passwords import hash_password
@@ -19,7 +19,8 @@ from reservas.timestamps import parse_instant
 def update_me(
     db: Connection, user: User, request: UpdateMeRequest, *, session_id: uuid.UUID, client_address: str
 ) -> User:
-    """A new password ends every session; a new email every other one (their tokens name the old)."""
+    """A new password ends every session. A new email counts once the link sent to it is confirmed
+    (`verification.verify`), which ends every other session (their tokens name the old)."""
     changes = request.model_dump(exclude_none=True, exclude={"current_password"})  # null: no change
     sensitive = request.email is not None or request.password is not None
     if (
@@ -27,21 +28,15 @@ def update_me(
         and service.authenticate(db, user.email, request.current_password or "", client_address) is None
     ):
         raise Forbidden("The current password is incorrect.", title="Wrong password")
+    new_email = changes.pop("email", user.email)
+    if new_email != user.email:
+        verification.ask_to_change_address(db, user.id, new_email, session_id)
     if "password" in changes:
         changes["password_hash"] = hash_password(changes.pop("password"))
         service.end_sessions(db, user.id, reason="password-changed")
-    elif changes.get("email", user.email) != user.email:
-        service.end_sessions(db, user.id, reason="email-changed", keep=session_id)
-    if not changes:
-        return user
-    try:
-        with domain_errors():
-            row = repository.update_user(db, user.id, changes)
-            db.commit()
-    except Taken:
-        db.rollback()
-        raise Conflict("An account with this email already exists.", title="Email taken") from None
-    return User.model_validate(dict(present(row)))
+    row = repository.update_user(db, user.id, changes) if changes else None
+    db.commit()
+    return user if row is None else User.model_validate(dict(present(row)))
 
 
 def get_user(db: Connection, user_id: uuid.UUID) -> User:

@@ -13,7 +13,7 @@ import uuid
 from datetime import timedelta
 from typing import Literal
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
@@ -76,8 +76,10 @@ def verify(db: Connection, request: VerifyRequest, client_address: str) -> Token
         raise Unauthorized(VERIFY_FAILED, title="Verification failed")
     _spend(db, token["user_id"], "verify")
     values = {"email_verified_at": func.now()}
-    if token["email"] != user["email"]:
+    if token["email"] != user["email"]:  # an address change: the sessions that name the old one end
         values["email"] = token["email"]
+        _free(db, token["email"])
+        service.end_sessions(db, user["id"], reason="email-changed", keep=token["session_id"])
     try:
         with db.begin_nested():
             user = repository.update_user(db, user["id"], values)
@@ -87,6 +89,17 @@ def verify(db: Connection, request: VerifyRequest, client_address: str) -> Token
     pair = service.start_session(db, user)
     db.commit()
     return pair
+
+
+def ask_to_change_address(db: Connection, user_id: uuid.UUID, email: str, session_id: uuid.UUID) -> None:
+    """A person's new address counts once the link sent to it is confirmed (`verify`). An address that
+    is another person's verified one is not told apart: its owner gets a notice instead of a link."""
+    holder = repository.find_user_with_hash(db, email)
+    if holder is not None and holder["email_verified_at"] is not None:
+        if holder["id"] != user_id:
+            events.record(db, events.ADDRESS_ALREADY_REGISTERED, holder["id"], {"user_id": str(holder["id"])})
+        return
+    _ask(db, user_id, "verify", email, events.VERIFICATION_REQUESTED, session_id=session_id)
 
 
 def request_password_reset(db: Connection, request: PasswordResetRequest) -> None:
@@ -169,10 +182,22 @@ def _verified(db: Connection, user_id: uuid.UUID, email: str) -> bool:
     )
 
 
-def _ask(db: Connection, user_id: uuid.UUID, purpose: Purpose, email: str, event_type: str) -> None:
+def _free(db: Connection, email: str) -> None:
+    """An address being proven by someone is taken from whoever registered it without proving it."""
+    db.execute(delete(users).where(users.c.email == email, users.c.email_verified_at.is_(None)))
+
+
+def _ask(
+    db: Connection,
+    user_id: uuid.UUID,
+    purpose: Purpose,
+    email: str,
+    event_type: str,
+    session_id: uuid.UUID | None = None,
+) -> None:
     token_id = db.execute(
         insert(account_tokens)
-        .values(user_id=user_id, purpose=purpose, email=email)
+        .values(user_id=user_id, purpose=purpose, email=email, session_id=session_id)
         .returning(account_tokens.c.id)
     ).scalar_one()
     events.record(db, event_type, user_id, {"user_id": str(user_id), "token_id": str(token_id)})

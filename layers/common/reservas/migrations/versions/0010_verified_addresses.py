@@ -31,6 +31,8 @@ def upgrade() -> None:
             user_id     uuid        NOT NULL REFERENCES users (id) ON DELETE CASCADE,
             purpose     varchar(10) NOT NULL,
             email       varchar(254) NOT NULL,
+            -- An address change: the session that asked, which goes on when the address changes.
+            session_id  uuid REFERENCES sessions (id) ON DELETE SET NULL,
             token_hash  bytea       UNIQUE,
             created_at  timestamptz NOT NULL DEFAULT now(),
             issued_at   timestamptz,
