@@ -53,7 +53,7 @@ class LocalEvents:
         """`invoke(function_name, event)` calls a function's handler as Lambda would."""
         self.invoke = invoke
         self.rules: list[tuple[str, dict[str, Any]]] = []
-        self.schedules: list[tuple[str, int]] = []
+        self.schedules: list[tuple[str, int, dict[str, Any]]] = []
         for name, resource in template.get("Resources", {}).items():
             if resource.get("Type") != "AWS::Serverless::Function":
                 continue
@@ -66,8 +66,11 @@ class LocalEvents:
                     self.rules.append((name, pattern))
                 elif trigger.get("Type") in ("Schedule", "ScheduleV2"):
                     seconds = rate_seconds(properties.get("ScheduleExpression", ""))
+                    scheduled = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.scheduler"}
+                    if "Input" in properties:  # what the schedule hands the function instead
+                        scheduled = json.loads(properties["Input"])
                     if seconds:
-                        self.schedules.append((name, seconds))
+                        self.schedules.append((name, seconds, scheduled))
         self.delivering: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
         self.stopped = threading.Event()
 
@@ -92,9 +95,9 @@ class LocalEvents:
 
     def start(self) -> None:
         threading.Thread(target=self._deliver, name="local-bus", daemon=True).start()
-        for name, seconds in self.schedules:
+        for name, seconds, scheduled in self.schedules:
             threading.Thread(
-                target=self._every, args=(name, seconds), name=f"schedule-{name}", daemon=True
+                target=self._every, args=(name, seconds, scheduled), name=f"schedule-{name}", daemon=True
             ).start()
 
     def stop(self) -> None:
@@ -107,9 +110,9 @@ class LocalEvents:
                 if matches(pattern, event):
                     self._run(name, event)
 
-    def _every(self, name: str, seconds: int) -> None:
+    def _every(self, name: str, seconds: int, scheduled: dict[str, Any]) -> None:
         while not self.stopped.wait(seconds):
-            self._run(name, {"version": "0", "detail-type": "Scheduled Event", "source": "aws.scheduler"})
+            self._run(name, scheduled)
 
     def _run(self, name: str, event: dict[str, Any]) -> None:
         try:

@@ -50,6 +50,7 @@ TABLES = (
     "sessions",
     "account_tokens",
     "deliveries",
+    "reminders",
     "spaces",
     "users",
 )

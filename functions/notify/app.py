@@ -1,17 +1,24 @@
-"""Sends the email an event calls for; an EventBridge rule in template.yaml invokes it
-(reservas.notifications.deliver). EventBridge may deliver an event twice: each message is sent once."""
+"""Sends the email an event calls for (reservas.notifications.deliver): an EventBridge rule in
+template.yaml invokes it with every event that calls for one, and a schedule every 5 minutes with
+`{"reminders": true}` to send the reminders that are due. EventBridge may deliver an event twice: each
+message is sent once."""
 
 from typing import Any
 
 from reservas.database import job_engine
-from reservas.notifications.deliver import deliver
+from reservas.notifications.deliver import deliver, send_reminders
 from reservas.observability import logger
 
-SECONDS = 25  # the function may run 30 s (template.yaml)
+SECONDS = 55  # the function may run 60 s (template.yaml)
 
 
 @logger.inject_lambda_context
 def handler(event: dict, context: Any) -> dict:
+    if event.get("reminders") is True:
+        with job_engine(SECONDS).connect() as db:
+            sent = send_reminders(db)
+        logger.info("reminders sent", extra={"sent": sent})
+        return {"sent": sent}
     detail = event.get("detail")
     if not isinstance(detail, dict):
         logger.warning("event without a detail object", extra={"event": event.get("detail-type")})

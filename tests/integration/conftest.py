@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import shutil
 import tempfile
 import uuid
@@ -9,14 +11,19 @@ import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import boto3
 import pytest
 from fastapi.testclient import TestClient
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
 from sqlalchemy import insert, select, text
 from sqlalchemy.engine import make_url
 
+from devtools.apigw import ROOT, LambdaContext, load_function_module
 from reservas.database import build_engine
 from reservas.spaces.cache import bookings_changed
-from reservas.tables import reservations, users
+from reservas.tables import outbox, reservations, users
 from tests.conftest import reset_caches
 from tests.support import EVERY_DAY, STRONG_PASSWORD, function_module, local_time, sign_up, space_body
 
@@ -346,3 +353,68 @@ def approving(spaces_api, register, client_for, admin):
     )
     assert made.status_code == 204, made.text
     return approving
+
+
+SENDER = "rooms@example.org"
+
+
+@pytest.fixture
+def mailbox(monkeypatch, engine):
+    """SES (moto) with the sender verified; `.deliver()` hands the notifier every event written so far
+    that is not yet delivered, as EventBridge would; `.messages(to)` are those SES took for `to`."""
+    with mock_aws():
+        ses = boto3.client("ses", region_name="eu-west-1")
+        ses.verify_email_identity(EmailAddress=SENDER)
+        monkeypatch.setenv("RESERVAS_MAIL_FROM", SENDER)
+        monkeypatch.setenv("RESERVAS_PUBLIC_URL", "https://rooms.example.org")
+        reset_caches()
+        from reservas import mail
+
+        mail._ses.cache_clear()
+        yield Mailbox(engine)
+        mail._ses.cache_clear()
+    monkeypatch.undo()
+    reset_caches()
+
+
+class Mailbox:
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.delivered: set[int] = set()
+
+    def events(self) -> list[dict]:
+        """Every event written so far, as EventBridge hands it to a function."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(outbox.c.id, outbox.c.event_type, outbox.c.payload).order_by(outbox.c.id)
+            ).all()
+        return [
+            {
+                "version": "0",
+                "id": str(uuid.uuid4()),
+                "source": "reservas",
+                "detail-type": row.event_type,
+                "detail": {**row.payload, "event_id": row.id},
+            }
+            for row in rows
+        ]
+
+    def deliver(self, event: dict | None = None) -> int:
+        """Hand the notifier one event, or every event not handed yet; how many messages it sent."""
+        notify = load_function_module(ROOT / "functions" / "notify").handler
+        todo = (
+            [event] if event else [e for e in self.events() if e["detail"]["event_id"] not in self.delivered]
+        )
+        sent = 0
+        for each in todo:
+            self.delivered.add(each["detail"]["event_id"])
+            sent += notify(each, LambdaContext("NotifierFunction", timeout_seconds=30))["sent"]
+        return sent
+
+    def messages(self, to: str) -> list[email.message.Message]:
+        sent = ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages
+        return [
+            email.message_from_string(m.raw_data, policy=email.policy.default)
+            for m in sent
+            if to in getattr(m, "destinations", [])
+        ]

@@ -20,7 +20,19 @@ def _template() -> dict:
 def test_the_template_rules_and_rate_schedules_are_wired_and_cron_ones_are_not():
     bus = LocalEvents(_template(), invoke=lambda name, event: None)
     assert sorted(name for name, _ in bus.rules) == ["NotifierFunction", "PromoteFunction"]
-    assert sorted(bus.schedules) == [("OutboxPublisherFunction", 60), ("ReleaseFunction", 60)]
+    assert sorted(bus.schedules, key=str) == [
+        ("NotifierFunction", 300, {"reminders": True}),
+        (
+            "OutboxPublisherFunction",
+            60,
+            {"version": "0", "detail-type": "Scheduled Event", "source": "aws.scheduler"},
+        ),
+        (
+            "ReleaseFunction",
+            60,
+            {"version": "0", "detail-type": "Scheduled Event", "source": "aws.scheduler"},
+        ),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -68,7 +80,8 @@ def test_put_events_delivers_to_the_matching_function_in_the_background():
 
     def invoke(name, event):
         delivered.append((name, event))
-        done.set()
+        if len(delivered) == 3:
+            done.set()
 
     bus = LocalEvents(_template(), invoke)
     bus.start()
@@ -82,5 +95,9 @@ def test_put_events_delivers_to_the_matching_function_in_the_background():
         assert done.wait(5)
     finally:
         bus.stop()
-    [(name, event)] = delivered  # a creation frees no time and calls for no mail (yet): not routed
-    assert name == "PromoteFunction" and event["detail"] == {"id": 2} and event["source"] == "reservas"
+    # A creation frees no time (the promotion function does not hear of it) but calls for a message.
+    assert [(name, event["detail"]) for name, event in delivered] == [
+        ("NotifierFunction", {"id": 1}),
+        ("PromoteFunction", {"id": 2}),
+        ("NotifierFunction", {"id": 2}),
+    ]

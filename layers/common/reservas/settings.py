@@ -72,6 +72,8 @@ class Settings(BaseModel):
     verification_hours: int = Field(default=24, ge=1, le=24 * 14)
     password_reset_minutes: int = Field(default=30, ge=5, le=24 * 60)
     account_mails_per_hour: int = Field(default=3, ge=1, le=100)
+    # Booking reminders go this long before the start (the notifier looks every 5 minutes).
+    reminder_minutes: int = Field(default=60, ge=10, le=7 * 24 * 60)
     # Mail: the sender (verified in SES), or a folder to write messages to instead (local runs).
     mail_from: str | None = None
     mail_folder: str | None = None

@@ -237,6 +237,14 @@ deliveries = Table(
     Column("sent_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )
 
+reminders = Table(
+    "reminders",
+    metadata,
+    Column("reservation_id", Uuid, ForeignKey("reservations.id", ondelete="CASCADE"), primary_key=True),
+    Column("start_time", DateTime(timezone=True), primary_key=True),
+    Column("sent_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
 outbox = Table(
     "outbox",
     metadata,

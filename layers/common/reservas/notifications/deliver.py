@@ -7,18 +7,19 @@ finds the claim and sends nothing; a send that fails undoes the claim, so a retr
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, exists, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from reservas import events, mail
 from reservas.accounts import repository, verification
-from reservas.notifications import account_mail
+from reservas.notifications import account_mail, booking_mail
 from reservas.observability import logger
 from reservas.settings import get_settings
-from reservas.tables import deliveries
+from reservas.tables import deliveries, reminders, reservations
 
 KINDS = {
     events.VERIFICATION_REQUESTED: "verify",
@@ -29,14 +30,17 @@ KINDS = {
 
 def deliver(db: Connection, event_type: str, detail: dict[str, Any]) -> int:
     """Send what the event calls for; how many messages were sent."""
-    kind = KINDS.get(event_type)
     try:
         event_id = int(detail["event_id"])
+        if event_type not in KINDS:
+            return _deliver_booking_notice(db, event_type, detail, event_id)
         user_id = uuid.UUID(str(detail["user_id"]))
     except (KeyError, TypeError, ValueError):
+        db.rollback()
         logger.warning("an event the notifier cannot read", extra={"type": event_type})
         return 0
-    if kind is None or not _claim(db, event_id, user_id, kind):
+    kind = KINDS[event_type]
+    if not _claim(db, event_id, user_id, kind):
         db.rollback()
         return 0
     user = repository.find_user_by_id(db, user_id)
@@ -47,6 +51,72 @@ def deliver(db: Connection, event_type: str, detail: dict[str, Any]) -> int:
     mail.send(message)
     db.commit()
     return 1
+
+
+def _deliver_booking_notice(db: Connection, event_type: str, detail: dict[str, Any], event_id: int) -> int:
+    """A booking's message to its booker, if they want it and their address is verified."""
+    notice = booking_mail.notice_for(db, event_type, detail, sequence=event_id)
+    if notice is None:
+        db.rollback()
+        return 0
+    return _send_notice(db, notice, lambda user_id: _claim(db, event_id, user_id, notice.kind))
+
+
+def send_reminders(db: Connection) -> int:
+    """Remind people of their bookings that start within `reminder_minutes`, once per booking and
+    start; never of one that is not active when the message goes (its row is held while it goes, so a
+    cancellation waits for it), nor of one booked within that time (its booker knows)."""
+    lead = timedelta(minutes=get_settings().reminder_minutes)
+    sent = 0
+    while True:
+        row = (
+            db.execute(
+                select(reservations)
+                .where(
+                    reservations.c.status == "active",
+                    reservations.c.user_id.is_not(None),
+                    reservations.c.start_time > func.now(),
+                    reservations.c.start_time <= func.now() + lead,
+                    reservations.c.created_at < reservations.c.start_time - lead,
+                    ~exists().where(
+                        reminders.c.reservation_id == reservations.c.id,
+                        reminders.c.start_time == reservations.c.start_time,
+                    ),
+                )
+                .order_by(reservations.c.start_time)
+                .limit(1)
+                .with_for_update(key_share=True, skip_locked=True)
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            db.rollback()
+            return sent
+        db.execute(insert(reminders).values(reservation_id=row["id"], start_time=row["start_time"]))
+        sent += _send_notice(db, booking_mail.reminder(row), lambda user_id: True)
+        db.commit()
+
+
+def _send_notice(db: Connection, notice: booking_mail.Notice, claim: Callable[[uuid.UUID], bool]) -> int:
+    """Send a notice to its booker if they want it and `claim` (once per person) allows; commits."""
+    user = repository.find_user_by_id(db, notice.user_id)
+    space = booking_mail.space_of(db, notice.space_id)
+    if user is None or space is None or not wants(user, notice.kind) or not claim(user["id"]):
+        db.commit()  # nothing to send for it, now or later
+        return 0
+    mail.send(booking_mail.compose(notice, user, space, get_settings().mail_from or ""))
+    db.commit()
+    return 1
+
+
+def wants(user: Any, kind: str) -> bool:
+    """Only a verified address gets booking messages, and only the kinds its person has not turned off
+    (`preferences.notifications.<kind>: false`)."""
+    if user["email_verified_at"] is None:
+        return False
+    chosen = user["preferences"].get("notifications")
+    return not (isinstance(chosen, dict) and chosen.get(kind) is False)
 
 
 def _message(db: Connection, kind: str, user: Any, detail: dict[str, Any]) -> Any:

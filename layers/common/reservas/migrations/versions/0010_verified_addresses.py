@@ -1,5 +1,6 @@
 """Verified addresses and mail: an account is verified by a link sent to its address; a password is
-reset by one; every message the notifier sends is sent once per event and person.
+reset by one; every message the notifier sends is sent once per event and person, every reminder once
+per booking and start.
 
 Accounts that exist before this migration were made under the old rules (no verification): they count
 as verified from their creation, so nobody is locked out.
@@ -59,9 +60,21 @@ def upgrade() -> None:
         """
     )
     op.execute("CREATE INDEX idx_deliveries_user ON deliveries (user_id, kind, sent_at)")
+    # Reminders sent: one per booking and start (a booking moved is reminded of its new start).
+    op.execute(
+        """
+        CREATE TABLE reminders (
+            reservation_id uuid        NOT NULL REFERENCES reservations (id) ON DELETE CASCADE,
+            start_time     timestamptz NOT NULL,
+            sent_at        timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (reservation_id, start_time)
+        )
+        """
+    )
 
 
 def downgrade() -> None:
+    op.execute("DROP TABLE reminders")
     op.execute("DROP TABLE deliveries")
     op.execute("DROP TABLE account_tokens")
     op.execute("ALTER TABLE users DROP COLUMN email_verified_at")
