@@ -56,10 +56,7 @@ def verify_address(body: VerifyRequest, db: DbDep, address: ClientAddress) -> To
 
 @router.post(
     "/login",
-    responses={
-        401: problem_doc("Wrong email or password"),
-        403: problem_doc("The address is not verified yet (told only with the right password)"),
-    },
+    responses={401: problem_doc("Wrong email or password, or an address not verified yet")},
 )
 def login(body: LoginRequest, db: DbDep, address: ClientAddress) -> TokenPair:
     return service.login(db, body, address)

@@ -59,7 +59,7 @@ def test_the_sample_events_work_as_sam_local_invoke_would_use_them(engine):
     expected = {
         "auth-register.json": 202,
         "auth-verify.json": 400,  # carries a placeholder token
-        "auth-login.json": 403,  # the address is not verified yet
+        "auth-login.json": 401,  # the address is not verified yet
         "auth-password-reset.json": 202,
         "auth-password-reset-confirm.json": 400,
         "auth-refresh.json": 401,  # carries a placeholder token
@@ -105,4 +105,4 @@ def test_a_base64_body_is_decoded_like_api_gateway_sends_it(engine):
     body = {"email": "x@example.com", "password": "Nope-1234"}
     status, _, body = invoke("auth", http_event("POST", "/auth/login", body=body, base64_body=True))
     assert status == 401
-    assert body["detail"] == "The email or password is incorrect."
+    assert body["detail"] == "The email or password is incorrect, or the address is not verified yet."

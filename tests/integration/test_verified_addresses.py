@@ -42,9 +42,11 @@ def test_registration_sends_one_link_and_signing_in_waits_for_it(client_for, mai
     assert link["From"] == SENDER and "Verify" in link["Subject"]
     assert "https://rooms.example.org/verify?token=" in link.get_payload(decode=True).decode()
 
-    # Not verified: the right password is told so, a wrong one is refused as always.
+    # Not verified: signing in is refused as a wrong password is (anyone may have registered it).
     early = auth.post("/auth/login", json={"email": "vera@example.com", "password": STRONG_PASSWORD})
-    assert early.status_code == 403 and early.json()["title"] == "Address not verified"
+    wrong = auth.post("/auth/login", json={"email": "vera@example.com", "password": "Wrong-123456"})
+    assert (early.status_code, early.json()) == (wrong.status_code, wrong.json()) == (401, wrong.json())
+    assert "not verified" in early.json()["detail"]
     assert (
         auth.post("/auth/login", json={"email": "vera@example.com", "password": "Wrong-123456"}).status_code
         == 401
@@ -96,24 +98,32 @@ def test_registering_a_taken_address_answers_as_a_new_one_and_tells_the_owner(cl
 
 
 def test_someone_registering_your_address_first_cannot_take_it(client_for, mailbox):
-    """An address nobody verified belongs to no one: the intruder's registration is replaced by the
-    owner's, the link goes to the owner's inbox, and it works only with the owner's password."""
+    """An address nobody verified belongs to no one: each registration gets a link of its own, carrying
+    its password; both go to the owner's inbox, and only the owner's own works with the owner's password.
+    The intruder has neither link; the owner cannot be made to verify the intruder's registration."""
     _register(client_for, "victim@example.com", password="Intruder-Pass-1", name="Intruder")
     _register(client_for, "victim@example.com", password=STRONG_PASSWORD, name="Victim")
     mailbox.deliver()
-    first, second = mailbox.messages("victim@example.com")
+    intruders, owners = mailbox.messages("victim@example.com")
     auth = client_for("auth")
-    for message in (first, second):
-        answer = auth.post("/auth/verify", json={"token": token_in(message), "password": "Intruder-Pass-1"})
-        assert answer.status_code == 401
+    tricked = auth.post("/auth/verify", json={"token": token_in(intruders), "password": STRONG_PASSWORD})
+    assert tricked.status_code == 401
     assert (
         auth.post(
             "/auth/login", json={"email": "victim@example.com", "password": "Intruder-Pass-1"}
         ).status_code
         == 401
     )
-    verified = auth.post("/auth/verify", json={"token": token_in(first), "password": STRONG_PASSWORD})
+    verified = auth.post("/auth/verify", json={"token": token_in(owners), "password": STRONG_PASSWORD})
     assert verified.status_code == 200 and verified.json()["user"]["name"] == "Victim"
+    assert (
+        auth.post(
+            "/auth/login", json={"email": "victim@example.com", "password": "Intruder-Pass-1"}
+        ).status_code
+        == 401
+    )
+    spent = auth.post("/auth/verify", json={"token": token_in(intruders), "password": "Intruder-Pass-1"})
+    assert spent.status_code == 400  # verifying spends every other link of the address
 
 
 def test_a_reset_link_works_once_and_ends_every_session(client_for, register, mailbox):

@@ -68,7 +68,7 @@ def test_each_built_function_answers_its_health_check(built, engine, function):
 def test_each_built_function_serves_a_real_route(built, engine):
     registered = invoke("AuthFunction", "auth-register.json")
     assert registered["statusCode"] == 202, registered
-    assert invoke("AuthFunction", "auth-login.json")["statusCode"] == 403  # not verified yet
+    assert invoke("AuthFunction", "auth-login.json")["statusCode"] == 401  # not verified yet
     mark_verified(engine, "sam@example.com")
     login = invoke("AuthFunction", "auth-login.json")
     assert login["statusCode"] == 200

@@ -221,6 +221,10 @@ account_tokens = Table(
     Column("email", String(254), nullable=False),  # where it is sent (and what 'verify' proves)
     # An address change: the session that asked, which goes on when the address changes.
     Column("session_id", Uuid, ForeignKey("sessions.id", ondelete="SET NULL")),
+    # A registration of an address nobody verified: what the account takes when this link is confirmed.
+    Column("password_hash", String(255)),
+    Column("name", String(100)),
+    Column("locale", String(5)),
     Column("token_hash", LargeBinary, unique=True),  # made by the notifier as it sends the link
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("issued_at", DateTime(timezone=True)),

@@ -30,6 +30,20 @@ def normalise_email(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
 
 
+def _mailable(value: str) -> str:
+    """The address as mail servers take it: ASCII, an international domain in its Punycode form (Amazon
+    SES, like most, takes nothing else); an address whose local part is not ASCII is refused."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        ascii_form = validate_email(value, allow_smtputf8=False, check_deliverability=False).ascii_email
+    except EmailNotValidError as error:
+        raise ValueError(f"not an address mail can be sent to: {error}") from None
+    if ascii_form is None:
+        raise ValueError("not an address mail can be sent to")
+    return ascii_form.lower()
+
+
 def _acceptable_password(password: str) -> str:
     problems = password_problems(password)
     if problems:
@@ -77,7 +91,9 @@ def _small_preferences(preferences: dict[str, Any]) -> dict[str, Any]:
     return preferences
 
 
-Email = Annotated[EmailStr, BeforeValidator(normalise_email), Field(max_length=254)]
+Email = Annotated[
+    EmailStr, BeforeValidator(normalise_email), AfterValidator(_mailable), Field(max_length=254)
+]
 NewPassword = Annotated[
     str,
     AfterValidator(_acceptable_password),

@@ -18,7 +18,7 @@ from reservas.accounts.schemas import (
     TokenValidation,
     User,
 )
-from reservas.errors import Forbidden, TooManyRequests, Unauthorized
+from reservas.errors import TooManyRequests, Unauthorized
 from reservas.observability import logger
 from reservas.passwords import burn_verification_time, verify_password
 from reservas.rate_limits import get_rate_limiter, parse_limits
@@ -29,27 +29,29 @@ from reservas.tokens import (
     new_refresh_token,
 )
 
-LOGIN_FAILED = "The email or password is incorrect."
+LOGIN_FAILED = "The email or password is incorrect, or the address is not verified yet."
 TOO_MANY_SIGN_INS = "Too many failed sign-ins for this account; try again later."
 REFRESH_FAILED = "The refresh token is invalid, expired or already used; sign in again."
-NOT_VERIFIED = (
-    "Verify your address first: open the link we sent to it. No email? Register again to get a new one."
-)
 
 
 def login(db: Connection, request: LoginRequest, client_address: str) -> TokenPair:
     row = authenticate(db, request.email, request.password, client_address)
     if row is None:
         raise Unauthorized(LOGIN_FAILED, title="Login failed")
-    if row["email_verified_at"] is None:  # told only to whoever knows the password
-        raise Forbidden(NOT_VERIFIED, title="Address not verified")
+    if (
+        row["email_verified_at"] is None
+    ):  # as a wrong password: anyone may set the password of such an address
+        raise Unauthorized(LOGIN_FAILED, title="Login failed")
     pair = start_session(db, row)
     db.commit()
     return pair
 
 
-def authenticate(db: Connection, email: str, password: str, client_address: str) -> RowMapping | None:
-    """The user whose password this is, or None. Takes as long whether the account exists or not.
+def authenticate(
+    db: Connection, email: str, password: str, client_address: str, password_hash: str | None = None
+) -> RowMapping | None:
+    """The user whose password this is (or whose `password_hash` it matches, when given: a registration
+    waiting for its link), or None. Takes as long whether the account exists or not.
 
     Guessing is limited per account *and client address* (5 in 15 minutes), so that someone else's
     failures from their address never keep the owner out, and per account across addresses with a
@@ -70,7 +72,7 @@ def authenticate(db: Connection, email: str, password: str, client_address: str)
     if row is None:
         burn_verification_time(password)
         return None
-    if not verify_password(password, row["password_hash"]):
+    if not verify_password(password, password_hash or row["password_hash"]):
         return None
     if limiter is not None:
         for limits, *identifiers in attempts:

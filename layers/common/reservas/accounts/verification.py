@@ -44,15 +44,16 @@ class InvalidLink(Problem):
 
 def register(db: Connection, request: RegisterRequest) -> None:
     """A new account waits for its address to be verified. An address nobody has verified yet belongs to
-    no one: registering it again replaces its password and name (only the link, sent to the address,
-    then makes it an account). A verified address is not touched; its owner is told."""
+    no one: each registration of it gets a link of its own, carrying its password, name and language,
+    which the account takes when that link is confirmed with that password. A verified address is not
+    touched; its owner is told."""
     password_hash = hash_password(request.password)
     preferences = {"locale": request.locale} if request.locale else {}
     row = repository.insert_user(
         db, email=request.email, password_hash=password_hash, name=request.name, preferences=preferences
     )
     if row is None:
-        row = repository.find_user_with_hash(db, request.email, lock=True)
+        row = repository.find_user_with_hash(db, request.email)
         if row is None:  # the account left in between: nothing to tell anyone
             db.commit()
             return
@@ -60,46 +61,41 @@ def register(db: Connection, request: RegisterRequest) -> None:
             events.record(db, events.ADDRESS_ALREADY_REGISTERED, row["id"], {"user_id": str(row["id"])})
             db.commit()
             return
-        repository.update_user(db, row["id"], {"password_hash": password_hash, "name": request.name})
-    _ask(db, row["id"], "verify", request.email, events.VERIFICATION_REQUESTED)
+    registration = {"password_hash": password_hash, "name": request.name, "locale": request.locale}
+    _ask(db, row["id"], "verify", request.email, events.VERIFICATION_REQUESTED, **registration)
     db.commit()
 
 
 def verify(db: Connection, request: VerifyRequest, client_address: str) -> TokenPair:
-    """Confirm the link with the account's password: the address is verified (or the account's address
-    becomes the one the link was sent to) and the person is signed in."""
-    token = _usable(db, request.token, "verify")
-    if token is None:
-        raise InvalidLink(LINK_FAILED)
-    user = repository.find_user_by_id(db, token["user_id"], lock=True)
-    if user is None or service.authenticate(db, user["email"], request.password, client_address) is None:
+    """Confirm the link with its password: the address is verified (or the account's address becomes
+    the one the link was sent to) and the person is signed in."""
+    user, token = _holder_and_link(db, request.token, "verify")
+    password_hash = token["password_hash"]
+    if service.authenticate(db, user["email"], request.password, client_address, password_hash) is None:
         raise Unauthorized(VERIFY_FAILED, title="Verification failed")
-    _spend(db, token["user_id"], "verify")
-    values = {"email_verified_at": func.now()}
-    if token["email"] != user["email"]:  # an address change: the sessions that name the old one end
+    _spend(db, user["id"], "verify")
+    values: dict[str, object] = {"email_verified_at": func.now()}
+    if password_hash is not None:  # a registration: the account is the one it asked for
+        locale = token["locale"]
+        values |= {
+            "password_hash": password_hash,
+            "name": token["name"],
+            "preferences": {"locale": locale} if locale else {},
+        }
+    if token["email"] != user["email"]:  # an address change: what names the old address ends
         values["email"] = token["email"]
         _free(db, token["email"])
+        _spend(db, user["id"], "reset")
         service.end_sessions(db, user["id"], reason="email-changed", keep=token["session_id"])
     try:
         with db.begin_nested():
-            user = repository.update_user(db, user["id"], values)
+            verified = repository.update_user(db, user["id"], values)
     except IntegrityError:
         raise Conflict("Another account has verified this address meanwhile.", title="Email taken") from None
-    assert user is not None
-    pair = service.start_session(db, user)
+    assert verified is not None
+    pair = service.start_session(db, verified)
     db.commit()
     return pair
-
-
-def ask_to_change_address(db: Connection, user_id: uuid.UUID, email: str, session_id: uuid.UUID) -> None:
-    """A person's new address counts once the link sent to it is confirmed (`verify`). An address that
-    is another person's verified one is not told apart: its owner gets a notice instead of a link."""
-    holder = repository.find_user_with_hash(db, email)
-    if holder is not None and holder["email_verified_at"] is not None:
-        if holder["id"] != user_id:
-            events.record(db, events.ADDRESS_ALREADY_REGISTERED, holder["id"], {"user_id": str(holder["id"])})
-        return
-    _ask(db, user_id, "verify", email, events.VERIFICATION_REQUESTED, session_id=session_id)
 
 
 def request_password_reset(db: Connection, request: PasswordResetRequest) -> None:
@@ -112,21 +108,43 @@ def request_password_reset(db: Connection, request: PasswordResetRequest) -> Non
 
 
 def reset_password(db: Connection, request: PasswordReset) -> None:
-    """A new password from a reset link: every session ends, and the address is proven."""
-    token = _usable(db, request.token, "reset")
-    if token is None:
+    """A new password from a reset link sent to the account's current address: every session ends."""
+    user, token = _holder_and_link(db, request.token, "reset")
+    if token["email"] != user["email"]:  # sent to an address the account has left
         raise InvalidLink(LINK_FAILED)
-    _spend(db, token["user_id"], "reset")
+    _spend(db, user["id"], "reset")
     repository.update_user(
         db,
-        token["user_id"],
+        user["id"],
         {
             "password_hash": hash_password(request.password),
             "email_verified_at": func.coalesce(users.c.email_verified_at, func.now()),
         },
     )
-    service.end_sessions(db, token["user_id"], reason="password-reset")
+    service.end_sessions(db, user["id"], reason="password-reset")
     db.commit()
+
+
+def _holder_and_link(db: Connection, token: str, purpose: Purpose) -> tuple[RowMapping, RowMapping]:
+    """The person a usable link is theirs, and the link, both locked: the person first, as every change
+    of a person's links takes them, so that two of their links confirmed at once take turns."""
+    found = _usable(db, token, purpose, lock=False)
+    user = None if found is None else repository.find_user_by_id(db, found["user_id"], lock=True)
+    link = None if user is None else _usable(db, token, purpose, lock=True)
+    if user is None or link is None:
+        raise InvalidLink(LINK_FAILED)
+    return user, link
+
+
+def ask_to_change_address(db: Connection, user_id: uuid.UUID, email: str, session_id: uuid.UUID) -> None:
+    """A person's new address counts once the link sent to it is confirmed (`verify`). An address that
+    is another person's verified one is not told apart: its owner gets a notice instead of a link."""
+    holder = repository.find_user_with_hash(db, email)
+    if holder is not None and holder["email_verified_at"] is not None:
+        if holder["id"] != user_id:
+            events.record(db, events.ADDRESS_ALREADY_REGISTERED, holder["id"], {"user_id": str(holder["id"])})
+        return
+    _ask(db, user_id, "verify", email, events.VERIFICATION_REQUESTED, session_id=session_id)
 
 
 def issue(db: Connection, token_id: uuid.UUID) -> tuple[RowMapping, str] | None:
@@ -143,6 +161,8 @@ def issue(db: Connection, token_id: uuid.UUID) -> tuple[RowMapping, str] | None:
         return None
     if row["purpose"] == "verify" and _verified(db, row["user_id"], row["email"]):
         return None  # verified meanwhile: nothing left to prove
+    if row["purpose"] == "reset" and not _verified(db, row["user_id"], row["email"]):
+        return None  # the account has left that address (or never proved it)
     sent_lately = db.execute(
         select(func.count()).where(
             account_tokens.c.user_id == row["user_id"],
@@ -188,36 +208,28 @@ def _free(db: Connection, email: str) -> None:
 
 
 def _ask(
-    db: Connection,
-    user_id: uuid.UUID,
-    purpose: Purpose,
-    email: str,
-    event_type: str,
-    session_id: uuid.UUID | None = None,
+    db: Connection, user_id: uuid.UUID, purpose: Purpose, email: str, event_type: str, **pending: object
 ) -> None:
+    """A link to be sent to `email`; `pending`: what it carries (an address change's session, a
+    registration's password, name and language)."""
     token_id = db.execute(
         insert(account_tokens)
-        .values(user_id=user_id, purpose=purpose, email=email, session_id=session_id)
+        .values(user_id=user_id, purpose=purpose, email=email, **pending)
         .returning(account_tokens.c.id)
     ).scalar_one()
     events.record(db, event_type, user_id, {"user_id": str(user_id), "token_id": str(token_id)})
 
 
-def _usable(db: Connection, token: str, purpose: Purpose) -> RowMapping | None:
-    return (
-        db.execute(
-            select(account_tokens)
-            .where(
-                account_tokens.c.token_hash == hash_token(token),
-                account_tokens.c.purpose == purpose,
-                account_tokens.c.used_at.is_(None),
-                account_tokens.c.expires_at > func.now(),
-            )
-            .with_for_update()
-        )
-        .mappings()
-        .first()
+def _usable(db: Connection, token: str, purpose: Purpose, *, lock: bool) -> RowMapping | None:
+    statement = select(account_tokens).where(
+        account_tokens.c.token_hash == hash_token(token),
+        account_tokens.c.purpose == purpose,
+        account_tokens.c.used_at.is_(None),
+        account_tokens.c.expires_at > func.now(),
     )
+    if lock:
+        statement = statement.with_for_update()
+    return db.execute(statement).mappings().first()
 
 
 def _spend(db: Connection, user_id: uuid.UUID, purpose: Purpose) -> None:

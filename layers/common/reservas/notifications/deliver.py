@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, exists, func, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 
 from reservas import events, mail
 from reservas.accounts import repository, verification
@@ -40,11 +41,16 @@ def deliver(db: Connection, event_type: str, detail: dict[str, Any]) -> int:
         logger.warning("an event the notifier cannot read", extra={"type": event_type})
         return 0
     kind = KINDS[event_type]
+    user = repository.find_user_by_id(db, user_id)
+    if user is None:  # left meanwhile
+        db.rollback()
+        return 0
+    # One person's messages of one kind take turns, so that the hourly cap counts every one of them.
+    db.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"mail:{user_id}:{kind}"))))
     if not _claim(db, event_id, user_id, kind):
         db.rollback()
         return 0
-    user = repository.find_user_by_id(db, user_id)
-    message = None if user is None else _message(db, kind, user, detail)
+    message = _message(db, kind, user, detail)
     if message is None:
         db.commit()  # nothing to send, and never will be for this event
         return 0
@@ -132,16 +138,23 @@ def _message(db: Connection, kind: str, user: Any, detail: dict[str, Any]) -> An
     if issued is None:
         return None
     row, token = issued
+    if row["password_hash"] is not None:  # a registration's link: in its own name and language
+        return account_mail.message(kind, row["email"], row["name"], {"locale": row["locale"]}, token)
     return account_mail.message(kind, row["email"], user["name"], user["preferences"], token)
 
 
 def _claim(db: Connection, event_id: int, user_id: uuid.UUID, kind: str) -> bool:
-    claimed = db.execute(
-        insert(deliveries)
-        .values(event_id=event_id, user_id=user_id, kind=kind)
-        .on_conflict_do_nothing()
-        .returning(deliveries.c.event_id)
-    ).first()
+    """Whether this delivery is this transaction's to send: not sent before, and its person still here."""
+    try:
+        with db.begin_nested():
+            claimed = db.execute(
+                insert(deliveries)
+                .values(event_id=event_id, user_id=user_id, kind=kind)
+                .on_conflict_do_nothing()
+                .returning(deliveries.c.event_id)
+            ).first()
+    except IntegrityError:  # the person left meanwhile
+        return False
     return claimed is not None
 
 

@@ -34,6 +34,11 @@ def upgrade() -> None:
             email       varchar(254) NOT NULL,
             -- An address change: the session that asked, which goes on when the address changes.
             session_id  uuid REFERENCES sessions (id) ON DELETE SET NULL,
+            -- A registration of an address nobody verified: what it asked for, which the account takes
+            -- when this link is confirmed with this password (registrations never overwrite each other).
+            password_hash varchar(255),
+            name        varchar(100),
+            locale      varchar(5),
             token_hash  bytea       UNIQUE,
             created_at  timestamptz NOT NULL DEFAULT now(),
             issued_at   timestamptz,
