@@ -12,13 +12,14 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import queue
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from reservas import events
 from reservas.observability import Handler, logger
+
+if TYPE_CHECKING:
+    import queue
 
 NAME = "reservas-events"
 EXTENSIONS_API = "/2020-01-01/extension"
@@ -34,6 +35,8 @@ class Extension:
     its own thread for each invocation; the handler hands it the ids of the events it recorded."""
 
     def __init__(self, runtime_api: str, publish: Any) -> None:
+        import queue
+
         self.runtime_api = runtime_api
         self.publish = publish
         self.handed_over: queue.SimpleQueue[tuple[str, list[int]]] = queue.SimpleQueue()
@@ -84,6 +87,8 @@ class Extension:
 
     def _wait_for_handler(self, request_id: Any, deadline: float) -> list[int]:
         """The ids the handler of this invocation hands over, or none by `deadline` (a `time.time()`)."""
+        import queue
+
         while (remaining := deadline - time.time()) > 0:
             try:
                 handed_for, event_ids = self.handed_over.get(timeout=remaining)
@@ -122,6 +127,7 @@ def publishing_after_response(handler: Handler) -> Handler:
     runtime_api = os.environ.get("AWS_LAMBDA_RUNTIME_API")
     if not runtime_api:
         return handler
+    from reservas import events
     from reservas.database import get_engine
     from reservas.settings import get_settings
 
