@@ -20,7 +20,7 @@ from sqlalchemy import Connection, func  # noqa: E402
 
 from reservas import audit  # noqa: E402
 from reservas.accounts import profile, repository  # noqa: E402
-from reservas.accounts.schemas import RegisterRequest  # noqa: E402
+from reservas.accounts.requests import RegisterRequest  # noqa: E402
 from reservas.credentials import get_database_url  # noqa: E402
 from reservas.database import build_engine  # noqa: E402
 from reservas.passwords import hash_password  # noqa: E402

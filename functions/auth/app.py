@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Response
 
 from reservas.accounts import service, verification
-from reservas.accounts.schemas import (
+from reservas.accounts.requests import (
     Accepted,
     LoginRequest,
     LogoutRequest,

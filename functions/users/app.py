@@ -7,7 +7,8 @@ from fastapi import APIRouter, Query, Response
 
 from reservas import audit_search, leaving
 from reservas.accounts import profile
-from reservas.accounts.schemas import DeleteMeRequest, RoleChange, UpdateMeRequest, User
+from reservas.accounts.requests import DeleteMeRequest, RoleChange, UpdateMeRequest
+from reservas.accounts.schemas import User
 from reservas.app_factory import create_app, lambda_handler
 from reservas.audit import Entity
 from reservas.audit_search import AuditEntry

@@ -8,7 +8,8 @@ from sqlalchemy import Connection
 
 from reservas import audit
 from reservas.accounts import repository, service, verification
-from reservas.accounts.schemas import Role, UpdateMeRequest, User
+from reservas.accounts.requests import UpdateMeRequest
+from reservas.accounts.schemas import Role, User
 from reservas.database import present
 from reservas.errors import Conflict, Forbidden, NotFound
 from reservas.pagination import Page, keyset, page

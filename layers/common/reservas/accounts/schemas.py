@@ -1,4 +1,5 @@
-"""What the auth and users routes take and give."""
+"""Who people are to every function (Account, User) and the rules of what they type (addresses,
+passwords, names, preferences). What the auth and users routes take and answer is in accounts/requests.py."""
 
 from __future__ import annotations
 
@@ -13,10 +14,7 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
-    ConfigDict,
-    EmailStr,
     Field,
-    model_validator,
 )
 
 from reservas import text
@@ -31,16 +29,17 @@ def normalise_email(value: Any) -> Any:
 
 
 def _mailable(value: str) -> str:
-    """The address as mail servers take it: ASCII, an international domain in its Punycode form (Amazon
-    SES, like most, takes nothing else); an address whose local part is not ASCII is refused."""
+    """A valid address, as mail servers take it: ASCII, an international domain in its Punycode form
+    (Amazon SES, like most, takes nothing else); an address whose local part is not ASCII is refused.
+    email-validator is loaded with the first address checked, not when a function starts."""
     from email_validator import EmailNotValidError, validate_email
 
     try:
         ascii_form = validate_email(value, allow_smtputf8=False, check_deliverability=False).ascii_email
     except EmailNotValidError as error:
-        raise ValueError(f"not an address mail can be sent to: {error}") from None
+        raise ValueError(f"value is not a valid email address: {error}") from None
     if ascii_form is None:
-        raise ValueError("not an address mail can be sent to")
+        raise ValueError("value is not a valid email address: mail cannot be sent to it")
     return ascii_form.lower()
 
 
@@ -92,7 +91,10 @@ def _small_preferences(preferences: dict[str, Any]) -> dict[str, Any]:
 
 
 Email = Annotated[
-    EmailStr, BeforeValidator(normalise_email), AfterValidator(_mailable), Field(max_length=254)
+    str,
+    BeforeValidator(normalise_email),
+    Field(max_length=254, json_schema_extra={"format": "email"}),
+    AfterValidator(_mailable),
 ]
 NewPassword = Annotated[
     str,
@@ -113,81 +115,7 @@ Preferences = Annotated[
         f"and {PREFERENCES_MAX_BYTES} bytes."
     ),
 ]
-RefreshToken = Annotated[str, Field(min_length=1, max_length=200)]
-
-
-class RequestModel(BaseModel):
-    # Unknown fields are refused, so nobody can slip in `role` or `id` (mass assignment).
-    model_config = ConfigDict(extra="forbid", str_max_length=10_000)
-
-
-Locale = Literal["en", "es"]
-VerificationToken = Annotated[str, Field(min_length=1, max_length=200)]
-
-
-class RegisterRequest(RequestModel):
-    email: Email
-    password: NewPassword
-    name: Name
-    locale: Locale | None = Field(default=None, description="The language of the messages we send.")
-
-
-class VerifyRequest(RequestModel):
-    token: VerificationToken = Field(description="From the link sent to the address.")
-    password: AnyPassword
-
-
-class PasswordResetRequest(RequestModel):
-    email: Email
-
-
-class PasswordReset(RequestModel):
-    token: VerificationToken = Field(description="From the link sent to the address.")
-    password: NewPassword
-
-
-class Accepted(BaseModel):
-    """The request is taken; what follows arrives by email (the answer is the same whoever asked)."""
-
-    detail: str
-
-
-class LoginRequest(RequestModel):
-    email: Email
-    password: AnyPassword
-
-
-class RefreshRequest(RequestModel):
-    refresh_token: RefreshToken
-
-
-class LogoutRequest(RequestModel):
-    refresh_token: RefreshToken
-
-
-class ValidateRequest(RequestModel):
-    token: Annotated[str, Field(min_length=1, max_length=4096)]
-
-
-class UpdateMeRequest(RequestModel):
-    name: Name | None = None
-    preferences: Preferences | None = None
-    email: Email | None = None
-    password: NewPassword | None = None
-    current_password: AnyPassword | None = None
-
-    @model_validator(mode="after")
-    def _sensitive_changes_need_the_current_password(self) -> UpdateMeRequest:
-        if (self.email is not None or self.password is not None) and self.current_password is None:
-            raise ValueError("current_password is required to change the email or the password")
-        return self
-
-
 Role = Literal["user", "admin"]
-
-
-class RoleChange(RequestModel):
-    role: Role = Field(description="`admin` may manage spaces, users and everyone's bookings.")
 
 
 class Account(BaseModel):
@@ -206,24 +134,5 @@ class Account(BaseModel):
         return self.role == "admin"
 
 
-class DeleteMeRequest(RequestModel):
-    current_password: AnyPassword
-
-
 class User(Account):
     preferences: dict[str, Any]
-
-
-class TokenPair(BaseModel):
-    """Signing in and refreshing never depend on serializing what a user stored in `preferences`."""
-
-    user: Account
-    access_token: str
-    refresh_token: str
-    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the OAuth token type, not a secret)
-    expires_in: int = Field(description="Seconds until the access token expires.")
-
-
-class TokenValidation(BaseModel):
-    valid: Literal[True]
-    claims: dict[str, Any]

@@ -11,13 +11,8 @@ from sqlalchemy.engine import RowMapping
 
 from reservas.accounts import repository
 from reservas.accounts.access import signed_in
-from reservas.accounts.schemas import (
-    Account,
-    LoginRequest,
-    TokenPair,
-    TokenValidation,
-    User,
-)
+from reservas.accounts.requests import LoginRequest, TokenPair, TokenValidation
+from reservas.accounts.schemas import Account, User
 from reservas.errors import TooManyRequests, Unauthorized
 from reservas.observability import logger
 from reservas.passwords import burn_verification_time, verify_password

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from reservas import events
 from reservas.accounts import repository, service
-from reservas.accounts.schemas import (
+from reservas.accounts.requests import (
     PasswordReset,
     PasswordResetRequest,
     RegisterRequest,
