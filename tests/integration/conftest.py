@@ -414,7 +414,7 @@ class Mailbox:
     def messages(self, to: str) -> list[email.message.Message]:
         sent = ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages
         return [
-            email.message_from_string(m.raw_data, policy=email.policy.default)
+            email.message_from_bytes(m.raw_data.encode(), policy=email.policy.default)
             for m in sent
             if to in getattr(m, "destinations", [])
         ]

@@ -235,7 +235,7 @@ def test_cancel_bookings_cancels_them_with_the_closure(booking, closing, engine,
         ).all()
     assert {str(e.aggregate_id) for e in events} == {first["id"], second["id"]}
     for event in events:
-        assert event.payload["reason"] == "closure"
+        assert event.payload["cause"] == "closure" and event.payload["reason"] == closure["reason"]
         assert event.payload["closure_id"] == closure["id"]
         assert event.payload["status"] == "cancelled"
     log = client_for("users").get(

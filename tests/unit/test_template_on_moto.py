@@ -207,6 +207,7 @@ def test_the_jobs_read_only_the_functions_database_secret(stack, function):
     granted = _granted(stack, function)
     if function == "NotifierFunction":
         assert len(granted.pop("ses:SendRawEmail")) == 2  # its address's and its domain's identities
+        assert granted.pop("sqs:SendMessage") == {_resource({"Fn::GetAtt": ["NotifierFailedEvents", "Arn"]})}
     assert granted == expected
 
 

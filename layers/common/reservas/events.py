@@ -33,6 +33,7 @@ SERIES_BOOKED = "SeriesBooked"
 SERIES_CANCELLED = "SeriesCancelled"
 SERIES_APPROVED = "SeriesApproved"
 SERIES_DECLINED = "SeriesDeclined"
+SERIES_EXPIRED = "SeriesExpired"
 VERIFICATION_REQUESTED = "VerificationRequested"
 ADDRESS_ALREADY_REGISTERED = "AddressAlreadyRegistered"
 PASSWORD_RESET_REQUESTED = "PasswordResetRequested"  # noqa: S105 (an event type)

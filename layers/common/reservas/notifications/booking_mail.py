@@ -7,10 +7,11 @@ approved, declined, expired, changed, cancelled, released, promoted, reminder.""
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
@@ -88,9 +89,23 @@ def notice_for(db: Connection, event_type: str, detail: dict[str, Any], sequence
         start=start,
         end=end,
         sequence=sequence,
-        reason=str(detail.get("reason") or detail.get("decision_reason") or ""),
-        facts={"check_in_by": detail.get("check_in_by"), "decide_by": detail.get("decide_by")},
+        reason=_reason(kind, detail),
+        facts={
+            "check_in_by": detail.get("check_in_by"),
+            "decide_by": detail.get("decide_by"),
+            "cause": detail.get("cause"),
+        },
     )
+
+
+def _reason(kind: str, detail: dict[str, Any]) -> str:
+    """Why, as the message tells it: an approver's words for a decision, a cancellation's own reason
+    (a closure's words). Never a note left by an earlier step."""
+    if kind in ("approved", "declined"):
+        return str(detail.get("decision_reason") or "")
+    if kind == "cancelled":
+        return str(detail.get("reason") or "")
+    return ""
 
 
 def reminder(row: Any) -> Notice:
@@ -119,6 +134,12 @@ SERIES_EVENTS = {
     events.SERIES_CANCELLED,
     events.SERIES_APPROVED,
     events.SERIES_DECLINED,
+    events.SERIES_EXPIRED,
+}
+ENDING_SERIES = {
+    events.SERIES_CANCELLED: "cancelled",
+    events.SERIES_DECLINED: "declined",
+    events.SERIES_EXPIRED: "expired",
 }
 
 
@@ -168,9 +189,11 @@ def _series_notice(db: Connection, event_type: str, detail: dict[str, Any], sequ
         else:
             kind = "pending" if first["status"] == "pending" else "confirmed"
         held = [o for o in every if o["status"] in ("active", "pending", "completed")]
-        occasions = [_recurring(db, row, held, uid)] if held else []
-    else:  # cancelled or declined: those instances, each by its RECURRENCE-ID
-        kind = "declined" if event_type == events.SERIES_DECLINED else "cancelled"
+        if not held:  # all gone before this was delivered: their own messages say so
+            return None
+        occasions = _recurring(db, row, held, uid)
+    else:  # cancelled, declined or expired: those instances, each by its RECURRENCE-ID
+        kind = ENDING_SERIES[event_type]
         occasions = [
             Occasion(
                 uid=uid,
@@ -189,15 +212,17 @@ def _series_notice(db: Connection, event_type: str, detail: dict[str, Any], sequ
         start=first["start_time"],
         end=first["end_time"],
         sequence=sequence,
-        reason=str(detail.get("reason") or ""),
+        reason=_reason(kind, {**detail, "decision_reason": first["decision_reason"]}),
         count=len(concerned),
-        facts={"decide_by": first["decide_by"]},
+        facts={"decide_by": first["decide_by"], "cause": detail.get("cause")},
     )
 
 
-def _recurring(db: Connection, row: Any, held: list[Any], uid: str) -> Occasion:
+def _recurring(db: Connection, row: Any, held: list[Any], uid: str) -> list[Occasion]:
     """A series as one recurring event: from its first occurrence held to its last (UNTIL, not COUNT, so
-    that occurrences skipped or gone before the first do not shift it), the rule's other dates excluded."""
+    that occurrences skipped or gone before the first do not shift it), the rule's other dates excluded,
+    lasting as its rule's occurrences last; and each occurrence moved or resized since, as the instance
+    it now is (its RECURRENCE-ID, its own times)."""
     from reservas.reservations import recurrence
 
     zone = ZoneInfo(db.execute(select(spaces.c.timezone).where(spaces.c.id == row["space_id"])).scalar_one())
@@ -205,16 +230,32 @@ def _recurring(db: Connection, row: Any, held: list[Any], uid: str) -> Occasion:
     rule = replace(
         recurrence.parse(row["rule"].removeprefix("RRULE:")), count=None, until=last.astimezone(UTC)
     )
+    as_ruled = [o for o in held if o["start_time"] == o["recurrence_id"]] or held
+    length = Counter(o["end_time"] - o["start_time"] for o in as_ruled).most_common(1)[0][0]
     booked = {o["recurrence_id"] for o in held}
-    return Occasion(
+    status: Literal["TENTATIVE", "CONFIRMED"] = "TENTATIVE" if held[0]["status"] == "pending" else "CONFIRMED"
+    whole = Occasion(
         uid=uid,
         start=first,
-        end=first + (held[0]["end_time"] - held[0]["start_time"]),
+        end=first + length,
         summary="",
         rule=str(rule),
         excluded=[start for start in recurrence.starts(rule, first, zone) if start not in booked],
-        status="TENTATIVE" if held[0]["status"] == "pending" else "CONFIRMED",
+        status=status,
     )
+    changed = [
+        Occasion(
+            uid=uid,
+            start=o["start_time"],
+            end=o["end_time"],
+            summary="",
+            recurrence_id=o["recurrence_id"],
+            status="TENTATIVE" if o["status"] == "pending" else "CONFIRMED",
+        )
+        for o in held
+        if o["start_time"] != o["recurrence_id"] or o["end_time"] - o["start_time"] != length
+    ]
+    return [whole, *changed]
 
 
 def _instant(value: Any) -> datetime:
@@ -283,6 +324,7 @@ WORDS = {
         "hello": "Hello {name},",
         "check_in": "Check in by",
         "decide_by": "Decided by",
+        "closure": "the space is closed then",
     },
     "es": {
         "space": "Espacio",
@@ -292,6 +334,7 @@ WORDS = {
         "hello": "Hola, {name}:",
         "check_in": "Haz el check-in antes de",
         "decide_by": "Se decide antes de",
+        "closure": "el espacio está cerrado entonces",
     },
 }
 
@@ -321,8 +364,9 @@ def compose(notice: Notice, user: Any, space: Any, sender: str) -> EmailMessage:
     ]
     if notice.count > 1:
         lines.append(f"{words['series']}: {notice.count}")
-    if notice.reason:
-        lines.append(f"{words['reason']}: {notice.reason}")
+    reason = notice.reason or (words["closure"] if notice.facts.get("cause") == "closure" else "")
+    if reason:
+        lines.append(f"{words['reason']}: {reason}")
     for fact, label in (("check_in_by", "check_in"), ("decide_by", "decide_by")):
         value = notice.facts.get(fact)
         if value and notice.kind not in CANCELLING:

@@ -6,6 +6,7 @@ finds the claim and sends nothing; a send that fails undoes the claim, so a retr
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -68,40 +69,55 @@ def _deliver_booking_notice(db: Connection, event_type: str, detail: dict[str, A
     return _send_notice(db, notice, lambda user_id: _claim(db, event_id, user_id, notice.kind))
 
 
-def send_reminders(db: Connection) -> int:
+def send_reminders(db: Connection, until: float | None = None) -> int:
     """Remind people of their bookings that start within `reminder_minutes`, once per booking and
     start; never of one that is not active when the message goes (its row is held while it goes, so a
-    cancellation waits for it), nor of one booked within that time (its booker knows)."""
+    cancellation waits for it), nor of one booked within that time (its booker knows). A message that
+    cannot be sent is left for the next run and does not hold up the others; no new one begins after
+    `until` (a `time.monotonic()`)."""
     lead = timedelta(minutes=get_settings().reminder_minutes)
     sent = 0
-    while True:
-        row = (
-            db.execute(
-                select(reservations)
-                .where(
-                    reservations.c.status == "active",
-                    reservations.c.user_id.is_not(None),
-                    reservations.c.start_time > func.now(),
-                    reservations.c.start_time <= func.now() + lead,
-                    reservations.c.created_at < reservations.c.start_time - lead,
-                    ~exists().where(
-                        reminders.c.reservation_id == reservations.c.id,
-                        reminders.c.start_time == reservations.c.start_time,
-                    ),
-                )
-                .order_by(reservations.c.start_time)
-                .limit(1)
-                .with_for_update(key_share=True, skip_locked=True)
+    failed: set[uuid.UUID] = set()
+    while until is None or time.monotonic() < until:
+        due = (
+            select(reservations)
+            .where(
+                reservations.c.status == "active",
+                reservations.c.user_id.is_not(None),
+                reservations.c.start_time > func.now(),
+                reservations.c.start_time <= func.now() + lead,
+                reservations.c.created_at < reservations.c.start_time - lead,
+                ~exists().where(
+                    reminders.c.reservation_id == reservations.c.id,
+                    reminders.c.start_time == reservations.c.start_time,
+                ),
             )
-            .mappings()
-            .first()
+            .order_by(reservations.c.start_time)
+            .limit(1)
+            .with_for_update(key_share=True, skip_locked=True)
         )
+        if failed:
+            due = due.where(reservations.c.id.not_in(failed))
+        row = db.execute(due).mappings().first()
         if row is None:
+            break
+        taken = db.execute(
+            insert(reminders)
+            .values(reservation_id=row["id"], start_time=row["start_time"])
+            .on_conflict_do_nothing()
+            .returning(reminders.c.reservation_id)
+        ).first()
+        if taken is None:  # another run reminded of it meanwhile
             db.rollback()
-            return sent
-        db.execute(insert(reminders).values(reservation_id=row["id"], start_time=row["start_time"]))
-        sent += _send_notice(db, booking_mail.reminder(row), lambda user_id: True)
-        db.commit()
+            continue
+        try:
+            sent += _send_notice(db, booking_mail.reminder(row), lambda user_id: True)
+        except Exception:
+            db.rollback()
+            failed.add(row["id"])
+            logger.exception("a reminder is left for the next run", extra={"reservation_id": str(row["id"])})
+    db.rollback()
+    return sent
 
 
 def _send_notice(db: Connection, notice: booking_mail.Notice, claim: Callable[[uuid.UUID], bool]) -> int:

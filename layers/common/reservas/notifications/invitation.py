@@ -12,7 +12,7 @@ METHOD (RFC 5546) that calendars apply to the event they know by its UID.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -76,6 +76,8 @@ def calendar(
         person.params["PARTSTAT"] = "ACCEPTED"
         event.add("attendee", person)
         cal.add_component(event)
-    cal.add_missing_timezones()
+    # The zone's rules over the years its times need (icalendar's default stops in 2038).
+    years = [o.start.year for o in occasions] + [o.end.year for o in occasions]
+    cal.add_missing_timezones(first_date=date(min(years) - 1, 1, 1), last_date=date(max(years) + 2, 1, 1))
     ical: bytes = cal.to_ical()
     return ical

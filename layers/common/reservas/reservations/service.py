@@ -137,8 +137,13 @@ def release_due(
         around = (around[0] - LONGEST_BUFFER, around[1] + LONGEST_BUFFER)
     ids = repository.release_lapsed(db, space_ids=space_ids, user_id=user_id, around=around, wait=wait)
     released = [to_reservation(row) for row in repository.find_all(db, ids)]
-    kind = {"released": events.RESERVATION_RELEASED, "expired": events.RESERVATION_EXPIRED}
-    events.record_all(db, [(kind[r.status], r.id, r.model_dump(mode="json")) for r in released])
+    no_shows = [r for r in released if r.status == "released"]  # each at its own check-in time
+    expired = [r for r in released if r.status == "expired"]  # a series' occurrences together
+    events.record_all(
+        db,
+        [(events.RESERVATION_RELEASED, r.id, r.model_dump(mode="json")) for r in no_shows]
+        + announcements(expired, events.RESERVATION_EXPIRED, events.SERIES_EXPIRED),
+    )
     entries = [
         audit.change_entry(
             f"reservation.{r.status}",
@@ -691,20 +696,16 @@ def announce_cancelled(
     SeriesCancelled per series, as cancelling "this and the following" does. `because` goes into
     every event (the reason and what caused it). A few statements, however many they are."""
     cancelled = [to_reservation(row) for row in repository.find_all(db, list(had))]
-    because = because or {}
-    announced: list[tuple[str, uuid.UUID, dict[str, Any]]] = []
-    of_series: dict[uuid.UUID, list[dict[str, Any]]] = {}
-    for reservation in cancelled:
-        body = reservation.model_dump(mode="json")
-        if reservation.series_id is None:
-            announced.append((events.RESERVATION_CANCELLED, reservation.id, {**body, **because}))
-        else:
-            of_series.setdefault(reservation.series_id, []).append(occurrence_summary(reservation))
-    announced += [
-        (events.SERIES_CANCELLED, series_id, {"series_id": str(series_id), "cancelled": bodies, **because})
-        for series_id, bodies in of_series.items()
-    ]
-    events.record_all(db, announced)
+    events.record_all(
+        db,
+        announcements(
+            cancelled,
+            events.RESERVATION_CANCELLED,
+            events.SERIES_CANCELLED,
+            because or {},
+            listed_as="cancelled",
+        ),
+    )
     entries = [
         audit.change_entry(
             "reservation.cancelled",
@@ -778,7 +779,7 @@ def approve_all_pending(db: Connection, space_id: uuid.UUID, *, actor: audit.Act
     approved = [
         to_reservation(row) for row in repository.find_all(db, repository.approve_all_pending(db, space_id))
     ]
-    events.record_all(db, [(events.RESERVATION_APPROVED, r.id, r.model_dump(mode="json")) for r in approved])
+    events.record_all(db, announcements(approved, events.RESERVATION_APPROVED, events.SERIES_APPROVED))
     entries = [
         audit.change_entry(
             "reservation.approved",
@@ -791,6 +792,36 @@ def approve_all_pending(db: Connection, space_id: uuid.UUID, *, actor: audit.Act
         for r in approved
     ]
     audit.record_all(db, actor, [entry for entry in entries if entry is not None])
+
+
+def announcements(
+    changed: list[Reservation],
+    single: str,
+    of_series: str,
+    extra: dict[str, Any] | None = None,
+    *,
+    listed_as: str = "occurrences",
+) -> list[tuple[str, uuid.UUID, dict[str, Any]]]:
+    """The events of bookings changed together: a booking on its own announced as `single`, the
+    occurrences of a series by one `of_series` per series, listing them slim under `listed_as` (so that
+    its booker hears of the series once, and any number fits in one event); `extra` in every event."""
+    extra = extra or {}
+    announced: list[tuple[str, uuid.UUID, dict[str, Any]]] = []
+    by_series: dict[uuid.UUID, list[Reservation]] = {}
+    for reservation in changed:
+        if reservation.series_id is None:
+            announced.append((single, reservation.id, {**reservation.model_dump(mode="json"), **extra}))
+        else:
+            by_series.setdefault(reservation.series_id, []).append(reservation)
+    for series_id, occurrences in by_series.items():
+        payload = {
+            "series_id": str(series_id),
+            "space_id": str(occurrences[0].space_id),
+            listed_as: [occurrence_summary(o) for o in occurrences],
+            **extra,
+        }
+        announced.append((of_series, series_id, payload))
+    return announced
 
 
 def occurrence_summary(reservation: Reservation) -> dict[str, Any]:

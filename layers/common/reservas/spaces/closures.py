@@ -144,7 +144,7 @@ def _close_once(
     ):
         in_the_way = repository.bookings_in_the_way(db, cover, start, end, limit=MOST_CANCELLED + 1)
         _refuse_unless_cancellable(db, in_the_way, request, locked, now)
-        cancelled = _cancel(db, [booking["id"] for booking in in_the_way], row["id"], actor)
+        cancelled = _cancel(db, [booking["id"] for booking in in_the_way], row, actor)
         repository.hold_covered(db, row["id"], cover, start, end)  # nothing is in the way now
     created = ClosureCreated.model_validate(
         {**row, "cancelled_reservations": cancelled, "covered_spaces": covered}
@@ -236,13 +236,14 @@ def _conflicts(bookings: list[RowMapping]) -> list[dict[str, Any]]:
 
 
 def _cancel(
-    db: Connection, reservation_ids: list[uuid.UUID], closure_id: uuid.UUID, actor: audit.Actor
+    db: Connection, reservation_ids: list[uuid.UUID], closure: RowMapping, actor: audit.Actor
 ) -> list[uuid.UUID]:
     # Imported here: only a closure over bookings needs the booking rules, and the spaces function's
     # cold start stays without them.
     from reservas.reservations.service import cancel_together
 
-    because = {"reason": "closure", "closure_id": str(closure_id)}
+    # `cause` says what cancelled them; `reason`, the closure's own words, reaches their bookers.
+    because = {"cause": "closure", "closure_id": str(closure["id"]), "reason": closure["reason"]}
     return [
         reservation.id for reservation in cancel_together(db, reservation_ids, actor=actor, because=because)
     ]
