@@ -386,7 +386,7 @@ def run_race(args: argparse.Namespace, result: Result) -> None:
         engine = build_engine(services.database_url, pool_size=args.clients + 2)
         with httpx.Client(base_url=api.url, timeout=60) as http:
             admin = make_admin(http, services.database_url)
-        tokens = register_many(api.url, "bench-race-", args.clients)
+        tokens = register_many(api.url, services.database_url, "bench-race-", args.clients)
         runs: dict[str, list[RaceRun]] = {RESERVAS: [], NAIVE: []}
         seeds = [int(s) for s in args.seeds.split(",")]
         for number, seed in enumerate(seeds):
