@@ -63,6 +63,7 @@ def test_a_booking_its_change_and_its_cancellation_each_send_one_invitation_of_o
     assert str(last["STATUS"]) == "CANCELLED"
     body = confirmed.get_body(preferencelist=("plain",)).get_content()
     assert "Central European" in body and "Europe/Madrid" in body and booking.space["name"] in body
+    assert "Monday, " in body and "10:00 - 11:00" in body
     assert "Planning" not in confirmed["Subject"]
 
 
@@ -181,6 +182,9 @@ def test_people_choose_what_they_hear_about_and_in_which_language(booking, clien
     assert confirmed["Subject"].startswith("Reservado: ")
     body = confirmed.get_body(preferencelist=("plain",)).get_content()
     assert "Hola, Booker" in body and "hora" in body.lower()
+    assert (
+        "lunes, " in body and " de " in body
+    )  # the date as Spanish writes it: "lunes, 7 de diciembre de 2026"
 
 
 def test_a_reminder_goes_once_and_never_for_a_booking_that_is_no_longer_active(

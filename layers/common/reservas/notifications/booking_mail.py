@@ -342,7 +342,7 @@ WORDS = {
 def compose(notice: Notice, user: Any, space: Any, sender: str) -> EmailMessage:
     """The message to the booker: text in their language, times in the space's zone with its name, and
     the invitation as iMIP (text/calendar with its METHOD, as the message's alternative)."""
-    from babel.dates import format_datetime, format_time, get_timezone_name
+    from babel.dates import format_date, format_datetime, format_time, get_timezone_name
 
     locale = locale_of(user["preferences"])
     zone = space["timezone"]
@@ -350,9 +350,10 @@ def compose(notice: Notice, user: Any, space: Any, sender: str) -> EmailMessage:
     words = WORDS[locale]
     start = notice.start.astimezone(_zone(zone))
     end = notice.end.astimezone(_zone(zone))
-    day_and_start = format_datetime(start, "EEEE d MMMM y, HH:mm", locale=locale)
+    day = format_date(start, "full", locale=locale)  # "Wednesday, December 2, 2026", "miércoles, 2 de ..."
+    hours = f"{format_time(start, 'HH:mm', locale=locale)} - {format_time(end, 'HH:mm', locale=locale)}"
     zone_name = get_timezone_name(start, width="long", locale=locale)
-    when = f"{day_and_start} - {format_time(end, 'HH:mm', locale=locale)} ({zone_name}, {zone})"
+    when = f"{day}, {hours} ({zone_name}, {zone})"
     what = space["name"] + (f" — {space['location']}" if space["location"] else "")
     lines = [
         words["hello"].format(name=user["name"]),
