@@ -241,3 +241,30 @@ def test_a_series_cancelled_before_its_booking_is_delivered_sends_no_empty_invit
     for message in mailbox.messages("series@example.com"):
         # RFC 5545: a VCALENDAR holds at least one component; "Booked:" with nothing in it is no booking.
         assert vevents(invitation(message)), message["Subject"]
+
+
+def test_a_promotion_read_before_its_entry_is_marked_is_still_one_message(booking, register, mailbox, engine):
+    """The promotion books (ReservationCreated, committed) and marks the waitlist entry a moment later,
+    in another transaction: a notifier reading in between took it for a booking made by hand and sent
+    "Booked" as well as "From the waitlist"."""
+    from sqlalchemy import text
+
+    taken = booking.post("10:00", "11:00").json()
+    waiting = register("waiting@example.com", name="Waiting")
+    interval = {
+        "space_id": booking.space["id"],
+        "start_time": booking.at("10:00"),
+        "end_time": booking.at("11:00"),
+    }
+    assert (
+        booking.api.post("/waitlist", json=interval, headers=bearer(waiting["access_token"])).status_code
+        == 201
+    )
+    booking.api.delete(f"/reservations/{taken['id']}", headers=bearer(booking.user["access_token"]))
+    promote = load_function_module(ROOT / "functions" / "promote").handler
+    [cancelled] = [e for e in mailbox.events() if e["detail-type"] == "ReservationCancelled"]
+    assert promote(cancelled, LambdaContext("PromoteFunction", timeout_seconds=30)) == {"promoted": 1}
+    with engine.begin() as connection:  # as it reads between the booking and the entry's marking
+        connection.execute(text("UPDATE waitlist SET reservation_id = NULL"))
+    created = [e for e in mailbox.events() if e["detail-type"] == "ReservationCreated"][-1]
+    assert mailbox.deliver(created) == 0

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, select
 from reservas import events
 from reservas.notifications.account_mail import locale_of
 from reservas.notifications.invitation import Method, Occasion, calendar, uid_of
-from reservas.tables import reservations, series, spaces, waitlist
+from reservas.tables import idempotency_keys, reservations, series, spaces, waitlist
 
 KINDS = (
     "confirmed",
@@ -65,7 +65,7 @@ def notice_for(db: Connection, event_type: str, detail: dict[str, Any], sequence
     if kind is None or detail.get("user_id") is None:
         return None
     reservation_id = uuid.UUID(str(detail.get("reservation_id") or detail["id"]))
-    if kind == "confirmed" and _promoted(db, reservation_id):
+    if kind == "confirmed" and _promoted(db, reservation_id, detail["user_id"]):
         return None
     row = db.execute(select(reservations).where(reservations.c.id == reservation_id)).mappings().first()
     if row is None:
@@ -157,9 +157,19 @@ def _booking_kind(event_type: str, detail: dict[str, Any]) -> str | None:
     }.get(event_type)
 
 
-def _promoted(db: Connection, reservation_id: uuid.UUID) -> bool:
-    found = db.execute(select(waitlist.c.id).where(waitlist.c.reservation_id == reservation_id)).first()
-    return found is not None
+def _promoted(db: Connection, reservation_id: uuid.UUID, user_id: object) -> bool:
+    """Whether the waitlist booked it: the promotion books with the Idempotency-Key `waitlist:<entry>`,
+    kept in the booking's own transaction (the entry itself is marked a moment later, in another; and
+    the key is forgotten after a day, when the entry says it)."""
+    by_key = db.execute(
+        select(idempotency_keys.c.key).where(
+            idempotency_keys.c.user_id == uuid.UUID(str(user_id)),
+            idempotency_keys.c.key.startswith("waitlist:"),
+            idempotency_keys.c.response_body["id"].as_string() == str(reservation_id),
+        )
+    ).first()
+    by_entry = db.execute(select(waitlist.c.id).where(waitlist.c.reservation_id == reservation_id)).first()
+    return by_key is not None or by_entry is not None
 
 
 def _series_notice(db: Connection, event_type: str, detail: dict[str, Any], sequence: int) -> Notice | None:
