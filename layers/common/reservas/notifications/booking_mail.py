@@ -7,18 +7,17 @@ approved, declined, expired, changed, cancelled, released, promoted, reminder.""
 from __future__ import annotations
 
 import uuid
-from collections import Counter
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from email.message import EmailMessage
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
 from reservas import events
 from reservas.notifications.account_mail import locale_of
-from reservas.notifications.invitation import Method, Occasion, calendar, uid_of
+from reservas.notifications.invitation import Method, Occasion, calendar, recurring, uid_of
 from reservas.tables import idempotency_keys, reservations, series, spaces, waitlist
 
 KINDS = (
@@ -229,43 +228,8 @@ def _series_notice(db: Connection, event_type: str, detail: dict[str, Any], sequ
 
 
 def _recurring(db: Connection, row: Any, held: list[Any], uid: str) -> list[Occasion]:
-    """A series as one recurring event: from its first occurrence held to its last (UNTIL, not COUNT, so
-    that occurrences skipped or gone before the first do not shift it), the rule's other dates excluded,
-    lasting as its rule's occurrences last; and each occurrence moved or resized since, as the instance
-    it now is (its RECURRENCE-ID, its own times)."""
-    from reservas.reservations import recurrence
-
     zone = ZoneInfo(db.execute(select(spaces.c.timezone).where(spaces.c.id == row["space_id"])).scalar_one())
-    first, last = held[0]["recurrence_id"], held[-1]["recurrence_id"]
-    rule = replace(
-        recurrence.parse(row["rule"].removeprefix("RRULE:")), count=None, until=last.astimezone(UTC)
-    )
-    as_ruled = [o for o in held if o["start_time"] == o["recurrence_id"]] or held
-    length = Counter(o["end_time"] - o["start_time"] for o in as_ruled).most_common(1)[0][0]
-    booked = {o["recurrence_id"] for o in held}
-    status: Literal["TENTATIVE", "CONFIRMED"] = "TENTATIVE" if held[0]["status"] == "pending" else "CONFIRMED"
-    whole = Occasion(
-        uid=uid,
-        start=first,
-        end=first + length,
-        summary="",
-        rule=str(rule),
-        excluded=[start for start in recurrence.starts(rule, first, zone) if start not in booked],
-        status=status,
-    )
-    changed = [
-        Occasion(
-            uid=uid,
-            start=o["start_time"],
-            end=o["end_time"],
-            summary="",
-            recurrence_id=o["recurrence_id"],
-            status="TENTATIVE" if o["status"] == "pending" else "CONFIRMED",
-        )
-        for o in held
-        if o["start_time"] != o["recurrence_id"] or o["end_time"] - o["start_time"] != length
-    ]
-    return [whole, *changed]
+    return recurring(row["rule"], held, uid, zone)
 
 
 def _instant(value: Any) -> datetime:

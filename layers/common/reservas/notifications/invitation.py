@@ -11,9 +11,10 @@ METHOD (RFC 5546) that calendars apply to the event they know by its UID.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Literal
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 Method = Literal["REQUEST", "CANCEL"]
@@ -34,6 +35,7 @@ class Occasion:
     rule: str | None = None  # an RRULE, without its "RRULE:"
     excluded: list[datetime] = field(default_factory=list)  # EXDATE
     recurrence_id: datetime | None = None
+    zone: str | None = None  # its space's, when the calendar's occasions are in several zones
 
 
 def uid_of(kind: Literal["reservation", "series"], entity_id: object) -> str:
@@ -41,17 +43,25 @@ def uid_of(kind: Literal["reservation", "series"], entity_id: object) -> str:
 
 
 def calendar(
-    method: Method, occasions: list[Occasion], *, sequence: int, zone: str, organizer: str, attendee: str
+    method: Method | None,
+    occasions: list[Occasion],
+    *,
+    sequence: int,
+    zone: str,
+    organizer: str | None = None,
+    attendee: str | None = None,
 ) -> bytes:
-    """The text/calendar body: every occasion in the space's time zone `zone`."""
+    """The text/calendar body, each occasion in its space's time zone (`zone` unless it names its own).
+    Without a `method`, a feed: what a calendar subscribes to, with no one to answer."""
     from icalendar import Calendar, Event, vCalAddress, vRecur
 
-    tz = ZoneInfo(zone)
     cal = Calendar()
     cal.add("prodid", PRODUCT)
     cal.add("version", "2.0")
-    cal.add("method", method)
+    if method is not None:
+        cal.add("method", method)
     for occasion in occasions:
+        tz = ZoneInfo(occasion.zone or zone)
         event = Event()
         event.add("uid", occasion.uid)
         event.add("sequence", sequence)
@@ -70,14 +80,67 @@ def calendar(
             event.add("exdate", excluded.astimezone(tz))
         if occasion.recurrence_id is not None:
             event.add("recurrence-id", occasion.recurrence_id.astimezone(tz))
-        event.add("organizer", vCalAddress(f"mailto:{organizer}"))
-        person = vCalAddress(f"mailto:{attendee}")
-        person.params["ROLE"] = "REQ-PARTICIPANT"
-        person.params["PARTSTAT"] = "ACCEPTED"
-        event.add("attendee", person)
+        if organizer:
+            event.add("organizer", vCalAddress(f"mailto:{organizer}"))
+        if attendee:
+            person = vCalAddress(f"mailto:{attendee}")
+            person.params["ROLE"] = "REQ-PARTICIPANT"
+            person.params["PARTSTAT"] = "ACCEPTED"
+            event.add("attendee", person)
         cal.add_component(event)
-    # The zone's rules over the years its times need (icalendar's default stops in 2038).
-    years = [o.start.year for o in occasions] + [o.end.year for o in occasions]
-    cal.add_missing_timezones(first_date=date(min(years) - 1, 1, 1), last_date=date(max(years) + 2, 1, 1))
+    if occasions:
+        # The zones' rules over the years their times need (icalendar's default stops in 2038).
+        years = [o.start.year for o in occasions] + [o.end.year for o in occasions]
+        cal.add_missing_timezones(first_date=date(min(years) - 1, 1, 1), last_date=date(max(years) + 2, 1, 1))
     ical: bytes = cal.to_ical()
     return ical
+
+
+HELD = ("active", "pending", "completed")
+
+
+def recurring(rule_text: str, rows: list[Any], uid: str, zone: ZoneInfo) -> list[Occasion]:
+    """A series (its rule and occurrence rows, in recurrence order) as one recurring event: from its
+    first occurrence to its last (UNTIL, not COUNT, so that occurrences skipped or gone before the first
+    do not shift it), the rule's dates that hold no occurrence excluded, lasting as its rule's
+    occurrences last; and each occurrence that is not as its rule gave it (moved, resized, cancelled,
+    pending in a confirmed series) as the instance it is, by its RECURRENCE-ID."""
+    from reservas.reservations import recurrence
+
+    first, last = rows[0]["recurrence_id"], rows[-1]["recurrence_id"]
+    rule = replace(recurrence.parse(rule_text.removeprefix("RRULE:")), count=None, until=last.astimezone(UTC))
+    as_ruled = [o for o in rows if o["start_time"] == o["recurrence_id"]] or rows
+    length = Counter(o["end_time"] - o["start_time"] for o in as_ruled).most_common(1)[0][0]
+    listed = {o["recurrence_id"] for o in rows}
+    held = [o for o in rows if o["status"] in HELD]
+    status = _status((held or rows)[0]["status"])
+    whole = Occasion(
+        uid=uid,
+        start=first,
+        end=first + length,
+        summary="",
+        rule=str(rule),
+        excluded=[start for start in recurrence.starts(rule, first, zone) if start not in listed],
+        status=status,
+    )
+    instances = [
+        Occasion(
+            uid=uid,
+            start=o["start_time"],
+            end=o["end_time"],
+            summary="",
+            recurrence_id=o["recurrence_id"],
+            status=_status(o["status"]),
+        )
+        for o in rows
+        if o["start_time"] != o["recurrence_id"]
+        or o["end_time"] - o["start_time"] != length
+        or _status(o["status"]) != status
+    ]
+    return [whole, *instances]
+
+
+def _status(status: str) -> Literal["CONFIRMED", "TENTATIVE", "CANCELLED"]:
+    if status == "pending":
+        return "TENTATIVE"
+    return "CONFIRMED" if status in HELD else "CANCELLED"
