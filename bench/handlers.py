@@ -128,6 +128,18 @@ class Bench:
             "auth", event("POST", "/auth/login", body={"email": email, "password": PASSWORD}), 200
         )
 
+    def feed_changing(self, request: dict) -> dict:
+        """A request that rotates or revokes the feed: the next feed read makes a new one."""
+        self._feed_path = None
+        return request
+
+    def feed_path(self) -> str:
+        """The bench user's feed, made once (its bookings grow as the bench books)."""
+        if not getattr(self, "_feed_path", None):
+            feed = self.must("users", event("POST", "/users/me/calendar-token", self.token), 201)
+            self._feed_path = feed["path"]
+        return self._feed_path
+
     def link(self, purpose: str) -> str:
         """The token of a fresh link of a new account (`verify`: not verified yet; `reset`: verified), as
         the notifier makes it and sends it."""
@@ -464,6 +476,24 @@ class Bench:
             ("POST /auth/logout", "auth", logout_request, 204),
             ("GET /users/health", "users", lambda n: event("GET", "/users/health"), 200),
             ("GET /users/me", "users", lambda n: event("GET", "/users/me", self.token), 200),
+            (
+                "POST /users/me/calendar-token",
+                "users",
+                lambda n: self.feed_changing(event("POST", "/users/me/calendar-token", self.token)),
+                201,
+            ),
+            (
+                "DELETE /users/me/calendar-token",
+                "users",
+                lambda n: self.feed_changing(event("DELETE", "/users/me/calendar-token", self.token)),
+                204,
+            ),
+            (
+                "GET /calendar/{token}/bookings.ics",
+                "reservations",
+                lambda n: event("GET", self.feed_path()),
+                200,
+            ),
             (
                 "PUT /users/me",
                 "users",

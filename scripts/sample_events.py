@@ -68,6 +68,8 @@ SAMPLES: list[tuple[str, str, str, dict]] = [
     ("auth-validate", "POST", "/auth/validate", {"body": {"token": "PASTE-AN-ACCESS-TOKEN"}}),
     ("auth-health", "GET", "/auth/health", {}),
     ("users-me", "GET", "/users/me", {"headers": SIGNED_IN}),
+    ("users-rotate-calendar-token", "POST", "/users/me/calendar-token", {"headers": SIGNED_IN}),
+    ("users-revoke-calendar-token", "DELETE", "/users/me/calendar-token", {"headers": SIGNED_IN}),
     ("users-update-me", "PUT", "/users/me", {"body": {"name": "Sam Local"}, "headers": SIGNED_IN}),
     (
         "users-delete-me",
@@ -178,6 +180,12 @@ SAMPLES: list[tuple[str, str, str, dict]] = [
         "POST",
         "/reservations",
         {"body": BOOKING, "headers": {**SIGNED_IN, "idempotency-key": "sample-1"}},
+    ),
+    (
+        "reservations-calendar-feed",
+        "GET",
+        "/calendar/{token}/bookings.ics",
+        {"path": {"token": "PASTE-THE-TOKEN-OF-YOUR-FEED"}},
     ),
     ("reservations-list", "GET", "/reservations", {"query": "status=active", "headers": SIGNED_IN}),
     ("reservations-search", "GET", "/reservations/search", {"query": "q=review", "headers": SIGNED_IN}),

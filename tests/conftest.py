@@ -51,6 +51,7 @@ TABLES = (
     "account_tokens",
     "deliveries",
     "reminders",
+    "calendar_feeds",
     "spaces",
     "users",
 )

@@ -4,12 +4,12 @@ import uuid
 from types import ModuleType
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import JSONResponse, Response
 
 from reservas.app_factory import create_app, lambda_handler
 from reservas.dependencies import ActorDep, CurrentUser, DbDep
-from reservas.errors import fields_from, problem_doc
+from reservas.errors import NotFound, fields_from, problem_doc
 from reservas.pagination import DEFAULT_LIMIT, Page
 from reservas.reservations import idempotency, service
 from reservas.reservations.schemas import (
@@ -341,5 +341,34 @@ def leave_waitlist(entry_id: uuid.UUID, user: CurrentUser, db: DbDep) -> Respons
     return Response(status_code=204)
 
 
-app = create_app("reservations", router, waitlist_router)
+calendar_router = APIRouter(prefix="/calendar", tags=["calendar"])
+FeedToken = Annotated[str, Path(min_length=20, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+@calendar_router.get(
+    "/{token}/bookings.ics",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/calendar": {}}, "description": "The person's bookings (iCalendar)"},
+        304: {"description": "Unchanged since the ETag given in If-None-Match"},
+        404: problem_doc("No feed has this token (rotated, revoked, or never made)"),
+    },
+)
+def calendar_feed(
+    token: FeedToken, db: DbDep, if_none_match: Annotated[str | None, Header()] = None
+) -> Response:
+    """A person's private feed of their bookings, for calendars to subscribe to; the token is the key."""
+    from reservas.reservations import feeds
+
+    owner = feeds.owner_of(db, token)
+    if owner is None:
+        raise NotFound("No calendar feed has this address.")
+    tag = feeds.etag(db, owner)
+    cached = {"ETag": tag, "Cache-Control": "private, max-age=300"}
+    if if_none_match is not None and tag in [t.strip() for t in if_none_match.split(",")]:
+        return Response(status_code=304, headers=cached)
+    return Response(feeds.feed(db, owner), media_type="text/calendar; charset=utf-8", headers=cached)
+
+
+app = create_app("reservations", router, waitlist_router, calendar_router)
 handler = lambda_handler(app)

@@ -3,7 +3,8 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
 
 from reservas import audit_search, leaving
 from reservas.accounts import profile
@@ -16,6 +17,7 @@ from reservas.dependencies import ActorDep, AdminUser, CallerDep, ClientAddress,
 from reservas.errors import problem_doc
 from reservas.pagination import DEFAULT_LIMIT, Page
 from reservas.route_parameters import Cursor, Limit
+from reservas.settings import get_settings
 from reservas.timestamps import Instant
 
 AUTHENTICATED = {401: problem_doc("Not authenticated")}
@@ -29,10 +31,7 @@ def get_me(user: CurrentUser) -> User:
     return user
 
 
-@router.put(
-    "/me",
-    responses={**AUTHENTICATED, 403: problem_doc("Wrong current password"), 409: problem_doc("Email taken")},
-)
+@router.put("/me", responses={**AUTHENTICATED, 403: problem_doc("Wrong current password")})
 def update_me(body: UpdateMeRequest, who: CallerDep, db: DbDep, address: ClientAddress) -> User:
     return profile.update_me(db, who.user, body, session_id=who.claims.session_id, client_address=address)
 
@@ -97,6 +96,46 @@ def read_audit_log(
         limit=limit,
         cursor=cursor,
     )
+
+
+class CalendarFeed(BaseModel):
+    """Your private calendar feed, shown once: subscribe to `url` in Google, Outlook or Apple calendar."""
+
+    path: str = Field(description="/calendar/{token}/bookings.ics")
+    url: str = Field(description="The path on the API's address.")
+
+
+@router.post("/me/calendar-token", status_code=201, responses=AUTHENTICATED)
+def rotate_calendar_token(user: CurrentUser, db: DbDep, request: Request) -> CalendarFeed:
+    """A new private feed of your bookings; the URL of any earlier one stops working at once."""
+    from reservas.reservations import feeds
+
+    token = feeds.rotate(db, user.id)
+    db.commit()
+    path = f"/calendar/{token}/bookings.ics"
+    return CalendarFeed(path=path, url=_api_address(request) + path)
+
+
+@router.delete("/me/calendar-token", status_code=204, responses=AUTHENTICATED)
+def revoke_calendar_token(user: CurrentUser, db: DbDep) -> Response:
+    """No more feed: its URL answers 404."""
+    from reservas.reservations import feeds
+
+    feeds.revoke(db, user.id)
+    db.commit()
+    return Response(status_code=204)
+
+
+def _api_address(request: Request) -> str:
+    """Where people reach the API: RESERVAS_PUBLIC_URL when the web page and the API share it, else the
+    address API Gateway answered on (never the Host header, which a client chooses)."""
+    public = get_settings().public_url
+    if public:
+        return public.rstrip("/")
+    context = (request.scope.get("aws.event") or {}).get("requestContext") or {}
+    stage = context.get("stage")
+    prefix = "" if not stage or stage == "$default" else f"/{stage}"
+    return f"https://{context.get('domainName', 'localhost')}{prefix}"
 
 
 app = create_app("users", router, audit_router)

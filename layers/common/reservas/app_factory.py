@@ -91,8 +91,9 @@ _HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 
 
 class RateLimitMiddleware:
-    """Per client IP, counted in Redis: the auth group has its own, stricter limits; every other group
-    shares one budget. Health checks are not counted."""
+    """Per client IP, counted in Redis: the auth group has its own, stricter limits; calendar feeds
+    (`.ics`) their own, looser ones (calendar services fetch every feed from a few shared addresses);
+    every other route shares one budget. Health checks are not counted."""
 
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
@@ -104,9 +105,13 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         settings = get_settings()
-        notation = settings.rate_limit_auth if self.bucket == "auth" else settings.rate_limit_default
+        bucket = "feeds" if scope["path"].endswith(".ics") else self.bucket
+        notation = {
+            "auth": settings.rate_limit_auth,
+            "feeds": settings.rate_limit_feeds,
+        }.get(bucket, settings.rate_limit_default)
         client_ip = (scope.get("client") or ("unknown", 0))[0]
-        retry_after = await run_in_threadpool(limiter.hit, parse_limits(notation), self.bucket, client_ip)
+        retry_after = await run_in_threadpool(limiter.hit, parse_limits(notation), bucket, client_ip)
         if retry_after is None:
             await self.app(scope, receive, send)
             return

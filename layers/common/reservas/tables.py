@@ -249,6 +249,15 @@ reminders = Table(
     Column("sent_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )
 
+# Each person's private calendar feed, reached by a token of which only the hash is kept.
+calendar_feeds = Table(
+    "calendar_feeds",
+    metadata,
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("token_hash", LargeBinary, nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
 outbox = Table(
     "outbox",
     metadata,
