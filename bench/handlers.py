@@ -508,6 +508,12 @@ class Bench:
                 lambda n: event("GET", f"/users/{user_id}", self.admin_token),
                 200,
             ),
+            (
+                "GET /spaces/{space_id}/busy.ics",
+                "spaces",
+                lambda n: event("GET", f"/spaces/{self.space['id']}/busy.ics"),
+                200,
+            ),
             ("GET /spaces/health", "spaces", lambda n: event("GET", "/spaces/health"), 200),
             ("GET /spaces", "spaces", lambda n: event("GET", "/spaces", self.token), 200),
             (

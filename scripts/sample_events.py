@@ -96,6 +96,7 @@ SAMPLES: list[tuple[str, str, str, dict]] = [
     ),
     ("spaces-create", "POST", "/spaces", {"body": SPACE, "headers": SIGNED_IN}),
     ("spaces-get", "GET", "/spaces/{space_id}", {"path": {"space_id": NIL}}),
+    ("spaces-busy-feed", "GET", "/spaces/{space_id}/busy.ics", {"path": {"space_id": NIL}}),
     (
         "spaces-update",
         "PUT",

@@ -5,7 +5,7 @@ import uuid
 from types import ModuleType
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 
 from reservas.app_factory import create_app, lambda_handler
 from reservas.dependencies import ActorDep, AdminUser, DbDep, OptionalUser
@@ -138,6 +138,40 @@ def create_space(body: SpaceSettings, _: AdminUser, actor: ActorDep, db: DbDep, 
 @router.get("/{space_id}", responses=NOT_FOUND, openapi_extra=OPTIONAL_SIGN_IN)
 def get_space(space_id: uuid.UUID, db: DbDep, viewer: OptionalUser) -> Space:
     return service.get_space(db, space_id, viewer)
+
+
+@router.get(
+    "/{space_id}/busy.ics",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/calendar": {}}, "description": "When the space is held (iCalendar)"},
+        304: {"description": "Unchanged since the ETag given in If-None-Match"},
+        **NOT_FOUND,
+    },
+    openapi_extra=OPTIONAL_SIGN_IN,
+)
+def get_space_busy_feed(
+    space_id: uuid.UUID,
+    db: DbDep,
+    viewer: OptionalUser,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The space's busy times, for calendars to subscribe to: no names, no notes."""
+    import hashlib
+
+    from reservas.spaces.busy_feed import busy_feed
+
+    body = busy_feed(db, service.get_space(db, space_id, viewer))
+    tag = '"' + hashlib.sha256(_stampless(body)).hexdigest()[:32] + '"'
+    cached = {"ETag": tag, "Cache-Control": "public, max-age=60"}
+    if if_none_match is not None and tag in [t.strip() for t in if_none_match.split(",")]:
+        return Response(status_code=304, headers=cached)
+    return Response(body, media_type="text/calendar; charset=utf-8", headers=cached)
+
+
+def _stampless(body: bytes) -> bytes:
+    """The feed without its DTSTAMP lines (the time it was made), which change on every fetch."""
+    return b"\n".join(line for line in body.splitlines() if not line.startswith(b"DTSTAMP"))
 
 
 @router.put(

@@ -139,3 +139,34 @@ def test_feeds_have_a_rate_limit_of_their_own(booking, client_for, monkeypatch):
     finally:
         monkeypatch.undo()
         reset_caches()
+
+
+def test_a_space_busy_feed_shows_when_it_is_held_and_by_whom_not(booking, closing, client_for):
+    booking.post("10:00", "11:00", notes="Board meeting about layoffs")
+    closing.space(booking.space["id"], booking.at("14:00"), booking.at("15:00"), reason="Cleaning")
+    spaces = client_for("spaces")
+    answer = spaces.get(f"/spaces/{booking.space['id']}/busy.ics")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/calendar")
+    events = sorted(shown(answer.content), key=lambda e: e["DTSTART"].dt)
+    assert [(str(e["SUMMARY"]), e["DTSTART"].dt) for e in events] == [
+        ("Busy", datetime.fromisoformat(booking.at("10:00"))),
+        ("Closed", datetime.fromisoformat(booking.at("14:00"))),
+    ]
+    for secret in (
+        b"Booker",
+        b"booker@example.com",
+        b"layoffs",
+        b"Cleaning",
+        booking.user["user"]["id"].encode(),
+    ):
+        assert secret not in answer.content
+    again = spaces.get(
+        f"/spaces/{booking.space['id']}/busy.ics", headers={"If-None-Match": answer.headers["etag"]}
+    )
+    assert again.status_code == 304
+    booking.post("12:00", "13:00")
+    changed = spaces.get(
+        f"/spaces/{booking.space['id']}/busy.ics", headers={"If-None-Match": answer.headers["etag"]}
+    )
+    assert changed.status_code == 200
+    assert spaces.get("/spaces/00000000-0000-0000-0000-000000000000/busy.ics").status_code == 404

@@ -67,6 +67,7 @@ def test_the_sample_events_work_as_sam_local_invoke_would_use_them(engine):
         "spaces-list.json": 200,
         "spaces-available.json": 200,
         "spaces-get.json": 404,  # the nil id
+        "spaces-busy-feed.json": 404,
         "spaces-availability.json": 404,
         "spaces-closures-of-one.json": 404,
         "reservations-calendar-feed.json": 404,  # carries a placeholder token
