@@ -365,7 +365,7 @@ def calendar_feed(
         raise NotFound("No calendar feed has this address.")
     tag = feeds.etag(db, owner)
     cached = {"ETag": tag, "Cache-Control": "private, max-age=300"}
-    if if_none_match is not None and tag in [t.strip() for t in if_none_match.split(",")]:
+    if feeds.matches(if_none_match, tag):
         return Response(status_code=304, headers=cached)
     return Response(feeds.feed(db, owner), media_type="text/calendar; charset=utf-8", headers=cached)
 

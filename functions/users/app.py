@@ -17,7 +17,6 @@ from reservas.dependencies import ActorDep, AdminUser, CallerDep, ClientAddress,
 from reservas.errors import problem_doc
 from reservas.pagination import DEFAULT_LIMIT, Page
 from reservas.route_parameters import Cursor, Limit
-from reservas.settings import get_settings
 from reservas.timestamps import Instant
 
 AUTHENTICATED = {401: problem_doc("Not authenticated")}
@@ -127,11 +126,8 @@ def revoke_calendar_token(user: CurrentUser, db: DbDep) -> Response:
 
 
 def _api_address(request: Request) -> str:
-    """Where people reach the API: RESERVAS_PUBLIC_URL when the web page and the API share it, else the
-    address API Gateway answered on (never the Host header, which a client chooses)."""
-    public = get_settings().public_url
-    if public:
-        return public.rstrip("/")
+    """Where people reach the API: the address API Gateway answered on (never the Host header, which a
+    client chooses; nor RESERVAS_PUBLIC_URL, the web page's, whose host would log the feed's token)."""
     context = (request.scope.get("aws.event") or {}).get("requestContext") or {}
     stage = context.get("stage")
     prefix = "" if not stage or stage == "$default" else f"/{stage}"

@@ -34,6 +34,7 @@ class Occasion:
     status: Literal["CONFIRMED", "TENTATIVE", "CANCELLED"] = "CONFIRMED"
     rule: str | None = None  # an RRULE, without its "RRULE:"
     excluded: list[datetime] = field(default_factory=list)  # EXDATE
+    included: list[datetime] = field(default_factory=list)  # RDATE
     recurrence_id: datetime | None = None
     zone: str | None = None  # its space's, when the calendar's occasions are in several zones
 
@@ -76,6 +77,8 @@ def calendar(
         event.add("status", "CANCELLED" if method == "CANCEL" else occasion.status)
         if occasion.rule:
             event.add("rrule", vRecur.from_ical(occasion.rule))
+        for included in occasion.included:
+            event.add("rdate", included.astimezone(tz))
         for excluded in occasion.excluded:
             event.add("exdate", excluded.astimezone(tz))
         if occasion.recurrence_id is not None:
@@ -114,15 +117,18 @@ def recurring(rule_text: str, rows: list[Any], uid: str, zone: ZoneInfo) -> list
     listed = {o["recurrence_id"] for o in rows}
     held = [o for o in rows if o["status"] in HELD]
     status = _status((held or rows)[0]["status"])
-    whole = Occasion(
-        uid=uid,
-        start=first,
-        end=first + length,
-        summary="",
-        rule=str(rule),
-        excluded=[start for start in recurrence.starts(rule, first, zone) if start not in listed],
-        status=status,
-    )
+    try:
+        given = recurrence.starts(rule, first, zone)
+    except recurrence.InvalidRule:
+        given = []
+    whole = Occasion(uid=uid, start=first, end=first + length, summary="", status=status)
+    if listed <= set(given):
+        whole.rule = str(rule)
+        whole.excluded = [start for start in given if start not in listed]
+    else:
+        # Re-anchored on `first` (a start the DST gap moved, a space whose zone changed since), the rule
+        # no longer gives the booked starts: list them instead (RDATE), each still an instance's id.
+        whole.included = sorted(listed - {first})
     instances = [
         Occasion(
             uid=uid,

@@ -19,8 +19,8 @@ from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, delete, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Connection, case, delete, func, literal, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 
 from reservas.notifications.invitation import Occasion, calendar, recurring, uid_of
 from reservas.tables import calendar_feeds, reservations, series, spaces
@@ -58,13 +58,37 @@ def owner_of(db: Connection, token: str) -> uuid.UUID | None:
 
 
 def etag(db: Connection, user_id: uuid.UUID) -> str:
-    """What the feed is made of, in a few bytes: its bookings' count and latest change, and the day
-    (the window moves with it)."""
-    count, latest = db.execute(
-        select(func.count(), func.max(reservations.c.updated_at)).where(_mine(user_id))
-    ).one()
-    made_of = f"{user_id}|{count}|{latest}|{datetime.now(UTC).date()}"
+    """What the feed is made of, in a few bytes: a digest of every field it shows (not of updated_at,
+    which is its transaction's start and may commit out of order), and the day."""
+    shown = func.concat_ws(
+        "|",
+        reservations.c.id,
+        reservations.c.status,
+        reservations.c.start_time,
+        reservations.c.end_time,
+        reservations.c.recurrence_id,
+        spaces.c.name,
+        spaces.c.location,
+        spaces.c.timezone,
+        series.c.rule,
+    )
+    digest = db.execute(
+        select(func.md5(func.string_agg(shown, aggregate_order_by(literal(","), reservations.c.id))))
+        .select_from(reservations)
+        .join(spaces, spaces.c.id == reservations.c.space_id)
+        .outerjoin(series, series.c.id == reservations.c.series_id)
+        .where(_mine(user_id))
+    ).scalar()
+    made_of = f"{user_id}|{digest}|{datetime.now(UTC).date()}"
     return '"' + hashlib.sha256(made_of.encode()).hexdigest()[:32] + '"'
+
+
+def matches(if_none_match: str | None, tag: str) -> bool:
+    """If-None-Match's weak comparison (RFC 9110 13.1.2): W/ aside, and * for any."""
+    if if_none_match is None:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or tag in tags
 
 
 def feed(db: Connection, user_id: uuid.UUID) -> bytes:
@@ -81,15 +105,27 @@ def feed(db: Connection, user_id: uuid.UUID) -> bytes:
             .join(spaces, spaces.c.id == reservations.c.space_id)
             .outerjoin(series, series.c.id == reservations.c.series_id)
             .where(_mine(user_id))
+            # At the ceiling, what is held and coming is kept first, then the latest.
             .order_by(
-                reservations.c.series_id.nulls_first(),
-                reservations.c.recurrence_id,
-                reservations.c.start_time,
+                case(
+                    (reservations.c.status.in_(list(STATUSES)) & (reservations.c.end_time > func.now()), 0),
+                    else_=1,
+                ),
+                reservations.c.end_time.desc(),
             )
             .limit(MOST_BOOKINGS)
         )
         .mappings()
         .all()
+    )
+    rows = sorted(
+        rows,
+        key=lambda r: (
+            r["series_id"] is not None,
+            str(r["series_id"]),
+            r["recurrence_id"] or r["start_time"],
+            r["start_time"],
+        ),
     )
     occasions: list[Occasion] = []
     for series_id, grouped in groupby(rows, key=lambda row: row["series_id"]):
@@ -99,6 +135,21 @@ def feed(db: Connection, user_id: uuid.UUID) -> bytes:
         else:
             occasions += _series(series_id, booked)
     return calendar(None, occasions, sequence=0, zone="UTC")
+
+
+def _coming() -> Any:
+    """Held and not over: what a feed at its ceiling keeps first."""
+    return reservations.c.status.in_(list(STATUSES)) & (reservations.c.end_time > func.now())
+
+
+def _in_series_order(row: Any) -> tuple[bool, str, datetime, datetime]:
+    """Bookings on their own first, then each series' occurrences in the order of their rule."""
+    return (
+        row["series_id"] is not None,
+        str(row["series_id"]),
+        row["recurrence_id"] or row["start_time"],
+        row["start_time"],
+    )
 
 
 def _mine(user_id: uuid.UUID) -> Any:
