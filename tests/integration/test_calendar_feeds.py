@@ -170,3 +170,17 @@ def test_a_space_busy_feed_shows_when_it_is_held_and_by_whom_not(booking, closin
     )
     assert changed.status_code == 200
     assert spaces.get("/spaces/00000000-0000-0000-0000-000000000000/busy.ics").status_code == 404
+
+
+def test_a_password_reset_ends_the_feed_too(booking, client_for, engine):
+    """Someone taking their account back resets the password: every session ends, and so does the
+    feed, whose URL may have leaked with the rest."""
+    from tests.support import link_sent_to
+
+    feed = subscribe(client_for, booking.user["access_token"])
+    auth = client_for("auth")
+    assert auth.post("/auth/password-reset", json={"email": "booker@example.com"}).status_code == 202
+    token = link_sent_to(engine, "booker@example.com", purpose="reset")
+    done = auth.post("/auth/password-reset/confirm", json={"token": token, "password": "Another-Horse-77"})
+    assert done.status_code == 204
+    assert fetch(client_for, feed["path"]).status_code == 404

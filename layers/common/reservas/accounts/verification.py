@@ -29,7 +29,7 @@ from reservas.accounts.requests import (
 from reservas.errors import Conflict, Problem, Unauthorized
 from reservas.passwords import hash_password
 from reservas.settings import get_settings
-from reservas.tables import account_tokens, users
+from reservas.tables import account_tokens, calendar_feeds, users
 from reservas.tokens import hash_refresh_token as hash_token
 
 Purpose = Literal["verify", "reset"]
@@ -108,7 +108,8 @@ def request_password_reset(db: Connection, request: PasswordResetRequest) -> Non
 
 
 def reset_password(db: Connection, request: PasswordReset) -> None:
-    """A new password from a reset link sent to the account's current address: every session ends."""
+    """A new password from a reset link sent to the account's current address: every session ends, and
+    the calendar feed's URL stops working (a reset is how someone takes their account back)."""
     user, token = _holder_and_link(db, request.token, "reset")
     if token["email"] != user["email"]:  # sent to an address the account has left
         raise InvalidLink(LINK_FAILED)
@@ -122,6 +123,9 @@ def reset_password(db: Connection, request: PasswordReset) -> None:
         },
     )
     service.end_sessions(db, user["id"], reason="password-reset")
+    db.execute(
+        delete(calendar_feeds).where(calendar_feeds.c.user_id == user["id"])
+    )  # its URL may have leaked too
     db.commit()
 
 
