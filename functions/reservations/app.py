@@ -358,16 +358,15 @@ def calendar_feed(
     token: FeedToken, db: DbDep, if_none_match: Annotated[str | None, Header()] = None
 ) -> Response:
     """A person's private feed of their bookings, for calendars to subscribe to; the token is the key."""
+    from reservas.calendar_answers import calendar_answer
     from reservas.reservations import feeds
 
     owner = feeds.owner_of(db, token)
     if owner is None:
         raise NotFound("No calendar feed has this address.")
-    tag = feeds.etag(db, owner)
-    cached = {"ETag": tag, "Cache-Control": "private, max-age=300"}
-    if feeds.matches(if_none_match, tag):
-        return Response(status_code=304, headers=cached)
-    return Response(feeds.feed(db, owner), media_type="text/calendar; charset=utf-8", headers=cached)
+    return calendar_answer(
+        feeds.etag(db, owner), if_none_match, "private, max-age=300", lambda: feeds.feed(db, owner)
+    )
 
 
 app = create_app("reservations", router, waitlist_router, calendar_router)

@@ -157,21 +157,11 @@ def get_space_busy_feed(
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The space's busy times, for calendars to subscribe to: no names, no notes."""
-    import hashlib
+    from reservas.calendar_answers import calendar_answer
+    from reservas.spaces import busy_feed
 
-    from reservas.spaces.busy_feed import busy_feed
-
-    body = busy_feed(db, service.get_space(db, space_id, viewer))
-    tag = '"' + hashlib.sha256(_stampless(body)).hexdigest()[:32] + '"'
-    cached = {"ETag": tag, "Cache-Control": "public, max-age=60"}
-    if if_none_match is not None and tag in [t.strip() for t in if_none_match.split(",")]:
-        return Response(status_code=304, headers=cached)
-    return Response(body, media_type="text/calendar; charset=utf-8", headers=cached)
-
-
-def _stampless(body: bytes) -> bytes:
-    """The feed without its DTSTAMP lines (the time it was made), which change on every fetch."""
-    return b"\n".join(line for line in body.splitlines() if not line.startswith(b"DTSTAMP"))
+    body = busy_feed.busy_feed(db, service.get_space(db, space_id, viewer))
+    return calendar_answer(busy_feed.etag(body), if_none_match, "public, max-age=60", lambda: body)
 
 
 @router.put(

@@ -418,3 +418,18 @@ class Mailbox:
             for m in sent
             if to in getattr(m, "destinations", [])
         ]
+
+
+def waiting_behind(booking, register) -> tuple[dict, dict]:
+    """A booking 10:00-11:00, and another person on the waitlist for exactly its time: (the booking,
+    the person waiting, signed in)."""
+    taken = booking.post("10:00", "11:00").json()
+    waiting = register("waiting@example.com", name="Waiting")
+    interval = {
+        "space_id": booking.space["id"],
+        "start_time": booking.at("10:00"),
+        "end_time": booking.at("11:00"),
+    }
+    joined = booking.api.post("/waitlist", json=interval, headers=bearer(waiting["access_token"]))
+    assert joined.status_code == 201, joined.text
+    return taken, waiting

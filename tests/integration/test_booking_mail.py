@@ -13,7 +13,7 @@ import recurring_ical_events
 from sqlalchemy import text
 
 from devtools.apigw import ROOT, LambdaContext, load_function_module
-from tests.integration.conftest import bearer
+from tests.integration.conftest import bearer, waiting_behind
 from tests.support import EVERY_DAY, local_time
 
 
@@ -148,22 +148,19 @@ def test_pending_approved_and_declined_reach_the_booker(approving, mailbox):
     assert str(vevents(invitation(mailbox.messages("booker@example.com")[0]))[0]["STATUS"]) == "TENTATIVE"
 
 
-def test_a_promotion_from_the_waitlist_is_one_message(booking, register, mailbox):
-    taken = booking.post("10:00", "11:00").json()
-    waiting = register("waiting@example.com", name="Waiting")
-    interval = {
-        "space_id": booking.space["id"],
-        "start_time": booking.at("10:00"),
-        "end_time": booking.at("11:00"),
-    }
-    assert (
-        booking.api.post("/waitlist", json=interval, headers=bearer(waiting["access_token"])).status_code
-        == 201
-    )
+def promoted_from_the_waitlist(booking, register, mailbox) -> dict:
+    """The booking of waiting_behind cancelled, and the promotion function run on its event: the
+    person waiting has the time. That person."""
+    taken, waiting = waiting_behind(booking, register)
     booking.api.delete(f"/reservations/{taken['id']}", headers=bearer(booking.user["access_token"]))
     promote = load_function_module(ROOT / "functions" / "promote").handler
     [cancelled] = [e for e in mailbox.events() if e["detail-type"] == "ReservationCancelled"]
     assert promote(cancelled, LambdaContext("PromoteFunction", timeout_seconds=30)) == {"promoted": 1}
+    return waiting
+
+
+def test_a_promotion_from_the_waitlist_is_one_message(booking, register, mailbox):
+    promoted_from_the_waitlist(booking, register, mailbox)
     mailbox.deliver()
     [message] = mailbox.messages("waiting@example.com")
     assert message["Subject"].startswith("From the waitlist: ")

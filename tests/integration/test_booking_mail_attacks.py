@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from devtools.apigw import ROOT, LambdaContext, load_function_module
 from tests.integration.conftest import bearer
-from tests.integration.test_booking_mail import invitation, remind, vevents
+from tests.integration.test_booking_mail import invitation, promoted_from_the_waitlist, remind, vevents
 from tests.support import EVERY_DAY
 
 
@@ -249,21 +249,7 @@ def test_a_promotion_read_before_its_entry_is_marked_is_still_one_message(bookin
     "Booked" as well as "From the waitlist"."""
     from sqlalchemy import text
 
-    taken = booking.post("10:00", "11:00").json()
-    waiting = register("waiting@example.com", name="Waiting")
-    interval = {
-        "space_id": booking.space["id"],
-        "start_time": booking.at("10:00"),
-        "end_time": booking.at("11:00"),
-    }
-    assert (
-        booking.api.post("/waitlist", json=interval, headers=bearer(waiting["access_token"])).status_code
-        == 201
-    )
-    booking.api.delete(f"/reservations/{taken['id']}", headers=bearer(booking.user["access_token"]))
-    promote = load_function_module(ROOT / "functions" / "promote").handler
-    [cancelled] = [e for e in mailbox.events() if e["detail-type"] == "ReservationCancelled"]
-    assert promote(cancelled, LambdaContext("PromoteFunction", timeout_seconds=30)) == {"promoted": 1}
+    promoted_from_the_waitlist(booking, register, mailbox)
     with engine.begin() as connection:  # as it reads between the booking and the entry's marking
         connection.execute(text("UPDATE waitlist SET reservation_id = NULL"))
     created = [e for e in mailbox.events() if e["detail-type"] == "ReservationCreated"][-1]

@@ -5,26 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import icalendar
-import recurring_ical_events
 
 from tests.integration.conftest import bearer
+from tests.integration.test_calendar_feeds import fetch, shown, subscribe
 from tests.support import EVERY_DAY, http_event, invoke, local_time
-
-
-def subscribe(client_for, token: str) -> dict:
-    answer = client_for("users").post("/users/me/calendar-token", headers=bearer(token))
-    assert answer.status_code == 201, answer.text
-    return answer.json()
-
-
-def fetch(client_for, path: str, **headers):
-    return client_for("reservations").get(path, headers=headers)
-
-
-def shown(body: bytes) -> list:
-    return recurring_ical_events.of(icalendar.Calendar.from_ical(body)).between(
-        datetime(2020, 1, 1, tzinfo=UTC), datetime(2040, 1, 1, tzinfo=UTC)
-    )
 
 
 def live_starts(body: bytes) -> list[datetime]:

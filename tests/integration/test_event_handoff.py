@@ -21,7 +21,7 @@ from devtools.apigw import ROOT, LambdaContext, load_function_module
 from reservas.app_factory import lambda_handler
 from reservas.tables import outbox
 from tests.conftest import reset_caches
-from tests.integration.conftest import bearer
+from tests.integration.conftest import bearer, waiting_behind
 from tests.support import http_event
 
 BUS = "reservas"
@@ -152,17 +152,7 @@ def test_a_cancellation_reaches_the_bus_after_its_answer_and_promotes_the_waitli
     booking, register, engine, lambda_environment
 ):
     extensions_api, bridge, delivered = lambda_environment
-    taken = booking.post("10:00", "11:00").json()
-    waiting = register("waiting@example.com", name="Waiting")
-    interval = {
-        "space_id": booking.space["id"],
-        "start_time": booking.at("10:00"),
-        "end_time": booking.at("11:00"),
-    }
-    assert (
-        booking.api.post("/waitlist", json=interval, headers=bearer(waiting["access_token"])).status_code
-        == 201
-    )
+    taken, waiting = waiting_behind(booking, register)
 
     handler = lambda_handler(load_function_module(ROOT / "functions" / "reservations").app)
     assert extensions_api.registered == [{"name": "reservas-events", "events": ["INVOKE"]}]

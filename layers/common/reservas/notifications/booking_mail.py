@@ -17,7 +17,7 @@ from sqlalchemy import Connection, select
 
 from reservas import events
 from reservas.notifications.account_mail import locale_of
-from reservas.notifications.invitation import Method, Occasion, calendar, recurring, uid_of
+from reservas.notifications.invitation import Method, Occasion, calendar, of_booking, recurring, uid_of
 from reservas.tables import idempotency_keys, reservations, series, spaces, waitlist
 
 KINDS = (
@@ -70,16 +70,9 @@ def notice_for(db: Connection, event_type: str, detail: dict[str, Any], sequence
     if row is None:
         return None
     start, end = _instant(detail["start_time"]), _instant(detail["end_time"])
-    occasion = Occasion(
-        uid=uid_of("reservation", reservation_id),
-        start=start,
-        end=end,
-        summary="",
-        status="TENTATIVE" if detail.get("status") == "pending" else "CONFIRMED",  # as the event saw it
-    )
-    if row["series_id"] is not None:  # an occurrence on its own: an instance of its series' event
-        occasion.uid = uid_of("series", row["series_id"])
-        occasion.recurrence_id = row["recurrence_id"]
+    # As the event saw it: its times and whether it waited for approval.
+    occasion = of_booking(row, "TENTATIVE" if detail.get("status") == "pending" else "CONFIRMED")
+    occasion.start, occasion.end = start, end
     return Notice(
         kind=kind,
         user_id=uuid.UUID(str(detail["user_id"])),
@@ -110,12 +103,7 @@ def _reason(kind: str, detail: dict[str, Any]) -> str:
 def reminder(row: Any) -> Notice:
     """A reminder of an active booking (a reservations row). It carries no invitation: it changes
     nothing, and an invitation needs a SEQUENCE no lower than the booking's last change."""
-    occasion = Occasion(
-        uid=uid_of("reservation", row["id"]), start=row["start_time"], end=row["end_time"], summary=""
-    )
-    if row["series_id"] is not None:
-        occasion.uid = uid_of("series", row["series_id"])
-        occasion.recurrence_id = row["recurrence_id"]
+    occasion = of_booking(row)
     return Notice(
         kind="reminder",
         user_id=row["user_id"],
@@ -203,16 +191,7 @@ def _series_notice(db: Connection, event_type: str, detail: dict[str, Any], sequ
         occasions = _recurring(db, row, held, uid)
     else:  # cancelled, declined or expired: those instances, each by its RECURRENCE-ID
         kind = ENDING_SERIES[event_type]
-        occasions = [
-            Occasion(
-                uid=uid,
-                start=o["start_time"],
-                end=o["end_time"],
-                summary="",
-                recurrence_id=o["recurrence_id"],
-            )
-            for o in concerned
-        ]
+        occasions = [of_booking(o) for o in concerned]
     return Notice(
         kind=kind,
         user_id=row["user_id"],

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 Method = Literal["REQUEST", "CANCEL"]
+Status = Literal["CONFIRMED", "TENTATIVE", "CANCELLED"]
 PRODUCT = "-//Reservas//Reservas//EN"
 
 
@@ -31,7 +32,7 @@ class Occasion:
     summary: str
     location: str = ""
     description: str = ""
-    status: Literal["CONFIRMED", "TENTATIVE", "CANCELLED"] = "CONFIRMED"
+    status: Status = "CONFIRMED"
     rule: str | None = None  # an RRULE, without its "RRULE:"
     excluded: list[datetime] = field(default_factory=list)  # EXDATE
     included: list[datetime] = field(default_factory=list)  # RDATE
@@ -41,6 +42,22 @@ class Occasion:
 
 def uid_of(kind: Literal["reservation", "series"], entity_id: object) -> str:
     return f"{kind}-{entity_id}@reservas"
+
+
+def of_booking(row: Any, status: Status | None = None) -> Occasion:
+    """A booking (a reservations row) as an event: its own, or, for an occurrence, its series' instance
+    named by its RECURRENCE-ID. `status` as its row says, unless given."""
+    occasion = Occasion(
+        uid=uid_of("reservation", row["id"]),
+        start=row["start_time"],
+        end=row["end_time"],
+        summary="",
+        status=status or _status(row["status"]),
+    )
+    if row["series_id"] is not None:
+        occasion.uid = uid_of("series", row["series_id"])
+        occasion.recurrence_id = row["recurrence_id"]
+    return occasion
 
 
 def calendar(
@@ -130,14 +147,7 @@ def recurring(rule_text: str, rows: list[Any], uid: str, zone: ZoneInfo) -> list
         # no longer gives the booked starts: list them instead (RDATE), each still an instance's id.
         whole.included = sorted(listed - {first})
     instances = [
-        Occasion(
-            uid=uid,
-            start=o["start_time"],
-            end=o["end_time"],
-            summary="",
-            recurrence_id=o["recurrence_id"],
-            status=_status(o["status"]),
-        )
+        of_booking(o)
         for o in rows
         if o["start_time"] != o["recurrence_id"]
         or o["end_time"] - o["start_time"] != length
@@ -146,7 +156,7 @@ def recurring(rule_text: str, rows: list[Any], uid: str, zone: ZoneInfo) -> list
     return [whole, *instances]
 
 
-def _status(status: str) -> Literal["CONFIRMED", "TENTATIVE", "CANCELLED"]:
+def _status(status: str) -> Status:
     if status == "pending":
         return "TENTATIVE"
     return "CONFIRMED" if status in HELD else "CANCELLED"

@@ -11,7 +11,6 @@ subscribe to at an unguessable URL (`/calendar/{token}/bookings.ics`).
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -22,13 +21,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, case, delete, func, literal, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 
-from reservas.notifications.invitation import Occasion, calendar, recurring, uid_of
+from reservas.calendar_answers import tag_of
+from reservas.notifications.invitation import HELD, Occasion, calendar, of_booking, recurring, uid_of
 from reservas.tables import calendar_feeds, reservations, series, spaces
 from reservas.tokens import hash_refresh_token as hash_token
 
 PAST = timedelta(days=30)  # how far back the feed goes
 MOST_BOOKINGS = 5000  # a feed's size stays bounded, whoever asks
-STATUSES = {"active": "CONFIRMED", "completed": "CONFIRMED", "pending": "TENTATIVE"}
 
 
 def rotate(db: Connection, user_id: uuid.UUID) -> str:
@@ -79,16 +78,7 @@ def etag(db: Connection, user_id: uuid.UUID) -> str:
         .outerjoin(series, series.c.id == reservations.c.series_id)
         .where(_mine(user_id))
     ).scalar()
-    made_of = f"{user_id}|{digest}|{datetime.now(UTC).date()}"
-    return '"' + hashlib.sha256(made_of.encode()).hexdigest()[:32] + '"'
-
-
-def matches(if_none_match: str | None, tag: str) -> bool:
-    """If-None-Match's weak comparison (RFC 9110 13.1.2): W/ aside, and * for any."""
-    if if_none_match is None:
-        return False
-    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
-    return "*" in tags or tag in tags
+    return tag_of(f"{user_id}|{digest}|{datetime.now(UTC).date()}".encode())
 
 
 def feed(db: Connection, user_id: uuid.UUID) -> bytes:
@@ -108,7 +98,7 @@ def feed(db: Connection, user_id: uuid.UUID) -> bytes:
             # At the ceiling, what is held and coming is kept first, then the latest.
             .order_by(
                 case(
-                    (reservations.c.status.in_(list(STATUSES)) & (reservations.c.end_time > func.now()), 0),
+                    (reservations.c.status.in_(HELD) & (reservations.c.end_time > func.now()), 0),
                     else_=1,
                 ),
                 reservations.c.end_time.desc(),
@@ -139,7 +129,7 @@ def feed(db: Connection, user_id: uuid.UUID) -> bytes:
 
 def _coming() -> Any:
     """Held and not over: what a feed at its ceiling keeps first."""
-    return reservations.c.status.in_(list(STATUSES)) & (reservations.c.end_time > func.now())
+    return reservations.c.status.in_(HELD) & (reservations.c.end_time > func.now())
 
 
 def _in_series_order(row: Any) -> tuple[bool, str, datetime, datetime]:
@@ -157,16 +147,7 @@ def _mine(user_id: uuid.UUID) -> Any:
 
 
 def _single(row: Any) -> Occasion:
-    return _dressed(
-        Occasion(
-            uid=uid_of("reservation", row["id"]),
-            start=row["start_time"],
-            end=row["end_time"],
-            summary="",
-            status=STATUSES.get(row["status"], "CANCELLED"),  # type: ignore[arg-type]
-        ),
-        row,
-    )
+    return _dressed(of_booking(row), row)
 
 
 def _series(series_id: uuid.UUID, rows: list[Any]) -> list[Occasion]:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection
 
+from reservas.calendar_answers import tag_of
 from reservas.notifications.invitation import Occasion, calendar
 from reservas.spaces import repository
 from reservas.spaces.schemas import Space
@@ -38,3 +39,9 @@ def _opaque(space: Space, start: datetime, end: datetime, closed: bool) -> str:
     """A UID that names the interval, not what holds it."""
     made_of = f"{space.id}|{start.isoformat()}|{end.isoformat()}|{closed}"
     return hashlib.sha256(made_of.encode()).hexdigest()[:32] + "@busy.reservas"
+
+
+def etag(feed: bytes) -> str:
+    """The feed's tag: its content, without the DTSTAMP lines (when it was made), which change on every
+    fetch."""
+    return tag_of(b"\n".join(line for line in feed.splitlines() if not line.startswith(b"DTSTAMP")))
