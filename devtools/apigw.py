@@ -325,7 +325,7 @@ def _as_api_gateway_sends_it(event: dict, flask_request) -> dict:
     """SAM CLI's event, corrected where API Gateway differs: header names in lower case, repeated
     headers comma-joined, the client's address in x-forwarded-for, cookies only in `cookies` (as the
     client sent them), no `body` or `cookies` when there are none, the client's user agent, the request
-    time in milliseconds."""
+    time in milliseconds, the address it answered on."""
     headers: dict[str, str] = {}
     for name, value in flask_request.headers.items():
         name = name.lower()
@@ -345,6 +345,7 @@ def _as_api_gateway_sends_it(event: dict, flask_request) -> dict:
     event["requestContext"] = {
         **event["requestContext"],
         "timeEpoch": event["requestContext"]["timeEpoch"] * 1000,
+        "domainName": flask_request.host,  # where this gateway answers, as API Gateway names its own
     }
     return event
 

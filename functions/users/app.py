@@ -131,7 +131,9 @@ def _api_address(request: Request) -> str:
     context = (request.scope.get("aws.event") or {}).get("requestContext") or {}
     stage = context.get("stage")
     prefix = "" if not stage or stage == "$default" else f"/{stage}"
-    return f"https://{context.get('domainName', 'localhost')}{prefix}"
+    # API Gateway answers HTTPS only and says so; the local gateway answers HTTP.
+    scheme = "http" if request.headers.get("x-forwarded-proto") == "http" else "https"
+    return f"{scheme}://{context.get('domainName', 'localhost')}{prefix}"
 
 
 app = create_app("users", router, audit_router)

@@ -184,3 +184,16 @@ def test_the_waitlist_is_promoted_within_seconds_through_the_local_event_bus(htt
         time.sleep(0.1)
     assert [(datetime.fromisoformat(r["start_time"]), r["status"]) for r in mine] == [(start, "active")]
     assert [entry["status"] for entry in http.get("/waitlist", headers=waiter).json()] == ["promoted"]
+
+
+def test_a_calendar_feed_url_works_as_given(http, engine):
+    """The URL a person pastes into their calendar is where the local API answers."""
+    import httpx2 as httpx
+
+    person = sign_up(http, engine, "feeder@example.com", name="Feeder")
+    feed = http.post(
+        "/users/me/calendar-token", headers={"Authorization": f"Bearer {person['access_token']}"}
+    )
+    assert feed.status_code == 201
+    fetched = httpx.get(feed.json()["url"], timeout=30)
+    assert fetched.status_code == 200 and fetched.text.startswith("BEGIN:VCALENDAR")
