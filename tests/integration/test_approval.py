@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 
@@ -91,7 +92,8 @@ def test_a_booking_nobody_decided_in_time_expires_and_frees_its_time(approving, 
         )
     mine = approving.api.get(f"/reservations/{undecided}", headers=bearer(approving.booker["access_token"]))
     assert mine.json()["status"] == "expired"  # before any job runs
-    day = spaces_api.get(f"/spaces/{approving.space['id']}/availability", date=str(start.date())).json()
+    local_day = start.astimezone(ZoneInfo(approving.space["timezone"])).date()  # the space's day, not UTC's
+    day = spaces_api.get(f"/spaces/{approving.space['id']}/availability", date=str(local_day)).json()
     assert any(datetime.fromisoformat(s["start_time"]) == start for s in day["slots"])
     handler = release_function()
     assert handler({}, LambdaContext("ReleaseFunction", timeout_seconds=60)) == {"released": 1}

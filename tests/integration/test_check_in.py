@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -77,7 +78,7 @@ def test_a_no_show_reads_released_and_its_time_is_free_before_any_job(checked, s
     no_show = checked.booked(timedelta(minutes=-20))  # grace ended 5 minutes ago
     assert checked.get(no_show)["status"] == "released"
     assert checked.check_in(no_show).status_code == 409
-    today = datetime.now(UTC).date()
+    today = datetime.now(ZoneInfo(checked.space["timezone"])).date()  # the space's day, not UTC's
     day = spaces_api.get(f"/spaces/{checked.space['id']}/availability", date=str(today)).json()
     # The rest of its hour is free for anyone (from the next quarter hour on).
     next_quarter = datetime.now(UTC).replace(second=0, microsecond=0)

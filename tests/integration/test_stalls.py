@@ -17,11 +17,19 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from devtools.apigw import LambdaContext
 from devtools.devservices import free_port
 from reservas.errors import PROBLEM_JSON
 from tests.conftest import reset_caches
 from tests.integration.conftest import bearer
-from tests.support import STRONG_PASSWORD, http_event, invoke, sign_up_through_handlers, space_body
+from tests.support import (
+    STRONG_PASSWORD,
+    function_module,
+    http_event,
+    invoke,
+    sign_up_through_handlers,
+    space_body,
+)
 
 ANSWER_WITHIN_SECONDS = 5
 
@@ -281,3 +289,29 @@ def test_a_slow_database_costs_a_request_a_clear_503_within_seconds(engine, book
     assert response.status_code == 503, response.text
     assert response.headers["content-type"] == PROBLEM_JSON and response.headers["retry-after"]
     assert seconds < ANSWER_WITHIN_SECONDS, seconds
+
+
+def test_calendar_feeds_answer_a_clear_503_when_the_database_freezes(own_postgres):
+    from reservas.database import get_engine
+
+    tokens = sign_up_through_handlers(get_engine(), "feeds@example.com")
+    signed_in = bearer(tokens["access_token"])
+    status, _, feed = invoke("users", http_event("POST", "/users/me/calendar-token", headers=signed_in))
+    assert status == 201
+    requests = [
+        ("reservations", http_event("GET", feed["path"])),  # anonymous: the token is the key
+        ("users", http_event("POST", "/users/me/calendar-token", headers=signed_in)),
+    ]
+    assert _status_of(*requests[0]) == 200  # warm
+    with frozen(own_postgres.get_pid()):
+        for group, event in requests:
+            seconds, status, headers, body = timed(group, event)
+            assert status == 503, (group, body)
+            assert headers["content-type"] == PROBLEM_JSON and headers["retry-after"]
+            assert seconds < ANSWER_WITHIN_SECONDS, (group, seconds)
+    assert _status_of(*requests[0]) == 200  # nothing rotated while frozen: the feed goes on
+
+
+def _status_of(group: str, event: dict) -> int:
+    """The status of an answer that need not be JSON (a calendar)."""
+    return function_module(group).handler(event, LambdaContext(f"{group.title()}Function"))["statusCode"]
