@@ -3,6 +3,7 @@
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     CHAR,
     JSON,
     BigInteger,
@@ -258,6 +259,22 @@ calendar_feeds = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )
 
+api_keys = Table(
+    "api_keys",
+    metadata,
+    _uuid_pk(),
+    Column("name", String(100), nullable=False),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("scopes", ARRAY(Text), nullable=False),
+    Column("key_hash", LargeBinary, nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_by", Uuid, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
+)
+
 outbox = Table(
     "outbox",
     metadata,
@@ -297,6 +314,7 @@ audit_log = Table(
     Column("subject_id", Uuid, ForeignKey("users.id", deferrable=True, initially="DEFERRED")),
     Column("before", JSONB(none_as_null=True)),  # None is SQL NULL (nothing), not the JSON null
     Column("after", JSONB(none_as_null=True)),
+    Column("actor_key_id", Uuid),
     schema="audit",
 )
 

@@ -38,6 +38,7 @@ AUDIT_COLUMNS_WRITTEN = (
     "subject_id",
     "before",
     "after",
+    "actor_key_id",
 )
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _RESERVED_PREFIXES = ("pg_", "rds")  # PostgreSQL's own roles, and RDS's
