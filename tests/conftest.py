@@ -52,6 +52,7 @@ TABLES = (
     "deliveries",
     "reminders",
     "calendar_feeds",
+    "api_keys",
     "spaces",
     "users",
 )
