@@ -406,6 +406,17 @@ class Bench:
         }
         role_account = self.role_account
 
+        api_key_request = {
+            "name": "Bench integration",
+            "user_id": self.user["user"]["id"],
+            "scopes": ["reservations:read", "reservations:write"],
+        }
+
+        def new_api_key() -> dict:
+            return self.must("users", event("POST", "/api-keys", self.admin_token, api_key_request), 201)
+
+        self.api_key = new_api_key()["key"]
+
         def waitlist_entry() -> str:
             return self.must("reservations", event("POST", "/waitlist", self.token, waiting_for), 201)["id"]
 
@@ -784,6 +795,27 @@ class Bench:
                 "GET /audit (admin)",
                 "users",
                 lambda n: event("GET", "/audit", self.admin_token, query={"entity": "reservation"}),
+                200,
+            ),
+            Route(
+                "POST /api-keys (admin)",
+                "users",
+                lambda n: event("POST", "/api-keys", self.admin_token, api_key_request),
+                201,
+            ),
+            Route(
+                "GET /api-keys (admin)", "users", lambda n: event("GET", "/api-keys", self.admin_token), 200
+            ),
+            Route(
+                "DELETE /api-keys/{key_id} (admin)",
+                "users",
+                lambda n: event("DELETE", f"/api-keys/{new_api_key()['id']}", self.admin_token),
+                204,
+            ),
+            Route(
+                "GET /reservations (with an API key)",
+                "reservations",
+                lambda n: event("GET", "/reservations", self.api_key),
                 200,
             ),
         ]

@@ -87,6 +87,17 @@ SAMPLES: list[tuple[str, str, str, dict]] = [
         {"path": {"user_id": NIL}, "body": {"role": "admin"}, "headers": SIGNED_IN},
     ),
     ("users-audit-log", "GET", "/audit", {"query": "entity=space&limit=20", "headers": SIGNED_IN}),
+    (
+        "users-create-api-key",
+        "POST",
+        "/api-keys",
+        {
+            "headers": SIGNED_IN,
+            "body": {"name": "Room display", "user_id": NIL, "scopes": ["spaces:read"]},
+        },
+    ),
+    ("users-list-api-keys", "GET", "/api-keys", {"query": "limit=20", "headers": SIGNED_IN}),
+    ("users-revoke-api-key", "DELETE", "/api-keys/{key_id}", {"path": {"key_id": NIL}, "headers": SIGNED_IN}),
     ("spaces-list", "GET", "/spaces", {"query": "capacity_min=2&amenities=projector"}),
     (
         "spaces-available",

@@ -83,7 +83,7 @@ def refresh_tokens(body: RefreshRequest, db: DbDep) -> TokenPair:
 
 @router.post("/logout", status_code=204, responses={401: problem_doc("Not authenticated")})
 def logout(body: LogoutRequest, db: DbDep, who: CallerDep) -> Response:
-    service.logout(db, who.user, who.claims.session_id, body.refresh_token)
+    service.logout(db, who.user, who.session_id, body.refresh_token)
     return Response(status_code=204)
 
 

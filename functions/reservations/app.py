@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import JSONResponse, Response
 
 from reservas.app_factory import create_app, lambda_handler
-from reservas.dependencies import ActorDep, CurrentUser, DbDep
+from reservas.dependencies import ActorDep, CurrentUser, DbDep, api_key_scope
 from reservas.errors import NotFound, fields_from, problem_doc
 from reservas.pagination import DEFAULT_LIMIT, Page
 from reservas.reservations import idempotency, service
@@ -34,6 +34,9 @@ DECIDING = {
     404: problem_doc("No booking you may decide has this id"),
     409: problem_doc("Not pending (decided otherwise, expired, cancelled)"),
 }
+# API keys with these scopes may call the routes that name them (dependencies.api_key_scope).
+READ = api_key_scope("reservations:read")
+WRITE = api_key_scope("reservations:write")
 StatusFilter = Annotated[Status | None, Query()]
 From = Annotated[Instant | None, Query(alias="from", description="Only reservations ending after this.")]
 To = Annotated[Instant | None, Query(alias="to", description="Only reservations starting before this.")]
@@ -69,6 +72,7 @@ def _waitlist() -> ModuleType:
         ),
         422: problem_doc("A booking rule is broken; `errors` lists each"),
     },
+    openapi_extra=WRITE,
 )
 def book_reservation(
     body: BookingRequest,
@@ -103,6 +107,7 @@ def book_reservation(
             "The rule, or (all_or_nothing) an occurrence, breaks a booking rule; `errors` lists each"
         ),
     },
+    openapi_extra=WRITE,
 )
 def book_series(
     body: SeriesRequest,
@@ -122,12 +127,12 @@ def book_series(
     )
 
 
-@router.get("/series/{series_id}", responses={**AUTHENTICATED, **SERIES_NOT_FOUND})
+@router.get("/series/{series_id}", responses={**AUTHENTICATED, **SERIES_NOT_FOUND}, openapi_extra=READ)
 def get_series(series_id: uuid.UUID, user: CurrentUser, db: DbDep) -> Series:
     return _series().get_series(db, user, series_id)
 
 
-@router.delete("/series/{series_id}", responses={**AUTHENTICATED, **SERIES_NOT_FOUND})
+@router.delete("/series/{series_id}", responses={**AUTHENTICATED, **SERIES_NOT_FOUND}, openapi_extra=WRITE)
 def cancel_series(
     series_id: uuid.UUID,
     user: CurrentUser,
@@ -145,7 +150,7 @@ def cancel_series(
     return _series().cancel_series(db, user, series_id, starting_from, actor=actor)
 
 
-@router.post("/series/{series_id}/approve", responses={**AUTHENTICATED, **DECIDING})
+@router.post("/series/{series_id}/approve", responses={**AUTHENTICATED, **DECIDING}, openapi_extra=WRITE)
 def approve_series(
     series_id: uuid.UUID, user: CurrentUser, actor: ActorDep, db: DbDep, body: Decision | None = None
 ) -> Series:
@@ -155,7 +160,7 @@ def approve_series(
         return _series().decide_series(db, user, series_id, approve=True, reason=reason, actor=actor)
 
 
-@router.post("/series/{series_id}/decline", responses={**AUTHENTICATED, **DECIDING})
+@router.post("/series/{series_id}/decline", responses={**AUTHENTICATED, **DECIDING}, openapi_extra=WRITE)
 def decline_series(
     series_id: uuid.UUID, body: Decision, user: CurrentUser, actor: ActorDep, db: DbDep
 ) -> Series:
@@ -164,7 +169,7 @@ def decline_series(
         return _series().decide_series(db, user, series_id, approve=False, reason=body.reason, actor=actor)
 
 
-@router.get("", responses=AUTHENTICATED)
+@router.get("", responses=AUTHENTICATED, openapi_extra=READ)
 def list_my_reservations(
     user: CurrentUser,
     db: DbDep,
@@ -188,7 +193,11 @@ def list_my_reservations(
     )
 
 
-@router.get("/search", responses={**AUTHENTICATED, 403: problem_doc("Only admins search other users")})
+@router.get(
+    "/search",
+    responses={**AUTHENTICATED, 403: problem_doc("Only admins search other users")},
+    openapi_extra=READ,
+)
 def search_reservations(
     user: CurrentUser,
     db: DbDep,
@@ -217,7 +226,7 @@ def search_reservations(
     )
 
 
-@router.get("/pending", responses=AUTHENTICATED)
+@router.get("/pending", responses=AUTHENTICATED, openapi_extra=READ)
 def list_pending_decisions(
     user: CurrentUser, db: DbDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Page[Reservation]:
@@ -226,7 +235,7 @@ def list_pending_decisions(
     return service.pending_decisions(db, user, limit=limit, cursor=cursor)
 
 
-@router.post("/{reservation_id}/approve", responses={**AUTHENTICATED, **DECIDING})
+@router.post("/{reservation_id}/approve", responses={**AUTHENTICATED, **DECIDING}, openapi_extra=WRITE)
 def approve_reservation(
     reservation_id: uuid.UUID, user: CurrentUser, actor: ActorDep, db: DbDep, body: Decision | None = None
 ) -> Reservation:
@@ -236,7 +245,7 @@ def approve_reservation(
         return service.decide(db, user, reservation_id, approve=True, reason=reason, actor=actor)
 
 
-@router.post("/{reservation_id}/decline", responses={**AUTHENTICATED, **DECIDING})
+@router.post("/{reservation_id}/decline", responses={**AUTHENTICATED, **DECIDING}, openapi_extra=WRITE)
 def decline_reservation(
     reservation_id: uuid.UUID, body: Decision, user: CurrentUser, actor: ActorDep, db: DbDep
 ) -> Reservation:
@@ -245,7 +254,7 @@ def decline_reservation(
         return service.decide(db, user, reservation_id, approve=False, reason=body.reason, actor=actor)
 
 
-@router.get("/{reservation_id}", responses={**AUTHENTICATED, **NOT_FOUND})
+@router.get("/{reservation_id}", responses={**AUTHENTICATED, **NOT_FOUND}, openapi_extra=READ)
 def get_reservation(reservation_id: uuid.UUID, user: CurrentUser, db: DbDep) -> Reservation:
     return service.get(db, user, reservation_id)
 
@@ -258,6 +267,7 @@ def get_reservation(reservation_id: uuid.UUID, user: CurrentUser, db: DbDep) -> 
         409: problem_doc("The new time is taken (`conflicts`, `suggestions`), or the booking is not active"),
         422: problem_doc("A booking rule is broken; `errors` lists each"),
     },
+    openapi_extra=WRITE,
 )
 def change_reservation(
     reservation_id: uuid.UUID,
@@ -280,6 +290,7 @@ def change_reservation(
         **AUTHENTICATED,
         404: problem_doc("Not the space's code, or no booking of yours to check in to"),
     },
+    openapi_extra=WRITE,
 )
 def check_in_with_code(body: CheckInWithCode, user: CurrentUser, actor: ActorDep, db: DbDep) -> Reservation:
     """Check in with the code where the space is (its QR code): to your booking there whose check-in is
@@ -295,6 +306,7 @@ def check_in_with_code(body: CheckInWithCode, user: CurrentUser, actor: ActorDep
         **NOT_FOUND,
         409: problem_doc("Not active (released, cancelled, over), no check-in needed, or not open yet"),
     },
+    openapi_extra=WRITE,
 )
 def check_in(reservation_id: uuid.UUID, user: CurrentUser, actor: ActorDep, db: DbDep) -> Reservation:
     """Check in to a booking in a space that requires it, from check_in_opens_minutes before its start
@@ -305,6 +317,7 @@ def check_in(reservation_id: uuid.UUID, user: CurrentUser, actor: ActorDep, db: 
 @router.delete(
     "/{reservation_id}",
     responses={**AUTHENTICATED, **NOT_FOUND, 409: problem_doc("Already started (owners) or already over")},
+    openapi_extra=WRITE,
 )
 def cancel_reservation(
     reservation_id: uuid.UUID, user: CurrentUser, actor: ActorDep, db: DbDep
@@ -319,6 +332,7 @@ waitlist_router = APIRouter(prefix="/waitlist", tags=["waitlist"])
     "",
     status_code=201,
     responses={**AUTHENTICATED, 422: problem_doc("A booking rule is broken, or too many entries already")},
+    openapi_extra=WRITE,
 )
 def join_waitlist(body: BookingRequest, user: CurrentUser, db: DbDep) -> WaitlistEntry:
     """Wait for exactly this interval (after a 409, say): when it frees up, the first waiting person
@@ -327,14 +341,17 @@ def join_waitlist(body: BookingRequest, user: CurrentUser, db: DbDep) -> Waitlis
         return _waitlist().join(db, user, body)
 
 
-@waitlist_router.get("", responses=AUTHENTICATED)
+@waitlist_router.get("", responses=AUTHENTICATED, openapi_extra=READ)
 def my_waitlist(user: CurrentUser, db: DbDep) -> list[WaitlistEntry]:
     """Your entries whose interval has not started: waiting, or promoted (with their reservation_id)."""
     return _waitlist().mine(db, user)
 
 
 @waitlist_router.delete(
-    "/{entry_id}", status_code=204, responses={**AUTHENTICATED, 404: problem_doc("No entry of yours")}
+    "/{entry_id}",
+    status_code=204,
+    responses={**AUTHENTICATED, 404: problem_doc("No entry of yours")},
+    openapi_extra=WRITE,
 )
 def leave_waitlist(entry_id: uuid.UUID, user: CurrentUser, db: DbDep) -> Response:
     _waitlist().leave(db, user, entry_id)

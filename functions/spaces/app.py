@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 
 from reservas.app_factory import create_app, lambda_handler
-from reservas.dependencies import ActorDep, AdminUser, DbDep, OptionalUser
+from reservas.dependencies import ActorDep, AdminUser, DbDep, OptionalUser, api_key_scope
 from reservas.errors import fields_from, problem_doc
 from reservas.pagination import DEFAULT_LIMIT, Page
 from reservas.route_parameters import Cursor, Limit
@@ -27,7 +27,8 @@ from reservas.timestamps import Day, Instant
 
 NOT_FOUND = {404: problem_doc("No such space (or deactivated)")}
 # Open to anyone; a token, when sent, shows admins what only they see.
-OPTIONAL_SIGN_IN = {"security": [{"HTTPBearer": []}, {}]}
+# and API keys with `spaces:read` (dependencies.api_key_scope).
+OPTIONAL_SIGN_IN = {"security": [{"HTTPBearer": []}, {}], **api_key_scope("spaces:read")}
 ADMIN_ONLY = {401: problem_doc("Not authenticated"), 403: problem_doc("Not an administrator")}
 
 BOOKINGS_IN_THE_WAY = {
@@ -107,9 +108,10 @@ def list_spaces(
     )
 
 
-@router.get("/available")
+@router.get("/available", openapi_extra=OPTIONAL_SIGN_IN)
 def find_available_spaces(
     db: DbDep,
+    _: OptionalUser,
     start_time: Annotated[Instant, Query()],
     end_time: Annotated[Instant, Query()],
     capacity_min: Annotated[int | None, Query(ge=1, le=100_000)] = None,

@@ -8,13 +8,14 @@ from pydantic import BaseModel, Field
 
 from reservas import audit_search, leaving
 from reservas.accounts import profile
+from reservas.accounts.api_keys import ApiKey, ApiKeyCreated, ApiKeyRequest
 from reservas.accounts.requests import DeleteMeRequest, RoleChange, UpdateMeRequest
 from reservas.accounts.schemas import User
 from reservas.app_factory import create_app, lambda_handler
 from reservas.audit import Entity
 from reservas.audit_search import AuditEntry
 from reservas.dependencies import ActorDep, AdminUser, CallerDep, ClientAddress, CurrentUser, DbDep
-from reservas.errors import problem_doc
+from reservas.errors import fields_from, problem_doc
 from reservas.pagination import DEFAULT_LIMIT, Page
 from reservas.route_parameters import Cursor, Limit
 from reservas.timestamps import Instant
@@ -32,7 +33,7 @@ def get_me(user: CurrentUser) -> User:
 
 @router.put("/me", responses={**AUTHENTICATED, 403: problem_doc("Wrong current password")})
 def update_me(body: UpdateMeRequest, who: CallerDep, db: DbDep, address: ClientAddress) -> User:
-    return profile.update_me(db, who.user, body, session_id=who.claims.session_id, client_address=address)
+    return profile.update_me(db, who.user, body, session_id=who.session_id, client_address=address)
 
 
 @router.delete(
@@ -79,6 +80,7 @@ def read_audit_log(
     entity: Annotated[Entity | None, Query(description="What kind of thing changed.")] = None,
     entity_id: Annotated[uuid.UUID | None, Query(description="Which one.")] = None,
     actor: Annotated[uuid.UUID | None, Query(description="Who changed it (a user id).")] = None,
+    api_key: Annotated[uuid.UUID | None, Query(description="Changes made with this API key.")] = None,
     from_: Annotated[Instant | None, Query(alias="from", description="Changes at or after.")] = None,
     to: Annotated[Instant | None, Query(description="Changes before.")] = None,
     limit: Limit = DEFAULT_LIMIT,
@@ -90,11 +92,48 @@ def read_audit_log(
         entity=entity,
         entity_id=entity_id,
         actor_id=actor,
+        key_id=api_key,
         since=from_,
         until=to,
         limit=limit,
         cursor=cursor,
     )
+
+
+keys_router = APIRouter(prefix="/api-keys", tags=["api keys"])
+KEY_NOT_FOUND = {404: problem_doc("No API key has this id")}
+
+
+@keys_router.post("", status_code=201, responses=ADMIN_ONLY)
+def create_api_key(body: ApiKeyRequest, _: AdminUser, actor: ActorDep, db: DbDep) -> ApiKeyCreated:
+    """A key for an integrator, acting for `user_id` within `scopes`: the key is in this answer only."""
+    from reservas.accounts import api_keys
+
+    with fields_from("body"):
+        return api_keys.create(db, body, actor=actor)
+
+
+@keys_router.get("", responses=ADMIN_ONLY)
+def list_api_keys(
+    _: AdminUser,
+    db: DbDep,
+    user_id: Annotated[uuid.UUID | None, Query(description="Only the keys acting for this account.")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[ApiKey]:
+    """Every key, oldest first, with when it expires, whether it was revoked and when it was last used."""
+    from reservas.accounts import api_keys
+
+    return api_keys.list_keys(db, user_id=user_id, limit=limit, cursor=cursor)
+
+
+@keys_router.delete("/{key_id}", status_code=204, responses={**ADMIN_ONLY, **KEY_NOT_FOUND})
+def revoke_api_key(key_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep) -> Response:
+    """The key is refused from its next request on; it stays in the list, revoked."""
+    from reservas.accounts import api_keys
+
+    api_keys.revoke(db, key_id, actor=actor)
+    return Response(status_code=204)
 
 
 class CalendarFeed(BaseModel):
@@ -136,5 +175,5 @@ def _api_address(request: Request) -> str:
     return f"{scheme}://{context.get('domainName', 'localhost')}{prefix}"
 
 
-app = create_app("users", router, audit_router)
+app = create_app("users", router, audit_router, keys_router)
 handler = lambda_handler(app)

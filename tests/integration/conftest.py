@@ -56,6 +56,22 @@ def bearer(token: str) -> dict[str, str]:
 
 
 @pytest.fixture
+def limits_on(engine, monkeypatch):
+    """Rate limits counted for this test, in the real Redis: `limits_on(rate_limit_default="3/minute")`."""
+
+    def configure(**settings: str) -> None:
+        monkeypatch.setenv("RESERVAS_RATE_LIMITS_ENABLED", "true")
+        for name, value in settings.items():
+            monkeypatch.setenv(f"RESERVAS_{name.upper()}", value)
+        reset_caches()
+
+    configure()
+    yield configure
+    monkeypatch.undo()
+    reset_caches()
+
+
+@pytest.fixture
 def make_admin(engine):
     """Promote a registered user with `scripts/create_admin.py`."""
     from scripts.create_admin import make_admin as create_admin

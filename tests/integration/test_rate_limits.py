@@ -4,25 +4,8 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from reservas.errors import PROBLEM_JSON
-from tests.conftest import reset_caches
 from tests.support import STRONG_PASSWORD, http_event, invoke
-
-
-@pytest.fixture
-def limits_on(engine, monkeypatch):
-    def configure(**settings: str) -> None:
-        monkeypatch.setenv("RESERVAS_RATE_LIMITS_ENABLED", "true")
-        for name, value in settings.items():
-            monkeypatch.setenv(f"RESERVAS_{name.upper()}", value)
-        reset_caches()
-
-    configure()
-    yield configure
-    monkeypatch.undo()
-    reset_caches()
 
 
 def login(ip: str, email: str = "nobody@example.com", password: str = "Wrong-pass-1"):

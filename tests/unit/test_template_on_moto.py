@@ -313,7 +313,7 @@ def test_the_http_api_routes_every_path_and_throttles(stack):
         (method.upper(), path) for path, ops in api["Properties"]["Body"]["paths"].items() for method in ops
     }
     assert ("POST", "/reservations") in routes and ("GET", "/spaces/{space_id}/availability") in routes
-    assert len(routes) == 60
+    assert len(routes) == 63
     [stage] = [
         r for r in stack["translated"]["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Stage"
     ]

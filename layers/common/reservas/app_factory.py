@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import uuid
@@ -27,6 +28,7 @@ from reservas.input_gate import InputGateMiddleware
 from reservas.observability import logger, metrics, traced
 from reservas.rate_limits import get_rate_limiter, parse_limits
 from reservas.settings import get_settings
+from reservas.tokens import API_KEY_PREFIX
 
 CORRELATION_HEADER = "x-correlation-id"
 _SAFE_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:=-]{1,128}$")
@@ -93,7 +95,9 @@ _HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 class RateLimitMiddleware:
     """Per client IP, counted in Redis: the auth group has its own, stricter limits; calendar feeds
     (`.ics`) their own, looser ones (calendar services fetch every feed from a few shared addresses);
-    every other route shares one budget. Health checks are not counted."""
+    every other route shares one budget, except requests with an API key, which count against the
+    key's own (dependencies counts a key that is not genuine against the address). Health checks are
+    not counted."""
 
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
@@ -106,21 +110,38 @@ class RateLimitMiddleware:
             return
         settings = get_settings()
         bucket = "feeds" if scope["path"].endswith(".ics") else self.bucket
+        counted = (scope.get("client") or ("unknown", 0))[0]
+        if bucket == "api" and (key := _api_key(scope)) is not None:
+            bucket, counted = "key", hashlib.sha256(key.encode()).hexdigest()
         notation = {
             "auth": settings.rate_limit_auth,
             "feeds": settings.rate_limit_feeds,
+            "key": settings.rate_limit_api_key,
         }.get(bucket, settings.rate_limit_default)
-        client_ip = (scope.get("client") or ("unknown", 0))[0]
-        retry_after = await run_in_threadpool(limiter.hit, parse_limits(notation), bucket, client_ip)
+        retry_after = await run_in_threadpool(limiter.hit, parse_limits(notation), bucket, counted)
         if retry_after is None:
             await self.app(scope, receive, send)
             return
+        who = "this API key" if bucket == "key" else "your address"
         response = problem_response(
             429,
-            f"Too many requests from your address; try again in {retry_after} seconds.",
+            f"Too many requests from {who}; try again in {retry_after} seconds.",
             headers={"Retry-After": str(retry_after)},
         )
         await response(scope, receive, send)
+
+
+def _api_key(scope: Scope) -> str | None:
+    """The API key a request is sent with, if any (`Authorization: Bearer rsv_...`)."""
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            header: str = value.decode("latin-1")
+            scheme, _, credential = header.partition(" ")
+            credential = credential.strip()
+            if scheme.lower() == "bearer" and credential.startswith(API_KEY_PREFIX):
+                return credential
+            return None
+    return None
 
 
 def _correlation_id(scope: Scope) -> str:

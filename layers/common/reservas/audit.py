@@ -16,7 +16,7 @@ from sqlalchemy import Connection, insert, text
 
 from reservas.tables import audit_log
 
-Entity = Literal["reservation", "series", "space", "closure", "user"]
+Entity = Literal["reservation", "series", "space", "closure", "user", "api_key"]
 # Never written into an entry, whatever a caller hands in.
 SECRET_FIELDS = frozenset({"password", "password_hash", "current_password", "token_hash", "secret"})
 # Bookkeeping that changes with every write and says nothing about what changed.
@@ -25,11 +25,12 @@ UNTRACKED_FIELDS = frozenset({"updated_at"})
 
 @dataclass(frozen=True)
 class Actor:
-    """Who makes a change, and from where: a signed-in person and their address, or an operator's
-    tool (no one, no address)."""
+    """Who makes a change, and from where: a signed-in person and their address, an integrator's API
+    key (with the account it acts for), or an operator's tool (no one, no address)."""
 
     user_id: uuid.UUID | None
     address: str | None
+    key_id: uuid.UUID | None = None
 
 
 OPERATOR = Actor(user_id=None, address=None)
@@ -72,6 +73,7 @@ def record_all(db: Connection, actor: Actor, entries: list[Entry]) -> None:
         {
             "actor_id": actor.user_id,
             "actor_address": actor.address[:64] if actor.address else None,
+            "actor_key_id": actor.key_id,
             "action": entry.action,
             "entity": entry.entity,
             "entity_id": entry.entity_id,

@@ -24,6 +24,7 @@ class AuditEntry(BaseModel):
         description="Who made the change; null for an operator's tool or a deleted account."
     )
     actor_address: str | None = Field(description="The client address the change came from.")
+    actor_key_id: uuid.UUID | None = Field(description="The API key the change was made with, if one was.")
     action: str = Field(description="What happened, as `entity.verb`: `space.updated`, `user.role_changed`.")
     entity: Entity
     entity_id: uuid.UUID | None = Field(description="What changed; null for an account since deleted.")
@@ -45,6 +46,7 @@ def search(
     entity: Entity | None,
     entity_id: uuid.UUID | None,
     actor_id: uuid.UUID | None,
+    key_id: uuid.UUID | None = None,
     since: datetime | None,
     until: datetime | None,
     limit: int,
@@ -59,6 +61,8 @@ def search(
         query = query.where(audit_log.c.entity_id == entity_id)
     if actor_id is not None:
         query = query.where(audit_log.c.actor_id == actor_id)
+    if key_id is not None:
+        query = query.where(audit_log.c.actor_key_id == key_id)
     if since is not None:
         query = query.where(audit_log.c.occurred_at >= since)
     if until is not None:

@@ -1,9 +1,11 @@
-"""What routes ask FastAPI for: a database connection (`db`), and who is calling."""
+"""What routes ask FastAPI for: a database connection (`db`), and who is calling: a person with an
+access token, or an integrator with an API key on a route that names the key's scope."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -13,36 +15,97 @@ from reservas.accounts.access import signed_in
 from reservas.accounts.schemas import User
 from reservas.audit import Actor
 from reservas.database import get_db
-from reservas.errors import Forbidden, Unauthorized
-from reservas.tokens import AccessClaims
+from reservas.errors import Forbidden, TooManyRequests, Unauthorized
+from reservas.tokens import API_KEY_PREFIX, AccessClaims, ApiKeyScope
 
 DbDep = Annotated[Connection, Depends(get_db)]
 
-_bearer = HTTPBearer(auto_error=False, description="An access token from /auth/login or /auth/register.")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An access token from /auth/login, or an API key (`rsv_...`) on the routes that name "
+    "its scope (`x-api-key-scope`).",
+)
+
+API_KEY_SCOPE = "x-api-key-scope"
+
+
+def api_key_scope(scope: ApiKeyScope) -> dict[str, Any]:
+    """For a route's `openapi_extra`: API keys with this scope may call it. A route without one refuses
+    every key: keys reach only what is named for them."""
+    return {API_KEY_SCOPE: scope}
 
 
 @dataclass(frozen=True)
 class Caller:
+    """A person signed in (`claims` of their session), or an API key acting for its account (`key_id`)."""
+
     user: User
-    claims: AccessClaims
+    claims: AccessClaims | None
+    key_id: uuid.UUID | None = None
+
+    @property
+    def session_id(self) -> uuid.UUID:
+        if self.claims is None:  # routes with a session of their own never name a key scope
+            raise Forbidden("This route is for people signed in, not API keys.")
+        return self.claims.session_id
 
 
 def caller(
+    request: Request,
     db: DbDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
-    """Who sends a genuine access token of a live session (see accounts.access.signed_in)."""
+    """Who sends a genuine access token of a live session (see accounts.access.signed_in), or a
+    genuine API key whose scopes include the route's."""
     if credentials is None:
         raise Unauthorized("Authentication is required: send `Authorization: Bearer <access token>`.")
-    return Caller(*signed_in(db, credentials.credentials))
+    if credentials.credentials.startswith(API_KEY_PREFIX):
+        return _key_caller(request, db, credentials.credentials)
+    user, claims = signed_in(db, credentials.credentials)
+    return Caller(user, claims)
+
+
+def _key_caller(request: Request, db: Connection, key: str) -> Caller:
+    from reservas.accounts import api_keys
+
+    try:
+        holder = api_keys.holder(db, key)
+    except Unauthorized:
+        _count_against_the_address(request)
+        raise
+    route = request.scope.get("route")
+    scope = (getattr(route, "openapi_extra", None) or {}).get(API_KEY_SCOPE)
+    if scope is None:
+        raise Forbidden("API keys cannot be used on this route.", title="Not for API keys")
+    if scope not in holder.scopes:
+        raise Forbidden(f"This API key does not have the scope `{scope}`.", title="Missing scope")
+    return Caller(holder.user, None, holder.key_id)
+
+
+def _count_against_the_address(request: Request) -> None:
+    """Requests with a key are counted per key (app_factory.RateLimitMiddleware); one with a key that
+    is not genuine counts against its address too, so made-up keys do not escape the address's limit."""
+    from reservas.rate_limits import get_rate_limiter, parse_limits
+    from reservas.settings import get_settings
+
+    limiter = get_rate_limiter()
+    if limiter is None:
+        return
+    limits = parse_limits(get_settings().rate_limit_default)
+    retry_after = limiter.hit(limits, "api", client_address(request))
+    if retry_after is not None:
+        raise TooManyRequests(
+            retry_after, f"Too many requests from your address; try again in {retry_after} seconds."
+        )
 
 
 def optional_user(
+    request: Request,
     db: DbDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User | None:
     """Routes open to anyone: None for an anonymous caller; a token, when sent, must be good."""
-    return None if credentials is None else caller(db, credentials).user
+    return None if credentials is None else caller(request, db, credentials).user
 
 
 def current_user(who: Annotated[Caller, Depends(caller)]) -> User:
@@ -60,11 +123,9 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def actor(
-    user: Annotated[User, Depends(current_user)], address: Annotated[str, Depends(client_address)]
-) -> Actor:
-    """Who makes a change and from where, as the audit log records it."""
-    return Actor(user_id=user.id, address=address)
+def actor(who: Annotated[Caller, Depends(caller)], address: Annotated[str, Depends(client_address)]) -> Actor:
+    """Who makes a change and from where, as the audit log records it: with the key, when one was used."""
+    return Actor(user_id=who.user.id, address=address, key_id=who.key_id)
 
 
 CallerDep = Annotated[Caller, Depends(caller)]

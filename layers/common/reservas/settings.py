@@ -67,6 +67,7 @@ class Settings(BaseModel):
     rate_limit_auth: str = "10/minute;5/second"
     rate_limit_default: str = "100/minute;20/second"
     rate_limit_feeds: str = "1200/minute;100/second"  # calendar feeds, fetched from shared addresses
+    rate_limit_api_key: str = "600/minute;20/second"  # per API key, from wherever it is used
     login_failure_limit: str = "5 per 15 minutes"  # sign-in attempts per account and client address
     login_failure_limit_per_account: str = "50 per 15 minutes"  # per account, from any addresses
     # Links sent by email: how long they work, and how many of a kind a person is sent in an hour.

@@ -7,7 +7,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import jwt
 
@@ -16,6 +16,10 @@ from reservas.settings import get_settings
 
 ALGORITHM = "HS256"
 ACCESS = "access"
+# API keys (accounts.api_keys) begin with it; access tokens are JWTs, which begin with "eyJ".
+API_KEY_PREFIX = "rsv_"
+# What an API key may be allowed to do; a route names the one it needs (dependencies.api_key_scope).
+ApiKeyScope = Literal["spaces:read", "reservations:read", "reservations:write"]
 REQUIRED_CLAIMS = ["sub", "email", "role", "iat", "nbf", "exp", "iss", "aud", "jti", "typ", "sid"]
 
 
