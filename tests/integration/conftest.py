@@ -72,6 +72,31 @@ def limits_on(engine, monkeypatch):
 
 
 @pytest.fixture
+def keys(client_for, admin):
+    users = client_for("users")
+    admin_headers = bearer(admin["access_token"])
+
+    """Admin's hands on /api-keys: `keys.create(user_id, scopes)` answers the made key (with `key`)."""
+
+    class Keys:
+        def create(self, user_id: str, scopes: list[str], **extra) -> dict:
+            body = {"name": "Room display", "user_id": user_id, "scopes": scopes, **extra}
+            response = users.post("/api-keys", json=body, headers=admin_headers)
+            assert response.status_code == 201, response.text
+            return response.json()
+
+        def revoke(self, key_id: str):
+            return users.delete(f"/api-keys/{key_id}", headers=admin_headers)
+
+        def listed(self, **params) -> list[dict]:
+            response = users.get("/api-keys", params=params, headers=admin_headers)
+            assert response.status_code == 200, response.text
+            return response.json()["items"]
+
+    return Keys()
+
+
+@pytest.fixture
 def make_admin(engine):
     """Promote a registered user with `scripts/create_admin.py`."""
     from scripts.create_admin import make_admin as create_admin

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import uuid
@@ -12,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from fastapi.security.utils import get_authorization_scheme_param
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,7 +26,7 @@ from reservas.errors import (
 from reservas.health import Health, health
 from reservas.input_gate import InputGateMiddleware
 from reservas.observability import logger, metrics, traced
-from reservas.rate_limits import get_rate_limiter, parse_limits
+from reservas.rate_limits import genuine_keys, get_rate_limiter, key_digest, parse_limits
 from reservas.settings import get_settings
 from reservas.tokens import API_KEY_PREFIX
 
@@ -95,9 +95,9 @@ _HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 class RateLimitMiddleware:
     """Per client IP, counted in Redis: the auth group has its own, stricter limits; calendar feeds
     (`.ics`) their own, looser ones (calendar services fetch every feed from a few shared addresses);
-    every other route shares one budget, except requests with an API key, which count against the
-    key's own (dependencies counts a key that is not genuine against the address). Health checks are
-    not counted."""
+    every other route shares one budget. Requests with an API key that this instance has seen accepted
+    count against the key's own budget instead, wherever they come from (rate_limits.GenuineKeys).
+    Health checks are not counted."""
 
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
@@ -111,8 +111,8 @@ class RateLimitMiddleware:
         settings = get_settings()
         bucket = "feeds" if scope["path"].endswith(".ics") else self.bucket
         counted = (scope.get("client") or ("unknown", 0))[0]
-        if bucket == "api" and (key := _api_key(scope)) is not None:
-            bucket, counted = "key", hashlib.sha256(key.encode()).hexdigest()
+        if bucket != "auth" and (key := _api_key(scope)) is not None and key_digest(key) in genuine_keys:
+            bucket, counted = "key", key_digest(key)
         notation = {
             "auth": settings.rate_limit_auth,
             "feeds": settings.rate_limit_feeds,
@@ -132,12 +132,11 @@ class RateLimitMiddleware:
 
 
 def _api_key(scope: Scope) -> str | None:
-    """The API key a request is sent with, if any (`Authorization: Bearer rsv_...`)."""
+    """The API key a request is sent with, if any (`Authorization: Bearer rsv_...`), read as the routes'
+    HTTPBearer reads it (the first such header, the same parsing), so both agree on whether there is one."""
     for name, value in scope.get("headers", []):
         if name == b"authorization":
-            header: str = value.decode("latin-1")
-            scheme, _, credential = header.partition(" ")
-            credential = credential.strip()
+            scheme, credential = get_authorization_scheme_param(value.decode("latin-1"))
             if scheme.lower() == "bearer" and credential.startswith(API_KEY_PREFIX):
                 return credential
             return None

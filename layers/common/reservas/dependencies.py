@@ -15,7 +15,7 @@ from reservas.accounts.access import signed_in
 from reservas.accounts.schemas import User
 from reservas.audit import Actor
 from reservas.database import get_db
-from reservas.errors import Forbidden, TooManyRequests, Unauthorized
+from reservas.errors import Forbidden, Unauthorized
 from reservas.tokens import API_KEY_PREFIX, AccessClaims, ApiKeyScope
 
 DbDep = Annotated[Connection, Depends(get_db)]
@@ -67,12 +67,14 @@ def caller(
 
 def _key_caller(request: Request, db: Connection, key: str) -> Caller:
     from reservas.accounts import api_keys
+    from reservas.rate_limits import genuine_keys, key_digest
 
     try:
         holder = api_keys.holder(db, key)
     except Unauthorized:
-        _count_against_the_address(request)
+        genuine_keys.forget(key_digest(key))
         raise
+    genuine_keys.remember(key_digest(key))  # from now on counted per key (app_factory.RateLimitMiddleware)
     route = request.scope.get("route")
     scope = (getattr(route, "openapi_extra", None) or {}).get(API_KEY_SCOPE)
     if scope is None:
@@ -80,23 +82,6 @@ def _key_caller(request: Request, db: Connection, key: str) -> Caller:
     if scope not in holder.scopes:
         raise Forbidden(f"This API key does not have the scope `{scope}`.", title="Missing scope")
     return Caller(holder.user, None, holder.key_id)
-
-
-def _count_against_the_address(request: Request) -> None:
-    """Requests with a key are counted per key (app_factory.RateLimitMiddleware); one with a key that
-    is not genuine counts against its address too, so made-up keys do not escape the address's limit."""
-    from reservas.rate_limits import get_rate_limiter, parse_limits
-    from reservas.settings import get_settings
-
-    limiter = get_rate_limiter()
-    if limiter is None:
-        return
-    limits = parse_limits(get_settings().rate_limit_default)
-    retry_after = limiter.hit(limits, "api", client_address(request))
-    if retry_after is not None:
-        raise TooManyRequests(
-            retry_after, f"Too many requests from your address; try again in {retry_after} seconds."
-        )
 
 
 def optional_user(

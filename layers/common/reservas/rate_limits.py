@@ -5,9 +5,11 @@ is left alone for a while so that nobody waits on it (redis_breaker)."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import threading
 import time
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from reservas.redis_breaker import breaker
@@ -93,3 +95,38 @@ def parse_limits(notation: str) -> list[RateLimitItem]:
     from limits import parse_many
 
     return parse_many(notation)
+
+
+class GenuineKeys:
+    """The API keys this instance has lately seen accepted, by digest. Their requests are counted per
+    key; a key not among them (made up, or not seen yet) is counted against its address, so that no
+    request escapes the address's limit by carrying a key that no route ever looks at."""
+
+    def __init__(self, remembered_seconds: float = 300, most: int = 10_000) -> None:
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._remembered_seconds = remembered_seconds
+        self._most = most
+        self._lock = threading.Lock()
+
+    def remember(self, digest: str) -> None:
+        with self._lock:
+            self._seen[digest] = time.monotonic() + self._remembered_seconds
+            self._seen.move_to_end(digest)
+            while len(self._seen) > self._most:
+                self._seen.popitem(last=False)
+
+    def forget(self, digest: str) -> None:
+        with self._lock:
+            self._seen.pop(digest, None)
+
+    def __contains__(self, digest: object) -> bool:
+        with self._lock:
+            until = self._seen.get(digest) if isinstance(digest, str) else None
+            return until is not None and until > time.monotonic()
+
+
+genuine_keys = GenuineKeys()
+
+
+def key_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()

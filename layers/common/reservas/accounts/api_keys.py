@@ -95,9 +95,15 @@ def create(db: Connection, request: ApiKeyRequest, *, actor: audit.Actor) -> Api
             "A key must expire in the future and within a year.",
             errors=[{"loc": ["expires_at"], "msg": "must be in the future and within a year"}],
         )
-    if repository.find_user_by_id(db, request.user_id) is None:
+    account = repository.find_user_by_id(db, request.user_id)
+    if account is None:
         raise Unprocessable(
             "No account has this id.", errors=[{"loc": ["user_id"], "msg": "no account has this id"}]
+        )
+    if account["email_verified_at"] is None:  # nobody has shown it is theirs: it is nobody's yet
+        raise Unprocessable(
+            "This account's address is not verified yet.",
+            errors=[{"loc": ["user_id"], "msg": "the account's address is not verified yet"}],
         )
     key = PREFIX + secrets.token_urlsafe(32)
     scopes = sorted(set(request.scopes))
@@ -150,6 +156,10 @@ def list_keys(db: Connection, *, user_id: uuid.UUID | None, limit: int, cursor: 
 
 def revoke(db: Connection, key_id: uuid.UUID, *, actor: audit.Actor) -> None:
     """The key is refused from now on; revoking it again changes nothing."""
+    # The account's row first, as its leaving takes it before the keys that go with it (the audit
+    # entry's reference to the account would take it at commit, after the key's: the wrong order).
+    account = select(api_keys.c.user_id).where(api_keys.c.id == key_id).scalar_subquery()
+    db.execute(select(users.c.id).where(users.c.id == account).with_for_update(key_share=True))
     row = (
         db.execute(
             update(api_keys)
@@ -195,6 +205,7 @@ def holder(db: Connection, key: str) -> KeyHolder:
             .where(
                 api_keys.c.key_hash == hash_key(key),
                 api_keys.c.revoked_at.is_(None),
+                users.c.email_verified_at.is_not(None),
                 api_keys.c.expires_at > func.now(),
             )
         )
