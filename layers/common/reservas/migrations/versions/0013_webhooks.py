@@ -71,7 +71,7 @@ def upgrade() -> None:
         "CREATE INDEX idx_webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, created_at, id)"
     )
     op.execute(
-        "CREATE INDEX idx_webhook_deliveries_finished ON webhook_deliveries (created_at) "
+        "CREATE INDEX idx_webhook_deliveries_finished ON webhook_deliveries (last_attempt_at) "
         "WHERE state <> 'pending'"
     )
 
