@@ -87,6 +87,47 @@ SAMPLES: list[tuple[str, str, str, dict]] = [
         {"path": {"user_id": NIL}, "body": {"role": "admin"}, "headers": SIGNED_IN},
     ),
     ("users-audit-log", "GET", "/audit", {"query": "entity=space&limit=20", "headers": SIGNED_IN}),
+    (
+        "webhooks-create",
+        "POST",
+        "/webhooks",
+        {
+            "body": {"url": "https://hooks.example.org/reservas", "event_types": ["ReservationCreated"]},
+            "headers": SIGNED_IN,
+        },
+    ),
+    ("webhooks-list", "GET", "/webhooks", {"query": "limit=20", "headers": SIGNED_IN}),
+    ("webhooks-get", "GET", "/webhooks/{webhook_id}", {"path": {"webhook_id": NIL}, "headers": SIGNED_IN}),
+    (
+        "webhooks-delete",
+        "DELETE",
+        "/webhooks/{webhook_id}",
+        {"path": {"webhook_id": NIL}, "headers": SIGNED_IN},
+    ),
+    (
+        "webhooks-rotate-secret",
+        "POST",
+        "/webhooks/{webhook_id}/secret",
+        {"path": {"webhook_id": NIL}, "headers": SIGNED_IN},
+    ),
+    (
+        "webhooks-test",
+        "POST",
+        "/webhooks/{webhook_id}/test",
+        {"path": {"webhook_id": NIL}, "headers": SIGNED_IN},
+    ),
+    (
+        "webhooks-deliveries",
+        "GET",
+        "/webhooks/{webhook_id}/deliveries",
+        {"path": {"webhook_id": NIL}, "query": "state=dead&limit=20", "headers": SIGNED_IN},
+    ),
+    (
+        "webhooks-replay",
+        "POST",
+        "/webhooks/{webhook_id}/deliveries/{delivery_id}/replay",
+        {"path": {"webhook_id": NIL, "delivery_id": NIL}, "headers": SIGNED_IN},
+    ),
     ("spaces-list", "GET", "/spaces", {"query": "capacity_min=2&amenities=projector"}),
     (
         "spaces-available",
