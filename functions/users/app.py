@@ -120,7 +120,9 @@ def create_webhook(body: WebhookCreate, _: AdminUser, actor: ActorDep, db: DbDep
 
 
 @webhooks_router.get("", responses=ADMIN_ONLY)
-def list_webhooks(_: AdminUser, db: DbDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[Webhook]:
+def list_webhooks(
+    _: AdminUser, db: DbDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page[Webhook]:
     """Every webhook, oldest first (without secrets)."""
     from reservas.webhooks import registry
 
@@ -144,7 +146,9 @@ def delete_webhook(webhook_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbD
 
 
 @webhooks_router.post("/{webhook_id}/secret", responses=NO_WEBHOOK)
-def rotate_webhook_secret(webhook_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep) -> WebhookWithSecret:
+def rotate_webhook_secret(
+    webhook_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep
+) -> WebhookWithSecret:
     """A new signing secret, shown this once; for 24 hours deliveries carry a signature with the
     previous one too, so that the receiver can switch without losing any."""
     from reservas.webhooks import registry

@@ -110,8 +110,7 @@ def test_webhook_deliveries_go_a_month_after_their_last_attempt_once_delivered_o
             ("pending", "pending", 31),
         ):
             connection.execute(
-                insert(webhook_deliveries)
-                .values(
+                insert(webhook_deliveries).values(
                     webhook_id=webhook_id,
                     message_id=f"msg_{name}",
                     event_type="ReservationCreated",

@@ -39,7 +39,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
                 headers = dict(self.headers.items())
                 verified = []
@@ -71,7 +71,7 @@ class Receiver:
                 self.end_headers()
                 self.wfile.write(b"{}")
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 with receiver.lock:
                     receiver.received.append({"path": self.path, "id": None, "verified_with": []})
                 self.send_response(200)
@@ -144,7 +144,9 @@ def bus_events(engine) -> list[dict]:
     """Every event in the outbox, as EventBridge hands it to the webhooks function."""
     with engine.connect() as connection:
         rows = connection.execute(
-            select(outbox.c.id, outbox.c.event_type, outbox.c.payload, outbox.c.created_at).order_by(outbox.c.id)
+            select(outbox.c.id, outbox.c.event_type, outbox.c.payload, outbox.c.created_at).order_by(
+                outbox.c.id
+            )
         ).all()
     return [
         {
@@ -168,7 +170,9 @@ def deliveries(engine) -> list[dict]:
     with engine.connect() as connection:
         return [
             dict(row)
-            for row in connection.execute(select(webhook_deliveries).order_by(webhook_deliveries.c.created_at))
+            for row in connection.execute(
+                select(webhook_deliveries).order_by(webhook_deliveries.c.created_at)
+            )
             .mappings()
             .all()
         ]
@@ -279,7 +283,10 @@ def test_a_replay_that_fails_is_retried_on_the_schedule(loopback_allowed, receiv
         for wait in delivery.RETRY_DELAYS:
             at += wait
             delivery.sweep(db, now=at)
-    assert hooks.get(f"/webhooks/{created['id']}/deliveries", state="dead").json()["items"][0]["id"] == sent["id"]
+    assert (
+        hooks.get(f"/webhooks/{created['id']}/deliveries", state="dead").json()["items"][0]["id"]
+        == sent["id"]
+    )
     replayed = hooks.post(f"/webhooks/{created['id']}/deliveries/{sent['id']}/replay").json()
     assert replayed["state"] == "pending" and replayed["attempts"] == 1
     receiver.mode = "ok"
@@ -411,7 +418,9 @@ def test_a_redirect_is_a_failure_and_is_not_followed(loopback_allowed, receiver,
     assert [r["path"] for r in receiver.received] == ["/hooks"]
 
 
-def test_a_receiver_that_does_not_answer_fails_the_attempt_in_time(loopback_allowed, receiver, hooks, monkeypatch):
+def test_a_receiver_that_does_not_answer_fails_the_attempt_in_time(
+    loopback_allowed, receiver, hooks, monkeypatch
+):
     monkeypatch.setattr(delivery, "READ_SECONDS", 0.3)
     created = hooks.made(receiver.url)
     receiver.mode = "hang"
@@ -478,7 +487,11 @@ def test_changes_are_audited_without_secrets(loopback_allowed, receiver, hooks, 
     hooks.post(f"/webhooks/{created['id']}/secret")
     hooks.delete(f"/webhooks/{created['id']}")
     log = hooks.get("/audit", entity="webhook").json()["items"]
-    assert [entry["action"] for entry in log] == ["webhook.deleted", "webhook.secret_rotated", "webhook.created"]
+    assert [entry["action"] for entry in log] == [
+        "webhook.deleted",
+        "webhook.secret_rotated",
+        "webhook.created",
+    ]
     assert "whsec_" not in json.dumps(log)
 
 
@@ -495,7 +508,10 @@ def test_changes_are_audited_without_secrets(loopback_allowed, receiver, hooks, 
             None,
         ),
         ({"url": "https://example.org/", "event_types": ["Nonsense"]}, "event_types"),
-        ({"url": "https://example.org/", "event_types": ["ReservationCreated", "ReservationCreated"]}, "event_types"),
+        (
+            {"url": "https://example.org/", "event_types": ["ReservationCreated", "ReservationCreated"]},
+            "event_types",
+        ),
         ({"url": "https://example.org/", "event_types": []}, "event_types"),
         ({"url": "https://example.org/"}, "event_types"),
         ({"url": "http://example.org/", "event_types": ["ReservationCreated"]}, "url"),
@@ -505,7 +521,10 @@ def test_changes_are_audited_without_secrets(loopback_allowed, receiver, hooks, 
         ({"url": "https://example.org:99999/", "event_types": ["ReservationCreated"]}, "url"),
         ({"url": 42, "event_types": ["ReservationCreated"]}, "url"),
         ({"url": "https://example.org/", "event_types": "ReservationCreated"}, "event_types"),
-        ({"url": "https://example.org/", "event_types": ["ReservationCreated"], "secret": "whsec_mine"}, "secret"),
+        (
+            {"url": "https://example.org/", "event_types": ["ReservationCreated"], "secret": "whsec_mine"},
+            "secret",
+        ),
     ],
 )
 def test_hostile_input_is_a_clear_422(hooks, monkeypatch, body, field):

@@ -19,7 +19,11 @@ def _template() -> dict:
 
 def test_the_template_rules_and_rate_schedules_are_wired_and_cron_ones_are_not():
     bus = LocalEvents(_template(), invoke=lambda name, event: None)
-    assert sorted(name for name, _ in bus.rules) == ["NotifierFunction", "PromoteFunction", "WebhooksFunction"]
+    assert sorted(name for name, _ in bus.rules) == [
+        "NotifierFunction",
+        "PromoteFunction",
+        "WebhooksFunction",
+    ]
     assert sorted(bus.schedules, key=str) == [
         ("NotifierFunction", 300, {"reminders": True}),
         (

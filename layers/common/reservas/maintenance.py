@@ -7,7 +7,12 @@ from datetime import timedelta
 from sqlalchemy import Connection, delete, func, or_
 
 from reservas import audit
-from reservas.tables import idempotency_keys, outbox, sessions, webhook_deliveries
+from reservas.tables import (
+    idempotency_keys,
+    outbox,
+    sessions,
+    webhook_deliveries,
+)
 
 PUBLISHED_EVENTS_KEPT = timedelta(days=7)
 ENDED_SESSIONS_KEPT = timedelta(days=30)  # for audits of revocations
@@ -17,8 +22,9 @@ FINISHED_DELIVERIES_KEPT = timedelta(days=30)  # webhook deliveries, delivered o
 def purge(db: Connection) -> dict[str, int]:
     """Delete expired idempotency keys, published events after a week, sessions a month after they
     ended (their refresh tokens go with them), webhook deliveries a month after their last attempt once
-delivered or dead (the dead-letter store keeps a month to replay from), and audit entries older than their retention period
-    (RESERVAS_AUDIT_RETENTION_DAYS, applied by the migrations). Returns how many rows of each went."""
+    delivered or dead (the dead-letter store keeps a month to replay from), and audit entries older
+    than their retention period (RESERVAS_AUDIT_RETENTION_DAYS, applied by the migrations). Returns how
+    many rows of each went."""
     now = func.now()
     counts = {
         "idempotency_keys": db.execute(

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from reservas.settings import get_settings
+from reservas.webhooks.schemas import MAX_URL_LENGTH
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-MAX_URL_LENGTH = 2048
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 _LINK_LOCAL = (ipaddress.IPv4Network("169.254.0.0/16"), ipaddress.IPv6Network("fe80::/10"))

@@ -111,14 +111,19 @@ def fan_out(
         literal(payload, webhook_deliveries.c.payload.type),
         literal(now, webhook_deliveries.c.next_attempt_at.type),
     ).where(literal(event_type) == any_(webhooks.c.event_types))
-    created = db.execute(
-        insert_or_skip(webhook_deliveries)
-        .from_select(
-            ["webhook_id", "message_id", "event_id", "event_type", "payload", "next_attempt_at"], subscribed
+    created = (
+        db.execute(
+            insert_or_skip(webhook_deliveries)
+            .from_select(
+                ["webhook_id", "message_id", "event_id", "event_type", "payload", "next_attempt_at"],
+                subscribed,
+            )
+            .on_conflict_do_nothing(index_elements=["webhook_id", "event_id"])
+            .returning(webhook_deliveries.c.id)
         )
-        .on_conflict_do_nothing(index_elements=["webhook_id", "event_id"])
-        .returning(webhook_deliveries.c.id)
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     db.commit()
     return list(created)
 
@@ -146,7 +151,7 @@ def create_test(db: Connection, webhook_id: uuid.UUID, now: datetime | None = No
     """A `WebhookTest` delivery to the webhook, due at once (the caller commits)."""
     now = _now(now)
     data = {"webhook_id": str(webhook_id), "message": "A test event from Reservas."}
-    return db.execute(
+    created: uuid.UUID = db.execute(
         insert(webhook_deliveries)
         .values(
             webhook_id=webhook_id,
@@ -157,6 +162,7 @@ def create_test(db: Connection, webhook_id: uuid.UUID, now: datetime | None = No
         )
         .returning(webhook_deliveries.c.id)
     ).scalar_one()
+    return created
 
 
 def replay(
@@ -199,7 +205,7 @@ def sweep(db: Connection, now: datetime | None = None, until: float | None = Non
     return {"attempted": attempted, "delivered": delivered}
 
 
-def _claim(db: Connection, now: datetime, delivery_id: uuid.UUID | None = None) -> RowMapping | None:
+def _claim(db: Connection, now: datetime, delivery_id: uuid.UUID | None = None) -> dict[str, Any] | None:
     """Take a due delivery for one attempt: its attempt is counted and it is not due again before the
     lease ends (committed at once, so no transaction waits on the receiver). With the webhook's URL
     and the secrets that sign it."""
@@ -237,14 +243,18 @@ def _claim(db: Connection, now: datetime, delivery_id: uuid.UUID | None = None) 
         return None
     webhook = (
         db.execute(
-            select(webhooks.c.url, webhooks.c.secret, webhooks.c.previous_secret, webhooks.c.previous_secret_until)
-            .where(webhooks.c.id == claimed["webhook_id"])
+            select(
+                webhooks.c.url,
+                webhooks.c.secret,
+                webhooks.c.previous_secret,
+                webhooks.c.previous_secret_until,
+            ).where(webhooks.c.id == claimed["webhook_id"])
         )
         .mappings()
         .one()
     )
     db.commit()
-    return {**claimed, **webhook}  # type: ignore[return-value]
+    return {**claimed, **webhook}
 
 
 def _attempt(db: Connection, claimed: Mapping[str, Any], now: datetime) -> bool:

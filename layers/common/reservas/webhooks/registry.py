@@ -75,11 +75,18 @@ def list_webhooks(db: Connection, *, limit: int, cursor: str | None) -> Page[Web
 
 def delete_webhook(db: Connection, webhook_id: uuid.UUID, actor: audit.Actor) -> None:
     """Delete a webhook and its deliveries (those not sent yet are never sent)."""
-    row = db.execute(delete(webhooks).where(webhooks.c.id == webhook_id).returning(*_SHOWN)).mappings().first()
+    row = (
+        db.execute(delete(webhooks).where(webhooks.c.id == webhook_id).returning(*_SHOWN)).mappings().first()
+    )
     if row is None:
         raise NotFound("No such webhook.")
     audit.record(
-        db, actor, "webhook.deleted", "webhook", webhook_id, before=_audited(Webhook.model_validate(dict(row)))
+        db,
+        actor,
+        "webhook.deleted",
+        "webhook",
+        webhook_id,
+        before=_audited(Webhook.model_validate(dict(row))),
     )
     db.commit()
 
@@ -103,7 +110,12 @@ def rotate_secret(
     if row is None:
         raise NotFound("No such webhook.")
     audit.record(
-        db, actor, "webhook.secret_rotated", "webhook", webhook_id, after={"previous_secret_until": until.isoformat()}
+        db,
+        actor,
+        "webhook.secret_rotated",
+        "webhook",
+        webhook_id,
+        after={"previous_secret_until": until.isoformat()},
     )
     db.commit()
     return WebhookWithSecret(**Webhook.model_validate(dict(row)).model_dump(), secret=secret)

@@ -9,7 +9,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from reservas.text import Line
-from reservas.webhooks import addresses
+
+MAX_URL_LENGTH = 2048  # as webhooks.url holds
 
 EventType = Literal[
     "ReservationCreated",
@@ -33,6 +34,8 @@ DeliveryState = Literal["pending", "delivered", "dead"]
 
 def _url_shape(url: str) -> str:
     """The URL's form (scheme, host, no user or password); where it points is checked by the service."""
+    from reservas.webhooks import addresses  # with the first webhook registered, not at cold start
+
     try:
         addresses.parse(url)
     except addresses.Refused as refused:
@@ -51,7 +54,7 @@ class WebhookCreate(BaseModel):
 
     url: Annotated[
         str,
-        Field(max_length=addresses.MAX_URL_LENGTH, description="https:// URL of a public address."),
+        Field(max_length=MAX_URL_LENGTH, description="https:// URL of a public address."),
         AfterValidator(_url_shape),
     ]
     description: Annotated[str, Line(max_length=200)] = ""

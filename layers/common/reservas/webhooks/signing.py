@@ -21,7 +21,9 @@ def new_secret() -> str:
     return PREFIX + base64.b64encode(random.token_bytes(SECRET_BYTES)).decode("ascii")
 
 
-def headers(message_id: str, body: str, secrets: Sequence[str], sent_at: datetime | None = None) -> dict[str, str]:
+def headers(
+    message_id: str, body: str, secrets: Sequence[str], sent_at: datetime | None = None
+) -> dict[str, str]:
     """The headers that sign `body` as message `message_id`, sent at `sent_at` (now), with each secret."""
     # The library reads a naive or UTC datetime (it sets tzinfo to UTC): hand it UTC.
     timestamp = (sent_at or datetime.now(UTC)).astimezone(UTC)
