@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import ssl
 import threading
 import time
 import uuid
@@ -30,7 +31,7 @@ class Receiver:
     """An HTTP endpoint that answers as told (`mode`: ok, fail, redirect, hang) and verifies every
     request with each of `secrets`, recording which verified it."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.mode = "ok"
         self.hang_seconds = 3.0
         self.secrets: list[str] = []
@@ -82,6 +83,8 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/hooks"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -406,6 +409,89 @@ def test_a_name_that_points_inside_at_delivery_is_not_reached(hooks, receiver, e
     assert sent["last_status"] is None
     assert "loopback" in sent["last_error"] and "not sent" in sent["last_error"]
     assert receiver.received == []
+
+
+def _certificates(folder, host: str) -> tuple[str, str, str]:
+    """A certificate authority and a certificate it signed for `host`: (CA file, cert file, key file)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(text: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+
+    now = datetime.now(UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("Test CA"))
+        .issuer_name(name("Test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(name(host))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    files = folder / "ca.pem", folder / "cert.pem", folder / "key.pem"
+    files[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    files[1].write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    files[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return tuple(str(f) for f in files)
+
+
+def test_https_reaches_the_checked_address_and_verifies_the_urls_host_name(
+    loopback_allowed, hooks, monkeypatch, tmp_path
+):
+    """The attempt connects to the address it checked (the name is not resolved again by the HTTP
+    client), with TLS verified for the URL's host name: a certificate for another name fails."""
+    ca_file, cert_file, key_file = _certificates(tmp_path, "hooks.example.org")
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert_file, key_file)
+    receiver = Receiver(tls)
+    try:
+        monkeypatch.setenv("SSL_CERT_FILE", ca_file)  # the receiver's CA is trusted, as a public one is
+        monkeypatch.setattr(addresses, "resolve", lambda host, port: [ipaddress.ip_address("127.0.0.1")])
+        created = hooks.made(f"https://hooks.example.org:{receiver.port}/hooks")
+        receiver.secrets = [created["secret"]]
+        sent = hooks.post(f"/webhooks/{created['id']}/test").json()
+        assert sent["state"] == "delivered", sent["last_error"]
+        [received] = receiver.received
+        assert received["host"] == f"hooks.example.org:{receiver.port}"
+        assert received["verified_with"] == [0]
+
+        other = hooks.made(f"https://other.example.org:{receiver.port}/hooks")
+        refused = hooks.post(f"/webhooks/{other['id']}/test").json()
+        assert refused["state"] == "pending"
+        assert "certificate" in refused["last_error"].lower() or "hostname" in refused["last_error"].lower()
+        assert len(receiver.received) == 1
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
 
 
 def test_a_redirect_is_a_failure_and_is_not_followed(loopback_allowed, receiver, hooks):
