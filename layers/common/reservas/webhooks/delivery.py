@@ -185,10 +185,11 @@ def replay(
 def attempt(db: Connection, delivery_id: uuid.UUID, now: datetime | None = None) -> bool | None:
     """Attempt this delivery now if it is due and nobody else is attempting it; whether it was
     delivered (None: not attempted)."""
-    claimed = _claim(db, _now(now), delivery_id)
+    at = _now(now)
+    claimed = _claim(db, at, delivery_id)
     if claimed is None:
         return None
-    return _attempt(db, claimed, _now(now))
+    return _attempt(db, claimed, at)
 
 
 def sweep(db: Connection, now: datetime | None = None, until: float | None = None) -> dict[str, int]:
