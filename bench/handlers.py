@@ -237,6 +237,17 @@ class Bench:
             201,
         )
         self.board_calls = 0
+        # Webhooks: a receiver of their own on 127.0.0.1 (RESERVAS_WEBHOOK_PRIVATE_NETWORKS allows it), so
+        # that a test send and a replay measure a real delivery: a request signed, sent and answered.
+        self.receiver = webhook_receiver()
+        self.webhook = self.must(
+            "users",
+            event("POST", "/webhooks", self.admin_token, self.webhook_body()),
+            201,
+        )
+        self.webhook_delivery = self.must(
+            "users", event("POST", f"/webhooks/{self.webhook['id']}/test", self.admin_token), 202
+        )
 
     @staticmethod
     def space_body(name: str) -> dict:
@@ -291,6 +302,23 @@ class Bench:
         settings = SpaceSettings(**self.space_body(f"Gone {self.unique()}"))
         with Session(get_engine()) as session:
             return str(service.create_space(session, settings, actor=audit.OPERATOR).id)
+
+    def webhook_body(self) -> dict:
+        return {
+            "url": f"{self.receiver}/hooks",
+            "event_types": ["ReservationCreated", "ReservationCancelled"],
+        }
+
+    def new_webhook(self) -> str:
+        """A webhook of its own for DELETE /webhooks/{webhook_id}, made directly (untimed)."""
+        from reservas import audit
+        from reservas.database import get_engine
+        from reservas.webhooks import registry
+        from reservas.webhooks.schemas import WebhookCreate
+
+        with get_engine().connect() as db:
+            created = registry.create(db, WebhookCreate(**self.webhook_body()), audit.OPERATOR)
+        return str(created.id)
 
     def invalidate_availability(self) -> None:
         from reservas.spaces import cache
@@ -818,6 +846,55 @@ class Bench:
                 lambda n: event("GET", "/reservations", self.api_key),
                 200,
             ),
+            Route(
+                "POST /webhooks (admin)",
+                "users",
+                lambda n: event("POST", "/webhooks", self.admin_token, self.webhook_body()),
+                201,
+            ),
+            Route(
+                "GET /webhooks (admin)", "users", lambda n: event("GET", "/webhooks", self.admin_token), 200
+            ),
+            Route(
+                "GET /webhooks/{webhook_id} (admin)",
+                "users",
+                lambda n: event("GET", f"/webhooks/{self.webhook['id']}", self.admin_token),
+                200,
+            ),
+            Route(
+                "DELETE /webhooks/{webhook_id} (admin)",
+                "users",
+                lambda n: event("DELETE", f"/webhooks/{self.new_webhook()}", self.admin_token),
+                204,
+            ),
+            Route(
+                "POST /webhooks/{webhook_id}/secret (admin)",
+                "users",
+                lambda n: event("POST", f"/webhooks/{self.webhook['id']}/secret", self.admin_token),
+                200,
+            ),
+            Route(
+                "POST /webhooks/{webhook_id}/test (admin, to 127.0.0.1)",
+                "users",
+                lambda n: event("POST", f"/webhooks/{self.webhook['id']}/test", self.admin_token),
+                202,
+            ),
+            Route(
+                "GET /webhooks/{webhook_id}/deliveries (admin)",
+                "users",
+                lambda n: event("GET", f"/webhooks/{self.webhook['id']}/deliveries", self.admin_token),
+                200,
+            ),
+            Route(
+                "POST /webhooks/{webhook_id}/deliveries/{delivery_id}/replay (admin, to 127.0.0.1)",
+                "users",
+                lambda n: event(
+                    "POST",
+                    f"/webhooks/{self.webhook['id']}/deliveries/{self.webhook_delivery['id']}/replay",
+                    self.admin_token,
+                ),
+                202,
+            ),
         ]
         return routes
 
@@ -858,10 +935,33 @@ def main() -> int:
             secrets.token_urlsafe(48),
             RESERVAS_RATE_LIMITS_ENABLED="false",  # measured: the handler, not the limiter
             RESERVAS_MAX_ACTIVE_RESERVATIONS="10000",
+            RESERVAS_WEBHOOK_PRIVATE_NETWORKS="127.0.0.0/8",  # the benchmark's own webhook receiver
         )
         return run(args, services)
     finally:
         services.stop()
+
+
+def webhook_receiver() -> str:
+    """An HTTP endpoint on 127.0.0.1 that answers every POST with 204, in a thread; its base URL."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Receiver(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="webhook-receiver", daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
 
 
 def template_routes() -> set[str]:

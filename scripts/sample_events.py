@@ -98,6 +98,52 @@ SAMPLES: list[tuple[str, str, str, dict]] = [
     ),
     ("users-list-api-keys", "GET", "/api-keys", {"query": "limit=20", "headers": SIGNED_IN}),
     ("users-revoke-api-key", "DELETE", "/api-keys/{key_id}", {"path": {"key_id": NIL}, "headers": SIGNED_IN}),
+    (
+        "users-webhooks-create",
+        "POST",
+        "/webhooks",
+        {
+            "body": {"url": "https://hooks.example.org/reservas", "event_types": ["ReservationCreated"]},
+            "headers": SIGNED_IN,
+        },
+    ),
+    ("users-webhooks-list", "GET", "/webhooks", {"query": "limit=20", "headers": SIGNED_IN}),
+    (
+        "users-webhooks-get",
+        "GET",
+        "/webhooks/{webhook_id}",
+        {"path": {"webhook_id": NIL}, "headers": SIGNED_IN},
+    ),
+    (
+        "users-webhooks-delete",
+        "DELETE",
+        "/webhooks/{webhook_id}",
+        {"path": {"webhook_id": NIL}, "headers": SIGNED_IN},
+    ),
+    (
+        "users-webhooks-rotate-secret",
+        "POST",
+        "/webhooks/{webhook_id}/secret",
+        {"path": {"webhook_id": NIL}, "headers": SIGNED_IN},
+    ),
+    (
+        "users-webhooks-test",
+        "POST",
+        "/webhooks/{webhook_id}/test",
+        {"path": {"webhook_id": NIL}, "headers": SIGNED_IN},
+    ),
+    (
+        "users-webhooks-deliveries",
+        "GET",
+        "/webhooks/{webhook_id}/deliveries",
+        {"path": {"webhook_id": NIL}, "query": "state=dead&limit=20", "headers": SIGNED_IN},
+    ),
+    (
+        "users-webhooks-replay",
+        "POST",
+        "/webhooks/{webhook_id}/deliveries/{delivery_id}/replay",
+        {"path": {"webhook_id": NIL, "delivery_id": NIL}, "headers": SIGNED_IN},
+    ),
     ("spaces-list", "GET", "/spaces", {"query": "capacity_min=2&amenities=projector"}),
     (
         "spaces-available",

@@ -53,6 +53,8 @@ TABLES = (
     "reminders",
     "calendar_feeds",
     "api_keys",
+    "webhook_deliveries",
+    "webhooks",
     "spaces",
     "users",
 )

@@ -19,6 +19,7 @@ from reservas.errors import fields_from, problem_doc
 from reservas.pagination import DEFAULT_LIMIT, Page
 from reservas.route_parameters import Cursor, Limit
 from reservas.timestamps import Instant
+from reservas.webhooks.schemas import Delivery, DeliveryState, Webhook, WebhookCreate, WebhookWithSecret
 
 AUTHENTICATED = {401: problem_doc("Not authenticated")}
 ADMIN_ONLY = {**AUTHENTICATED, 403: problem_doc("Not an administrator")}
@@ -100,6 +101,102 @@ def read_audit_log(
     )
 
 
+# ---------------------------------------------------------------- Webhooks
+# The service (urllib3, the signing library) loads with the first webhook request; the schemas are light.
+
+webhooks_router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+NO_WEBHOOK = {**ADMIN_ONLY, 404: problem_doc("No such webhook")}
+NO_DELIVERY = {**ADMIN_ONLY, 404: problem_doc("No such webhook, or no such delivery of it")}
+
+
+@webhooks_router.post(
+    "", status_code=201, responses={**ADMIN_ONLY, 422: problem_doc("A URL webhooks may not reach")}
+)
+def create_webhook(body: WebhookCreate, _: AdminUser, actor: ActorDep, db: DbDep) -> WebhookWithSecret:
+    """Register an https endpoint for the events it names. The answer holds its signing secret, shown
+    this once: the URL must resolve to public addresses only (private networks an operator allowed
+    aside), now and at every delivery."""
+    from reservas.webhooks import registry
+
+    with fields_from("body"):
+        return registry.create(db, body, actor)
+
+
+@webhooks_router.get("", responses=ADMIN_ONLY)
+def list_webhooks(
+    _: AdminUser, db: DbDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page[Webhook]:
+    """Every webhook, oldest first (without secrets)."""
+    from reservas.webhooks import registry
+
+    return registry.list_webhooks(db, limit=limit, cursor=cursor)
+
+
+@webhooks_router.get("/{webhook_id}", responses=NO_WEBHOOK)
+def get_webhook(webhook_id: uuid.UUID, _: AdminUser, db: DbDep) -> Webhook:
+    from reservas.webhooks import registry
+
+    return registry.get(db, webhook_id)
+
+
+@webhooks_router.delete("/{webhook_id}", status_code=204, responses=NO_WEBHOOK)
+def delete_webhook(webhook_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep) -> Response:
+    """No more deliveries to it; its pending and dead deliveries go with it."""
+    from reservas.webhooks import registry
+
+    registry.delete_webhook(db, webhook_id, actor)
+    return Response(status_code=204)
+
+
+@webhooks_router.post("/{webhook_id}/secret", responses=NO_WEBHOOK)
+def rotate_webhook_secret(
+    webhook_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep
+) -> WebhookWithSecret:
+    """A new signing secret, shown this once; for 24 hours deliveries carry a signature with the
+    previous one too, so that the receiver can switch without losing any."""
+    from reservas.webhooks import registry
+
+    return registry.rotate_secret(db, webhook_id, actor)
+
+
+@webhooks_router.post("/{webhook_id}/test", status_code=202, responses=NO_WEBHOOK)
+def send_webhook_test(webhook_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep) -> Delivery:
+    """Send a `WebhookTest` event now; the answer is its delivery, with how the attempt went (retried
+    like any delivery if it failed)."""
+    from reservas.webhooks import registry
+
+    return registry.send_test(db, webhook_id, actor)
+
+
+@webhooks_router.get("/{webhook_id}/deliveries", responses=NO_WEBHOOK)
+def list_webhook_deliveries(
+    webhook_id: uuid.UUID,
+    _: AdminUser,
+    db: DbDep,
+    state: Annotated[
+        DeliveryState | None,
+        Query(description="pending (being retried), delivered, or dead: the dead-letter store."),
+    ] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[Delivery]:
+    """The webhook's deliveries, newest first."""
+    from reservas.webhooks import registry
+
+    return registry.list_deliveries(db, webhook_id, state=state, limit=limit, cursor=cursor)
+
+
+@webhooks_router.post("/{webhook_id}/deliveries/{delivery_id}/replay", status_code=202, responses=NO_DELIVERY)
+def replay_webhook_delivery(
+    webhook_id: uuid.UUID, delivery_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep
+) -> Delivery:
+    """Send a delivery again with the same `webhook-id` (a dead one, typically): attempted now, then
+    retried on the usual schedule if it fails."""
+    from reservas.webhooks import registry
+
+    return registry.replay(db, webhook_id, delivery_id, actor)
+
+
 keys_router = APIRouter(prefix="/api-keys", tags=["api keys"])
 KEY_NOT_FOUND = {404: problem_doc("No API key has this id")}
 
@@ -175,5 +272,5 @@ def _api_address(request: Request) -> str:
     return f"{scheme}://{context.get('domainName', 'localhost')}{prefix}"
 
 
-app = create_app("users", router, audit_router, keys_router)
+app = create_app("users", router, audit_router, keys_router, webhooks_router)
 handler = lambda_handler(app)

@@ -191,7 +191,7 @@ def _key_routes() -> list[tuple[str, str, str]]:
             group = next(
                 (tag for tag in ("users", "spaces", "reservations") if path.startswith(f"/{tag}")), None
             )
-            if path.startswith(("/closures", "/waitlist", "/audit", "/api-keys")):
+            if path.startswith(("/closures", "/waitlist", "/audit", "/api-keys", "/webhooks")):
                 group = {"/closures": "spaces", "/waitlist": "reservations"}.get(
                     "/" + path.split("/")[1], "users"
                 )
@@ -207,7 +207,17 @@ def test_a_made_up_key_is_refused_on_every_route(engine, group, method, path):
     request with a key is counted per key, so one ignored would escape its address's rate limit)."""
     forged = "rsv_" + secrets.token_urlsafe(32)
     concrete = path
-    for name in ("space_id", "reservation_id", "series_id", "user_id", "entry_id", "closure_id", "key_id"):
+    for name in (
+        "space_id",
+        "reservation_id",
+        "series_id",
+        "user_id",
+        "entry_id",
+        "closure_id",
+        "key_id",
+        "webhook_id",
+        "delivery_id",
+    ):
         concrete = concrete.replace("{" + name + "}", str(uuid.uuid4()))
     query = "start_time=2030-01-07T10:00:00Z&end_time=2030-01-07T11:00:00Z&date=2030-01-07"
     status, headers, body = invoke(

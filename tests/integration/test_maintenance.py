@@ -8,7 +8,17 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, insert, select
 
 from devtools.apigw import ROOT, LambdaContext, load_function_module
-from reservas.tables import audit_log, idempotency_keys, outbox, refresh_tokens, sessions, users
+from reservas.maintenance import purge
+from reservas.tables import (
+    audit_log,
+    idempotency_keys,
+    outbox,
+    refresh_tokens,
+    sessions,
+    users,
+    webhook_deliveries,
+    webhooks,
+)
 
 
 def count(engine, table) -> int:
@@ -72,6 +82,7 @@ def test_old_rows_go_and_live_ones_stay(engine):
         "idempotency_keys": 1,
         "outbox": 1,
         "sessions": 1,
+        "webhook_deliveries": 0,
         "audit_log": 1,
     }
 
@@ -81,3 +92,38 @@ def test_old_rows_go_and_live_ones_stay(engine):
     assert count(engine, refresh_tokens) == 2
     assert count(engine, outbox) == 2
     assert count(engine, audit_log) == 1
+
+
+def test_webhook_deliveries_go_a_month_after_their_last_attempt_once_delivered_or_dead(engine):
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        webhook_id = connection.execute(
+            insert(webhooks)
+            .values(url="https://hooks.example.org/", event_types=["ReservationCreated"], secret="whsec_x")
+            .returning(webhooks.c.id)
+        ).scalar_one()
+        for name, state, age in (
+            ("old delivered", "delivered", 31),
+            ("old dead", "dead", 31),
+            ("recent dead", "dead", 29),
+            ("recent delivered", "delivered", 1),
+            ("pending", "pending", 31),
+        ):
+            connection.execute(
+                insert(webhook_deliveries).values(
+                    webhook_id=webhook_id,
+                    message_id=f"msg_{name}",
+                    event_type="ReservationCreated",
+                    payload={},
+                    state=state,
+                    attempts=8,
+                    created_at=now - timedelta(days=age + 1),
+                    last_attempt_at=now - timedelta(days=age),
+                    next_attempt_at=now if state == "pending" else None,
+                )
+            )
+
+    with engine.connect() as connection:
+        assert purge(connection)["webhook_deliveries"] == 2
+        left = set(connection.execute(select(webhook_deliveries.c.message_id)).scalars())
+    assert left == {"msg_recent dead", "msg_recent delivered", "msg_pending"}

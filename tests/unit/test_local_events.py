@@ -19,7 +19,11 @@ def _template() -> dict:
 
 def test_the_template_rules_and_rate_schedules_are_wired_and_cron_ones_are_not():
     bus = LocalEvents(_template(), invoke=lambda name, event: None)
-    assert sorted(name for name, _ in bus.rules) == ["NotifierFunction", "PromoteFunction"]
+    assert sorted(name for name, _ in bus.rules) == [
+        "NotifierFunction",
+        "PromoteFunction",
+        "WebhooksFunction",
+    ]
     assert sorted(bus.schedules, key=str) == [
         ("NotifierFunction", 300, {"reminders": True}),
         (
@@ -32,6 +36,7 @@ def test_the_template_rules_and_rate_schedules_are_wired_and_cron_ones_are_not()
             60,
             {"version": "0", "detail-type": "Scheduled Event", "source": "aws.scheduler"},
         ),
+        ("WebhooksFunction", 60, {"retry": True}),
     ]
 
 
@@ -80,7 +85,7 @@ def test_put_events_delivers_to_the_matching_function_in_the_background():
 
     def invoke(name, event):
         delivered.append((name, event))
-        if len(delivered) == 3:
+        if len(delivered) == 5:
             done.set()
 
     bus = LocalEvents(_template(), invoke)
@@ -95,9 +100,12 @@ def test_put_events_delivers_to_the_matching_function_in_the_background():
         assert done.wait(5)
     finally:
         bus.stop()
-    # A creation frees no time (the promotion function does not hear of it) but calls for a message.
+    # A creation frees no time (the promotion function does not hear of it) but calls for a message;
+    # webhooks hear of both.
     assert [(name, event["detail"]) for name, event in delivered] == [
         ("NotifierFunction", {"id": 1}),
+        ("WebhooksFunction", {"id": 1}),
         ("PromoteFunction", {"id": 2}),
         ("NotifierFunction", {"id": 2}),
+        ("WebhooksFunction", {"id": 2}),
     ]

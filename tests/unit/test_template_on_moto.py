@@ -27,6 +27,7 @@ ALL_FUNCTIONS = (
     "ReleaseFunction",
     "PromoteFunction",
     "NotifierFunction",
+    "WebhooksFunction",
 )
 REGION = "eu-west-1"
 
@@ -198,7 +199,8 @@ def test_api_functions_read_only_their_two_secrets_and_put_events_on_their_bus(s
 
 
 @pytest.mark.parametrize(
-    "function", ["MaintenanceFunction", "ReleaseFunction", "PromoteFunction", "NotifierFunction"]
+    "function",
+    ["MaintenanceFunction", "ReleaseFunction", "PromoteFunction", "NotifierFunction", "WebhooksFunction"],
 )
 def test_the_jobs_read_only_the_functions_database_secret(stack, function):
     expected = {"secretsmanager:GetSecretValue": {_functions_secret(stack)}}
@@ -222,6 +224,14 @@ def test_the_notifier_sends_only_from_the_stacks_address(stack):
     }
     variables = stack["translated"]["Resources"]["NotifierFunction"]["Properties"]["Environment"]["Variables"]
     assert variables["RESERVAS_MAIL_FROM"] == {"Ref": "MailFrom"}
+
+
+def test_the_webhook_functions_know_the_allowed_private_networks(stack):
+    # The users function checks a URL when it is registered; the webhooks function at every delivery.
+    for function in ALL_FUNCTIONS:
+        variables = stack["translated"]["Resources"][function]["Properties"]["Environment"]["Variables"]
+        knows = variables.get("RESERVAS_WEBHOOK_PRIVATE_NETWORKS") == {"Ref": "WebhookPrivateNetworks"}
+        assert knows == (function in {"UsersFunction", "WebhooksFunction"}), function
 
 
 def test_the_functions_that_publish_know_their_bus(stack):
@@ -313,7 +323,7 @@ def test_the_http_api_routes_every_path_and_throttles(stack):
         (method.upper(), path) for path, ops in api["Properties"]["Body"]["paths"].items() for method in ops
     }
     assert ("POST", "/reservations") in routes and ("GET", "/spaces/{space_id}/availability") in routes
-    assert len(routes) == 63
+    assert len(routes) == 71
     [stage] = [
         r for r in stack["translated"]["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Stage"
     ]

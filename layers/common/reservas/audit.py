@@ -16,7 +16,7 @@ from sqlalchemy import Connection, insert, text
 
 from reservas.tables import audit_log
 
-Entity = Literal["reservation", "series", "space", "closure", "user", "api_key"]
+Entity = Literal["reservation", "series", "space", "closure", "user", "api_key", "webhook"]
 # Never written into an entry, whatever a caller hands in.
 SECRET_FIELDS = frozenset({"password", "password_hash", "current_password", "token_hash", "secret"})
 # Bookkeeping that changes with every write and says nothing about what changed.

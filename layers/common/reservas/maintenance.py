@@ -7,16 +7,24 @@ from datetime import timedelta
 from sqlalchemy import Connection, delete, func, or_
 
 from reservas import audit
-from reservas.tables import idempotency_keys, outbox, sessions
+from reservas.tables import (
+    idempotency_keys,
+    outbox,
+    sessions,
+    webhook_deliveries,
+)
 
 PUBLISHED_EVENTS_KEPT = timedelta(days=7)
 ENDED_SESSIONS_KEPT = timedelta(days=30)  # for audits of revocations
+FINISHED_DELIVERIES_KEPT = timedelta(days=30)  # webhook deliveries, delivered or dead, to look into
 
 
 def purge(db: Connection) -> dict[str, int]:
     """Delete expired idempotency keys, published events after a week, sessions a month after they
-    ended (their refresh tokens go with them), and audit entries older than their retention period
-    (RESERVAS_AUDIT_RETENTION_DAYS, applied by the migrations). Returns how many rows of each went."""
+    ended (their refresh tokens go with them), webhook deliveries a month after their last attempt once
+    delivered or dead (the dead-letter store keeps a month to replay from), and audit entries older
+    than their retention period (RESERVAS_AUDIT_RETENTION_DAYS, applied by the migrations). Returns how
+    many rows of each went."""
     now = func.now()
     counts = {
         "idempotency_keys": db.execute(
@@ -31,6 +39,12 @@ def purge(db: Connection) -> dict[str, int]:
                     sessions.c.expires_at <= now - ENDED_SESSIONS_KEPT,
                     sessions.c.revoked_at <= now - ENDED_SESSIONS_KEPT,
                 )
+            )
+        ).rowcount,
+        "webhook_deliveries": db.execute(
+            delete(webhook_deliveries).where(
+                webhook_deliveries.c.state.in_(("delivered", "dead")),
+                webhook_deliveries.c.last_attempt_at <= now - FINISHED_DELIVERIES_KEPT,
             )
         ).rowcount,
         "audit_log": audit.purge(db),

@@ -89,6 +89,10 @@ class Settings(BaseModel):
     # How long the audit log keeps an entry; written into the database by the migrations.
     audit_retention_days: int = Field(default=365, ge=1, le=36_500)
 
+    # Webhooks: internal networks (comma-separated CIDRs) whose receivers may be registered and reached,
+    # over http too; empty allows public addresses only. Link-local (169.254.0.0/16, fe80::/10) never.
+    webhook_private_networks: str = Field(default="", max_length=2000)
+
     secrets_max_age_seconds: int = Field(default=300, ge=0)
 
     @classmethod

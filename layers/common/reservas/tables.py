@@ -275,6 +275,40 @@ api_keys = Table(
     Column("last_used_at", DateTime(timezone=True)),
 )
 
+webhooks = Table(
+    "webhooks",
+    metadata,
+    _uuid_pk(),
+    Column("url", String(2048), nullable=False),
+    Column("description", String(200), nullable=False, server_default=""),
+    Column("event_types", ARRAY(Text), nullable=False),
+    # The signing key itself (whsec_...): deliveries are signed with it, so it is kept, not hashed.
+    Column("secret", Text, nullable=False),
+    Column("previous_secret", Text),
+    Column("previous_secret_until", DateTime(timezone=True)),
+    Column("created_by", Uuid, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    _uuid_pk(),
+    Column("webhook_id", Uuid, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("message_id", String(64), nullable=False),
+    Column("event_id", BigInteger),
+    Column("event_type", String(64), nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Column("state", String(10), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("last_attempt_at", DateTime(timezone=True)),
+    Column("last_status", Integer),
+    Column("last_error", String(300)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("delivered_at", DateTime(timezone=True)),
+)
+
 outbox = Table(
     "outbox",
     metadata,
