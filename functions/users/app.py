@@ -102,7 +102,8 @@ def read_audit_log(
 
 
 # ---------------------------------------------------------------- Webhooks
-# The service (urllib3, the signing library) loads with the first webhook request; the schemas are light.
+# The service (the signing library, the address checks) loads with the first webhook request; the schemas
+# are light.
 
 webhooks_router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 NO_WEBHOOK = {**ADMIN_ONLY, 404: problem_doc("No such webhook")}
@@ -186,7 +187,11 @@ def list_webhook_deliveries(
     return registry.list_deliveries(db, webhook_id, state=state, limit=limit, cursor=cursor)
 
 
-@webhooks_router.post("/{webhook_id}/deliveries/{delivery_id}/replay", status_code=202, responses=NO_DELIVERY)
+@webhooks_router.post(
+    "/{webhook_id}/deliveries/{delivery_id}/replay",
+    status_code=202,
+    responses={**NO_DELIVERY, 409: problem_doc("The delivery is still pending")},
+)
 def replay_webhook_delivery(
     webhook_id: uuid.UUID, delivery_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep
 ) -> Delivery:

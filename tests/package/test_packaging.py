@@ -126,7 +126,7 @@ def test_the_built_migrate_function_applies_the_migrations(built, engine):
 
 
 def test_the_built_webhooks_function_sweeps_and_takes_events(built, engine):
-    """Its dependencies (urllib3, standardwebhooks) are in the layer; nothing to deliver, nothing sent."""
+    """Its dependency (standardwebhooks) is in the layer; nothing to deliver, nothing sent."""
     assert invoke("WebhooksFunction", {"retry": True}) == {"attempted": 0, "delivered": 0}
     event = {"detail-type": "ReservationCreated", "source": "reservas", "detail": {"event_id": 1, "id": "x"}}
     assert invoke("WebhooksFunction", event) == {"deliveries": 0, "delivered": 0}

@@ -12,11 +12,10 @@ from devtools.apigw import ROOT
 
 # (function, modules its cold start leaves for the requests that need them)
 LEFT_FOR_LATER = [
-    # webhooks: their service (urllib3, the signing library, the address checks) loads with their routes
+    # webhooks: their service (the signing library, the address checks) loads with their routes
     (
         "users",
         [
-            "urllib3",
             "standardwebhooks",
             "reservas.webhooks.addresses",
             "reservas.webhooks.delivery",

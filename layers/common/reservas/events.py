@@ -37,6 +37,7 @@ SERIES_EXPIRED = "SeriesExpired"
 VERIFICATION_REQUESTED = "VerificationRequested"
 ADDRESS_ALREADY_REGISTERED = "AddressAlreadyRegistered"
 PASSWORD_RESET_REQUESTED = "PasswordResetRequested"  # noqa: S105 (an event type)
+WEBHOOK_DELIVERY_DUE = "WebhookDeliveryDue"  # a test send or a replay, for the webhooks function
 PUT_EVENTS_BATCH = 10  # EventBridge's limit per PutEvents call
 PUT_EVENTS_BYTES = 240_000  # under EventBridge's 256 KB per call, whatever its own accounting adds
 

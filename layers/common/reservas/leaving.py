@@ -5,7 +5,7 @@ checked (as for any sensitive change, with its attempts counted); upcoming booki
 each with its ReservationCancelled event, so the time is free again and everyone downstream knows;
 past reservations stay for the spaces' history with nothing personal left (no notes, no booker);
 the account, its sessions and its idempotency keys are deleted; the audit log keeps what happened,
-the person's data erased from it."""
+the person's data erased from it; webhook deliveries about the person's bookings go."""
 
 from __future__ import annotations
 
@@ -23,12 +23,15 @@ from reservas.spaces import cache
 
 
 def leave(db: Connection, user: User, current_password: str, client_address: str) -> None:
+    from reservas.webhooks import delivery as webhook_deliveries  # its signing library, only when needed
+
     if sign_in.authenticate(db, user.email, current_password, client_address) is None:
         raise Forbidden("The current password is incorrect.", title="Wrong password")
     _lock_for_leaving(db, user)
     freed = reservations.release_bookings_of(db, user.id, actor=audit.Actor(user.id, client_address))
     accounts.delete_user(db, user.id)  # its reservations keep their rows, naming no one
     audit.erase_person(db, user.id)
+    webhook_deliveries.forget_person(db, user.id)
     db.commit()
     for space_id in freed:
         cache.bookings_changed(space_id)

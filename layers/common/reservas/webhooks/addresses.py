@@ -14,6 +14,8 @@ from __future__ import annotations
 import functools
 import ipaddress
 import socket
+import threading
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -61,13 +63,15 @@ def parse(url: str) -> Parsed:
     """The parts of a URL webhooks could use, before any name is resolved; Refused if it cannot be."""
     if len(url) > MAX_URL_LENGTH:
         raise Refused(f"must be at most {MAX_URL_LENGTH} characters")
-    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
-        raise Refused("must not contain spaces or control characters")
+    if any(c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in url):
+        raise Refused("must not contain spaces, control or invisible characters")
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
         raise Refused("is not a valid URL") from None
+    if port == 0:
+        raise Refused("must not name port 0")
     scheme = parts.scheme.lower()
     if scheme not in ("https", "http"):
         raise Refused("must be an https:// URL")
@@ -90,6 +94,27 @@ def parse(url: str) -> Parsed:
     return Parsed(scheme, host.rstrip(".") or host, port or (443 if scheme == "https" else 80), path)
 
 
+def resolve_within(host: str, port: int, seconds: float) -> list[IPAddress]:
+    """`resolve`, given up after `seconds` (the system's resolver may wait far longer for a name server
+    that never answers): TimeoutError then. The lookup runs in a thread of its own, left to finish."""
+    found: list[list[IPAddress] | BaseException] = []
+
+    def look_up() -> None:
+        try:
+            found.append(resolve(host, port))
+        except BaseException as error:  # handed to the caller
+            found.append(error)
+
+    worker = threading.Thread(target=look_up, daemon=True, name="webhook-dns")
+    worker.start()
+    worker.join(seconds)
+    if not found:
+        raise TimeoutError(f"no answer for {host} within {seconds:g} s")
+    if isinstance(found[0], BaseException):
+        raise found[0]
+    return found[0]
+
+
 def resolve(host: str, port: int) -> list[IPAddress]:
     """Every address the name resolves to (an address literal: itself). Tests replace this."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -101,11 +126,17 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     return addresses
 
 
-def check(url: str) -> Target:
-    """The URL's target if webhooks may reach it now, resolved; Refused (saying why) if not."""
+RESOLVE_SECONDS = 3.0
+
+
+def check(url: str, within: float = RESOLVE_SECONDS) -> Target:
+    """The URL's target if webhooks may reach it now, resolved within `within` seconds; Refused
+    (saying why) if not."""
     parsed = parse(url)
     try:
-        addresses = resolve(parsed.host, parsed.port)
+        addresses = resolve_within(parsed.host, parsed.port, within)
+    except TimeoutError:
+        raise Refused(f"names a host that does not resolve in time ({parsed.host})") from None
     except (OSError, UnicodeError, ValueError):
         raise Refused(f"names a host that does not resolve ({parsed.host})") from None
     if not addresses:
@@ -114,7 +145,8 @@ def check(url: str) -> Target:
     for address in addresses:
         reason = refusal(address, allowed)
         if reason is not None:
-            raise Refused(f"resolves to {reason} address {address}; webhooks reach public addresses only")
+            # The kind of address, not the address: registering is no way to look up internal names.
+            raise Refused(f"resolves to {reason} address; webhooks reach public addresses only")
     if parsed.scheme == "http" and not all(_inside(address, allowed) for address in addresses):
         raise Refused("must be an https:// URL (http only to an allowed internal network)")
     return Target(parsed.scheme, parsed.host, parsed.port, parsed.path, tuple(addresses))

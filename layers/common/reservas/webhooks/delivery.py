@@ -10,16 +10,21 @@ URL's address again (addresses.check) and connects to the address it checked."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import ssl
+import threading
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http.client import HTTPConnection, HTTPException
 from typing import Any
 
-import urllib3
-from sqlalchemy import Connection, any_, insert, literal, select, update
+from sqlalchemy import Connection, any_, case, delete, insert, literal, select, update
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.dialects.postgresql import insert as insert_or_skip
 from sqlalchemy.engine import RowMapping
 
@@ -62,8 +67,7 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 LEASE = timedelta(minutes=2)  # an attempt claimed and not finished (a crash) is due again after it
 CONNECT_SECONDS = 3.0
 READ_SECONDS = 10.0
-ATTEMPT_SECONDS = 15  # the longest an attempt takes: name resolution, connect, answer
-RESPONSE_BYTES = 1024  # of a receiver's answer; the rest is never read
+ATTEMPT_SECONDS = 12.0  # the longest an attempt takes: name resolution, connect, TLS, the answer's head
 ERROR_LENGTH = 300
 USER_AGENT = "Reservas-Webhooks/1.0"
 
@@ -165,15 +169,32 @@ def create_test(db: Connection, webhook_id: uuid.UUID, now: datetime | None = No
     return created
 
 
+def ask_for_attempt(db: Connection, webhook_id: uuid.UUID, delivery_id: uuid.UUID) -> None:
+    """Have the webhooks function attempt this delivery now (an outbox event, published when the
+    request ends): requests never call receivers themselves, so no receiver makes an answer slow, and
+    only the webhooks function reaches out of the network. The sweep takes it otherwise."""
+    events.record(
+        db,
+        events.WEBHOOK_DELIVERY_DUE,
+        delivery_id,
+        {"delivery_id": str(delivery_id), "webhook_id": str(webhook_id)},
+    )
+
+
 def replay(
     db: Connection, webhook_id: uuid.UUID, delivery_id: uuid.UUID, now: datetime | None = None
 ) -> RowMapping | None:
-    """A delivery of the webhook pending again, due at once, its attempts counted afresh and its
-    `webhook-id` unchanged; None if the webhook has no such delivery. The caller commits."""
+    """A finished delivery (dead, or delivered) of the webhook pending again, due at once, its attempts
+    counted afresh and its `webhook-id` unchanged; None if it is still pending (being tried: replaying
+    it would send it twice at once, or keep it retrying for ever). The caller commits."""
     return (
         db.execute(
             update(webhook_deliveries)
-            .where(webhook_deliveries.c.id == delivery_id, webhook_deliveries.c.webhook_id == webhook_id)
+            .where(
+                webhook_deliveries.c.id == delivery_id,
+                webhook_deliveries.c.webhook_id == webhook_id,
+                webhook_deliveries.c.state != "pending",
+            )
             .values(state="pending", attempts=0, next_attempt_at=_now(now), delivered_at=None)
             .returning(*webhook_deliveries.c)
         )
@@ -194,19 +215,67 @@ def attempt(db: Connection, delivery_id: uuid.UUID, now: datetime | None = None)
 
 def sweep(db: Connection, now: datetime | None = None, until: float | None = None) -> dict[str, int]:
     """Attempt every delivery that is due (at `now`, or the current time), oldest first, until none is
-    or `until` (a `time.monotonic()`) comes. Several sweeps may run at once."""
+    or `until` (a `time.monotonic()`) comes. Several sweeps may run at once. A webhook whose receiver
+    fails is not tried again in the same run (its other deliveries wait for the next), so that one
+    receiver that hangs does not spend every run's time and hold up the others."""
     attempted = delivered = 0
+    failing: set[uuid.UUID] = set()  # a receiver that failed once is left alone for the rest of the run
     while until is None or time.monotonic() < until:
         at = _now(now)
-        claimed = _claim(db, at)
+        claimed = _claim(db, at, passing_over=failing)
         if claimed is None:
             break
         attempted += 1
-        delivered += _attempt(db, claimed, at)
+        if _attempt(db, claimed, at):
+            delivered += 1
+        else:
+            failing.add(claimed["webhook_id"])
+            _fail_the_rest(db, claimed, at)
     return {"attempted": attempted, "delivered": delivered}
 
 
-def _claim(db: Connection, now: datetime, delivery_id: uuid.UUID | None = None) -> dict[str, Any] | None:
+def _fail_the_rest(db: Connection, failed: Mapping[str, Any], now: datetime) -> None:
+    """The webhook's other deliveries due now count this failure as an attempt of their own, so that a
+    receiver that is down is sent one request a run, not its whole backlog, while each delivery still
+    goes through its retries and is dead in bounded time. Commits."""
+    attempts = webhook_deliveries.c.attempts + 1
+    delays = array([literal(delay) for delay in RETRY_DELAYS])
+    last = attempts >= MAX_ATTEMPTS
+    db.execute(
+        update(webhook_deliveries)
+        .where(
+            webhook_deliveries.c.webhook_id == failed["webhook_id"],
+            webhook_deliveries.c.state == "pending",
+            webhook_deliveries.c.next_attempt_at <= now,  # not one another sweep holds (its lease)
+        )
+        .values(
+            attempts=attempts,
+            last_attempt_at=now,
+            last_status=None,
+            last_error=_short(f"not sent: the receiver failed just before (delivery {failed['id']})"),
+            state=case((last, "dead"), else_="pending"),
+            next_attempt_at=case((last, None), else_=literal(now) + delays[attempts]),
+        )
+    )
+    db.commit()
+
+
+def forget_person(db: Connection, user_id: uuid.UUID) -> None:
+    """For a person who leaves (in their leaving's transaction): the deliveries of events about their
+    bookings go, sent or not, so that nothing of theirs is kept or sent again (a replay)."""
+    db.execute(
+        delete(webhook_deliveries).where(
+            webhook_deliveries.c.payload["data"]["user_id"].as_string() == str(user_id)
+        )
+    )
+
+
+def _claim(
+    db: Connection,
+    now: datetime,
+    delivery_id: uuid.UUID | None = None,
+    passing_over: set[uuid.UUID] | None = None,
+) -> dict[str, Any] | None:
     """Take a due delivery for one attempt: its attempt is counted and it is not due again before the
     lease ends (committed at once, so no transaction waits on the receiver). With the webhook's URL
     and the secrets that sign it."""
@@ -219,6 +288,8 @@ def _claim(db: Connection, now: datetime, delivery_id: uuid.UUID | None = None) 
     )
     if delivery_id is not None:
         due = due.where(webhook_deliveries.c.id == delivery_id)
+    if passing_over:
+        due = due.where(webhook_deliveries.c.webhook_id.not_in(passing_over))
     claimed = (
         db.execute(
             update(webhook_deliveries)
@@ -299,62 +370,93 @@ def _record(db: Connection, claimed: Mapping[str, Any], outcome: Outcome, now: d
 
 def send(url: str, body: str, headers: Mapping[str, str]) -> Outcome:
     """POST the body to the URL, if its address may be reached now (resolved and checked here, then
-    connected to as checked); never following a redirect. Any 2xx is a delivery."""
+    connected to as checked); never following a redirect. Any 2xx is a delivery. The whole attempt,
+    name resolution included, ends within ATTEMPT_SECONDS, however slowly a receiver or a resolver
+    trickles its answer: at the deadline the connection is shut, which ends any read under way."""
+    deadline = time.monotonic() + ATTEMPT_SECONDS
     try:
-        target = addresses.check(url)
+        target = addresses.check(url, within=min(addresses.RESOLVE_SECONDS, ATTEMPT_SECONDS))
     except addresses.Refused as refused:
         return Outcome(None, _short(f"not sent: the URL {refused}"))
-    address = str(target.addresses[0])
-    timeout = urllib3.Timeout(connect=CONNECT_SECONDS, read=READ_SECONDS)
-    pool: urllib3.HTTPConnectionPool
-    if target.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(
-            address,
-            target.port,
-            timeout=timeout,
-            retries=False,
-            maxsize=1,
-            server_hostname=target.host,
-            assert_hostname=target.host,
-            cert_reqs="CERT_REQUIRED",
-        )
-    else:
-        pool = urllib3.HTTPConnectionPool(address, target.port, timeout=timeout, retries=False, maxsize=1)
-    request_headers = {
-        **headers,
-        "Host": target.host_header,
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-    }
     try:
-        response = pool.urlopen(
+        connection = socket.create_connection(
+            (str(target.addresses[0]), target.port), timeout=min(CONNECT_SECONDS, _left(deadline))
+        )
+    except TimeoutError:
+        return Outcome(None, f"no connection within {CONNECT_SECONDS:g} s")
+    except OSError as error:
+        return Outcome(None, _short(f"no connection: {error}"))
+    open_socket = _Shuttable(connection)
+    watchdog = threading.Timer(_left(deadline), open_socket.shut)
+    watchdog.start()
+    try:
+        connection.settimeout(min(READ_SECONDS, _left(deadline)))
+        if target.scheme == "https":
+            open_socket.secure(target.host)
+        http = HTTPConnection(target.host)
+        http.sock = open_socket.current
+        http.request(
             "POST",
             target.path,
             body=body.encode(),
-            headers=request_headers,
-            redirect=False,
-            retries=False,
-            assert_same_host=False,
-            preload_content=False,
+            headers={
+                **headers,
+                "Host": target.host_header,
+                "Content-Type": "application/json",
+                "User-Agent": USER_AGENT,
+                "Connection": "close",
+            },
         )
-        try:
-            status = response.status
-            response.read(RESPONSE_BYTES)
-        finally:
-            response.close()
-    except urllib3.exceptions.ConnectTimeoutError:
-        return Outcome(None, f"no connection within {CONNECT_SECONDS:g} s")
-    except urllib3.exceptions.ReadTimeoutError:
-        return Outcome(None, f"no answer within {READ_SECONDS:g} s")
-    except (urllib3.exceptions.HTTPError, OSError) as error:
+        status = http.getresponse().status  # the answer's body is never read: its status says it all
+    except (OSError, HTTPException) as error:
+        if isinstance(error, TimeoutError) or open_socket.was_shut:
+            return Outcome(None, f"no answer within {min(READ_SECONDS, ATTEMPT_SECONDS):g} s")
         return Outcome(None, _short(f"{type(error).__name__}: {error}"))
     finally:
-        pool.close()
+        watchdog.cancel()
+        open_socket.close()
+    if open_socket.was_shut:  # cut off mid-answer, whose head then reads as complete: not an answer
+        return Outcome(None, f"no whole answer within {ATTEMPT_SECONDS:g} s")
     if 200 <= status < 300:
         return Outcome(status, None)
     if 300 <= status < 400:
         return Outcome(status, f"answered {status}: a redirect, which is not followed")
     return Outcome(status, f"answered {status}")
+
+
+def _left(deadline: float) -> float:
+    return max(0.001, deadline - time.monotonic())
+
+
+class _Shuttable:
+    """An attempt's socket, which the watchdog can shut from its thread at any moment, TLS handshake
+    included (wrapping a socket in TLS hands its file over to a new object)."""
+
+    def __init__(self, connection: socket.socket) -> None:
+        self.current = connection
+        self.was_shut = False
+        self._lock = threading.Lock()
+
+    def secure(self, host: str) -> None:
+        with self._lock:
+            secured = _tls().wrap_socket(self.current, server_hostname=host, do_handshake_on_connect=False)
+            self.current = secured
+        secured.do_handshake()
+
+    def shut(self) -> None:
+        with self._lock, contextlib.suppress(OSError):
+            self.was_shut = True
+            self.current.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        with self._lock:
+            self.current.close()
+
+
+def _tls() -> ssl.SSLContext:
+    """Certificates verified against the system's authorities (SSL_CERT_FILE when set), for the URL's
+    host name, whatever address was connected to."""
+    return ssl.create_default_context()
 
 
 def _short(text: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, tuple_, update
 
 from reservas import audit
-from reservas.errors import NotFound, Unprocessable
+from reservas.errors import Conflict, NotFound, Unprocessable
 from reservas.pagination import Page, keyset, page
 from reservas.tables import webhook_deliveries, webhooks
 from reservas.timestamps import parse_instant
@@ -122,11 +122,12 @@ def rotate_secret(
 
 
 def send_test(db: Connection, webhook_id: uuid.UUID, actor: audit.Actor) -> Delivery:
-    """A `WebhookTest` delivery, attempted at once (retried like any other if it fails)."""
+    """A `WebhookTest` delivery, due at once: the webhooks function attempts it within a second or two
+    (retried like any other if it fails); the answer is the delivery, pending."""
     get(db, webhook_id)
     delivery_id = delivery.create_test(db, webhook_id)
+    delivery.ask_for_attempt(db, webhook_id, delivery_id)
     db.commit()
-    delivery.attempt(db, delivery_id)
     return _delivery(db, webhook_id, delivery_id)
 
 
@@ -156,11 +157,16 @@ def list_deliveries(
 
 
 def replay(db: Connection, webhook_id: uuid.UUID, delivery_id: uuid.UUID, actor: audit.Actor) -> Delivery:
-    """Send a delivery again (a dead one, typically), with the same `webhook-id`: pending, due at once,
-    attempted now and retried like a new one if it fails."""
+    """Send a finished delivery (a dead one, typically) again, with the same `webhook-id`: pending, due
+    at once, attempted by the webhooks function and retried like a new one if it fails. 409 for one
+    still pending: it is being tried already."""
     row = delivery.replay(db, webhook_id, delivery_id)
     if row is None:
-        raise NotFound("No such delivery of this webhook.")
+        _delivery(db, webhook_id, delivery_id)  # 404 when the webhook has no such delivery
+        raise Conflict(
+            "This delivery is still being tried; replay it once it is dead or delivered.",
+            title="Delivery pending",
+        )
     audit.record(
         db,
         actor,
@@ -169,9 +175,9 @@ def replay(db: Connection, webhook_id: uuid.UUID, delivery_id: uuid.UUID, actor:
         webhook_id,
         after={"delivery_id": str(delivery_id), "message_id": row["message_id"]},
     )
+    delivery.ask_for_attempt(db, webhook_id, delivery_id)
     db.commit()
-    delivery.attempt(db, delivery_id)
-    return _delivery(db, webhook_id, delivery_id)
+    return Delivery.model_validate(dict(row))
 
 
 def _delivery(db: Connection, webhook_id: uuid.UUID, delivery_id: uuid.UUID) -> Delivery:

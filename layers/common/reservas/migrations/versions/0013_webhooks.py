@@ -74,6 +74,10 @@ def upgrade() -> None:
         "CREATE INDEX idx_webhook_deliveries_finished ON webhook_deliveries (last_attempt_at) "
         "WHERE state <> 'pending'"
     )
+    # Whose booking a delivery tells of: what goes when that person leaves (leaving.leave).
+    op.execute(
+        "CREATE INDEX idx_webhook_deliveries_person ON webhook_deliveries ((payload -> 'data' ->> 'user_id'))"
+    )
 
 
 def downgrade() -> None:
