@@ -28,6 +28,7 @@ from tests.integration.test_webhooks import (  # fixtures and helpers, not tests
     deliveries,
     hooks,  # noqa: F401 (a fixture)
     loopback_allowed,  # noqa: F401 (a fixture)
+    message_of,
     receiver,  # noqa: F401 (a fixture)
     webhooks_function,
 )
@@ -282,7 +283,9 @@ def test_an_attempt_that_outlives_its_lease_is_not_sent_twice_at_once(
     with engine.connect() as db:
         delivery.sweep(db, now=t0 + delivery.LEASE + timedelta(seconds=1))  # its lease is over
     thread.join()
-    assert slow.most_at_once.get("msg_9003", 0) <= 1, "the same message was in flight twice at once"
+    assert slow.most_at_once.get(message_of(engine, 9003), 0) <= 1, (
+        "the same message was in flight twice at once"
+    )
 
 
 # ---------------------------------------------------------------- HOLE: one bad receiver starves the rest
@@ -307,7 +310,7 @@ def test_a_hanging_receiver_does_not_starve_other_webhooks_in_the_sweep(
             )
         delivery.fan_out(db, "ReservationCancelled", {"event_id": 9200}, now=t0 - timedelta(minutes=1))
         delivery.sweep(db, now=t0, until=time.monotonic() + 2.0)
-    assert receiver.ids() == ["msg_9200"], "the healthy webhook got nothing in this sweep"
+    assert receiver.ids() == [message_of(engine, 9200)], "the healthy webhook got nothing in this sweep"
 
 
 # ---------------------------------------------------------------- HOLE: replay races an attempt
@@ -341,7 +344,7 @@ def test_a_replay_while_the_delivery_is_being_attempted_does_not_send_it_twice_a
     time.sleep(0.5)
     replayed = hooks.post(f"/webhooks/{created['id']}/deliveries/{delivery_id}/replay")
     thread.join()
-    assert slow.most_at_once.get("msg_9300", 0) <= 1, (
+    assert slow.most_at_once.get(message_of(engine, 9300), 0) <= 1, (
         f"the message was sent twice concurrently; the replay answered {replayed.status_code}"
     )
 
@@ -503,7 +506,7 @@ def test_the_same_event_handed_over_50_times_at_once_is_delivered_once(
     for thread in threads:
         thread.join()
     assert sum(r["deliveries"] for r in results) == 1
-    assert receiver.ids() == ["msg_9400"]
+    assert receiver.ids() == [message_of(engine, 9400)]
     assert [d["state"] for d in deliveries(engine)] == ["delivered"]
 
 

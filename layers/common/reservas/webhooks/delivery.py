@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from http.client import HTTPConnection, HTTPException
 from typing import Any
 
-from sqlalchemy import Connection, any_, case, delete, insert, literal, select, update
+from sqlalchemy import Connection, Text, any_, case, cast, delete, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.dialects.postgresql import insert as insert_or_skip
 from sqlalchemy.engine import RowMapping
@@ -109,7 +109,9 @@ def fan_out(
     payload = body_of(event_type, occurred_at or now, detail)
     subscribed = select(
         webhooks.c.id,
-        literal(f"msg_{event_id}"),
+        # Random, not the event's id: a database made anew counts its events from 1 again, and a
+        # receiver that keeps the ids it saw would take the new events for old ones.
+        func.concat("msg_", func.replace(cast(func.gen_random_uuid(), Text), "-", "")),
         literal(event_id),
         literal(event_type),
         literal(payload, webhook_deliveries.c.payload.type),
