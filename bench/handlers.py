@@ -237,16 +237,13 @@ class Bench:
             201,
         )
         self.board_calls = 0
-        # Webhooks: a receiver of their own on 127.0.0.1 (RESERVAS_WEBHOOK_PRIVATE_NETWORKS allows it), so
-        # that a test send and a replay measure a real delivery: a request signed, sent and answered.
+        # Webhooks: a receiver of their own on 127.0.0.1 (RESERVAS_WEBHOOK_PRIVATE_NETWORKS allows it) to
+        # register. The routes never call it: test sends and replays are the webhooks function's to make.
         self.receiver = webhook_receiver()
         self.webhook = self.must(
             "users",
             event("POST", "/webhooks", self.admin_token, self.webhook_body()),
             201,
-        )
-        self.webhook_delivery = self.must(
-            "users", event("POST", f"/webhooks/{self.webhook['id']}/test", self.admin_token), 202
         )
 
     @staticmethod
@@ -308,6 +305,24 @@ class Bench:
             "url": f"{self.receiver}/hooks",
             "event_types": ["ReservationCreated", "ReservationCancelled"],
         }
+
+    def dead_delivery(self) -> str:
+        """A delivery of the bench's webhook that failed for good, to replay (made directly, untimed)."""
+        from sqlalchemy import update
+
+        from reservas.database import get_engine
+        from reservas.tables import webhook_deliveries
+        from reservas.webhooks import delivery
+
+        with get_engine().connect() as db:
+            delivery_id = delivery.create_test(db, uuid.UUID(self.webhook["id"]))
+            db.execute(
+                update(webhook_deliveries)
+                .where(webhook_deliveries.c.id == delivery_id)
+                .values(state="dead", attempts=delivery.MAX_ATTEMPTS, next_attempt_at=None)
+            )
+            db.commit()
+        return str(delivery_id)
 
     def new_webhook(self) -> str:
         """A webhook of its own for DELETE /webhooks/{webhook_id}, made directly (untimed)."""
@@ -874,7 +889,7 @@ class Bench:
                 200,
             ),
             Route(
-                "POST /webhooks/{webhook_id}/test (admin, to 127.0.0.1)",
+                "POST /webhooks/{webhook_id}/test (admin; the webhooks function sends it)",
                 "users",
                 lambda n: event("POST", f"/webhooks/{self.webhook['id']}/test", self.admin_token),
                 202,
@@ -886,11 +901,11 @@ class Bench:
                 200,
             ),
             Route(
-                "POST /webhooks/{webhook_id}/deliveries/{delivery_id}/replay (admin, to 127.0.0.1)",
+                "POST /webhooks/{webhook_id}/deliveries/{delivery_id}/replay (admin; of a dead one)",
                 "users",
                 lambda n: event(
                     "POST",
-                    f"/webhooks/{self.webhook['id']}/deliveries/{self.webhook_delivery['id']}/replay",
+                    f"/webhooks/{self.webhook['id']}/deliveries/{self.dead_delivery()}/replay",
                     self.admin_token,
                 ),
                 202,

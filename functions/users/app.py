@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from reservas import audit_search, leaving
+from reservas import audit_search
 from reservas.accounts import profile
 from reservas.accounts.api_keys import ApiKey, ApiKeyCreated, ApiKeyRequest
 from reservas.accounts.requests import DeleteMeRequest, RoleChange, UpdateMeRequest
@@ -42,6 +42,8 @@ def update_me(body: UpdateMeRequest, who: CallerDep, db: DbDep, address: ClientA
 )
 def delete_me(body: DeleteMeRequest, user: CurrentUser, db: DbDep, address: ClientAddress) -> Response:
     """Leave: upcoming bookings are cancelled, past ones stay without your data, the account goes."""
+    from reservas import leaving  # the booking rules it needs load with it, not at every cold start
+
     leaving.leave(db, user, body.current_password, address)
     return Response(status_code=204)
 

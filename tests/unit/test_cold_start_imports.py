@@ -12,18 +12,30 @@ from devtools.apigw import ROOT
 
 # (function, modules its cold start leaves for the requests that need them)
 LEFT_FOR_LATER = [
-    # webhooks: their service (the signing library, the address checks) loads with their routes
+    # webhooks: their service (the signing library, the address checks) loads with their routes; leaving
+    # (and the booking rules it cancels with) with DELETE /users/me
     (
         "users",
         [
+            "reservas.leaving",
+            "reservas.reservations.service",
             "standardwebhooks",
             "reservas.webhooks.addresses",
             "reservas.webhooks.delivery",
             "reservas.webhooks.registry",
         ],
     ),
-    # only a series expands a rule (dateutil, about 13 ms); series and the waitlist load with their routes
-    ("reservations", ["dateutil.rrule", "reservas.reservations.series", "reservas.reservations.waitlist"]),
+    # only a series expands a rule (dateutil, about 13 ms); series and the waitlist load with their routes;
+    # the free-time search only for the suggestions of a 409
+    (
+        "reservations",
+        [
+            "dateutil.rrule",
+            "reservas.reservations.series",
+            "reservas.reservations.waitlist",
+            "reservas.spaces.service",
+        ],
+    ),
     # only a closure over bookings needs the booking rules; closures, check-in codes, managers, usage: their routes
     (
         "spaces",

@@ -29,7 +29,6 @@ from reservas.settings import get_settings
 from reservas.spaces import cache as spaces_cache
 from reservas.spaces import calendar
 from reservas.spaces import repository as spaces_repository
-from reservas.spaces import service as spaces_service
 from reservas.spaces.rules import booking_problems
 from reservas.spaces.schemas import LONGEST_BUFFER, HeldTime, Space
 from reservas.timestamps import parse_instant
@@ -317,6 +316,8 @@ def same_space_suggestions(
     db: Connection, space: Space, start: datetime, end: datetime, moving: uuid.UUID | None = None
 ) -> list[Suggestion]:
     """The nearest free intervals of the same length in this space, on the same local day."""
+    from reservas.spaces import service as spaces_service  # a 409's suggestions: loaded when one comes
+
     zone = ZoneInfo(space.timezone)
     day = start.astimezone(zone).date()
     free = spaces_service.free_time(db, space, calendar.day_window(day, day, zone), excluding=moving)
@@ -336,6 +337,8 @@ def same_space_suggestions(
 
 def _other_space_suggestions(db: Connection, space: Space, request: BookingRequest) -> list[Suggestion]:
     """Other spaces free for the very interval asked for, big enough for the party."""
+    from reservas.spaces import service as spaces_service
+
     others = spaces_service.available_spaces(
         db,
         start=request.start_time,
