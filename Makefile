@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install dev test test-unit lint format build clean migrate admin bench openapi fuzz
+.PHONY: install dev test test-unit lint format build clean migrate admin bench openapi fuzz browser
 
 $(STAMP): pyproject.toml layers/common/requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11" >&2; exit 1; }
@@ -23,8 +23,21 @@ install: $(STAMP)
 dev: $(STAMP)
 	$(BIN)/python devtools/local_api.py
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+# The web page's tests drive a real Chromium: the system's (Playwright's own download is not needed).
+# Installed with apt when missing and make runs as root (CI, containers); otherwise say how.
+browser:
+	@test -n "$$RESERVAS_CHROMIUM" || command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "==> Installing Chromium (apt) for the web page's browser tests"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; \
+	  else \
+	    echo "The web page's tests need Chromium: sudo apt-get install chromium (or set RESERVAS_CHROMIUM to a Chromium or Chrome binary)" >&2; \
+	    exit 1; \
+	  fi; }
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit

@@ -393,6 +393,7 @@ def create_service(
     for status in (404, 405):
         service._app.register_error_handler(status, lambda _: _gateway_not_found())
     _serve_api_documents(service._app)
+    _serve_web_page(service._app)
     return service, api, runner
 
 
@@ -414,3 +415,38 @@ def _serve_api_documents(flask_app) -> None:
             get_swagger_ui_html(openapi_url="/openapi.json", title="Reservas").body, mimetype="text/html"
         ),
     )
+
+
+WEB = ROOT / "web"
+# The pages people reach from outside the page itself: emailed links and check-in QR codes.
+WEB_ENTRY_PATHS = ("/", "/verify", "/reset-password", "/check-in")
+WEB_HEADERS = {
+    # Everything the page runs and loads is its own: no inline script, no other origin.
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+    "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+def _serve_web_page(flask_app) -> None:
+    """The web page (web/) on the API's own origin, as CloudFront serves it in front of both: its entry
+    paths answer index.html, its modules and styles live under /app/."""
+    from flask import Response, abort, send_from_directory
+
+    def page() -> Response:
+        return Response((WEB / "index.html").read_text(), mimetype="text/html", headers=WEB_HEADERS)
+
+    def asset(name: str) -> Response:
+        if not name.endswith((".js", ".css")):
+            abort(404)
+        answer = send_from_directory(WEB / "app", name, max_age=0)
+        answer.headers.update(WEB_HEADERS)
+        if name.endswith(".js"):
+            answer.mimetype = "text/javascript"
+        return answer
+
+    for number, path in enumerate(WEB_ENTRY_PATHS):
+        flask_app.add_url_rule(path, f"web-page-{number}", page, methods=["GET"])
+    flask_app.add_url_rule("/app/<path:name>", "web-assets", asset, methods=["GET"])

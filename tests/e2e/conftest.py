@@ -53,3 +53,49 @@ def admin_headers(http, engine) -> dict[str, str]:
         make_admin(connection, "root@example.com", "Root", None)
     login = http.post("/auth/login", json={"email": "root@example.com", "password": STRONG_PASSWORD}).json()
     return {"Authorization": f"Bearer {login['access_token']}"}
+
+
+# ---------------------------------------------------------------- A real browser
+
+CHROMIUM = os.environ.get("RESERVAS_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium (apt install chromium), driven by Playwright: its own browser downloads are not
+    reachable from here, and CI installs the system one."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no browser at {CHROMIUM}: install Debian's chromium (CI does, with apt)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, local_api, request):
+    """A fresh browser profile (no cookies) on a phone-to-laptop width, in Madrid's time and English;
+    when the test fails, a screenshot of the page is left in tests/e2e/artifacts/."""
+    context = browser.new_context(
+        base_url=local_api.url,
+        timezone_id="Europe/Madrid",
+        locale="en-US",
+        viewport={"width": 1024, "height": 800},
+    )
+    opened = context.new_page()
+    yield opened
+    failed = getattr(request.node, "report_call", None)
+    if failed is not None and failed.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        opened.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()

@@ -1,0 +1,89 @@
+// Booking a time, from the search or a space's day: on a 409, what is in the way and what is free
+// instead, each suggestion a button that books it.
+
+import { ApiError, api, signedIn } from "../api.js";
+import { formatInterval, t } from "../i18n.js";
+import { h, notice } from "../ui.js";
+
+const spaces = new Map();
+
+export async function spaceOf(id) {
+  if (!spaces.has(id)) spaces.set(id, api("GET", `/spaces/${id}`));
+  return spaces.get(id);
+}
+
+export function remember(space) {
+  spaces.set(space.id, Promise.resolve(space));
+}
+
+// Book `request` ({space_id, start_time, end_time, attendees?}) and show how it went in `where`.
+export async function book(request, where) {
+  if (!signedIn()) {
+    where.replaceChildren(notice(t("book.signinFirst"), "error"), h("a", { href: "#/signin" }, t("nav.signin")));
+    return;
+  }
+  const space = await spaceOf(request.space_id);
+  try {
+    const booked = await api("POST", "/reservations", {
+      body: request,
+      headers: { "Idempotency-Key": crypto.randomUUID() },
+    });
+    const done = t("book.done", {
+      name: space.name,
+      when: formatInterval(booked.start_time, booked.end_time, space.timezone),
+    });
+    where.replaceChildren(
+      notice(done, "success"),
+      h("p", {}, h("a", { href: "#/bookings" }, t("nav.bookings"))),
+    );
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 409) {
+      where.replaceChildren(await conflictView(error.problem, request, where));
+      where.querySelector("h2")?.focus();
+    } else {
+      where.replaceChildren(notice(error.problem?.detail || t("error.generic"), "error"));
+    }
+  }
+}
+
+async function conflictView(problem, request, where) {
+  const space = await spaceOf(request.space_id);
+  const inTheWay = (problem.conflicts || []).map((held) =>
+    h("li", {}, t("book.inTheWay", { when: formatInterval(held.start_time, held.end_time, space.timezone) })),
+  );
+  const options = await Promise.all(
+    (problem.suggestions || []).slice(0, 6).map(async (suggestion) => {
+      const other = await spaceOf(suggestion.space_id);
+      const label = t("book.take", {
+        name: other.name,
+        when: formatInterval(suggestion.start_time, suggestion.end_time, other.timezone),
+      });
+      return h(
+        "li",
+        {},
+        h(
+          "button",
+          {
+            type: "button",
+            onclick: () =>
+              book(
+                { ...request, space_id: suggestion.space_id, start_time: suggestion.start_time, end_time: suggestion.end_time },
+                where,
+              ),
+          },
+          label,
+        ),
+      );
+    }),
+  );
+  return h(
+    "div",
+    { class: "conflict", role: "alert" },
+    h("h2", { tabindex: "-1" }, t("book.conflict")),
+    h("p", {}, problem.detail),
+    inTheWay.length ? h("ul", { class: "in-the-way" }, inTheWay) : null,
+    options.length
+      ? [h("p", {}, t("book.suggestions")), h("ul", { class: "suggestions" }, options)]
+      : h("p", {}, t("book.noSuggestions")),
+  );
+}
