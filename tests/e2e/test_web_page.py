@@ -185,3 +185,89 @@ def test_main_pages_have_no_serious_accessibility_violations(page, local_api, wh
     results = Axe().run(page)
     serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
     assert serious == [], [(v["id"], v["help"], [n["target"] for n in v["nodes"]]) for v in serious]
+
+
+def test_a_taken_time_can_be_waited_for_and_left(page, local_api, http, engine, space):
+    """After a 409 a person may join the waitlist for that very time, see it in their bookings, and
+    leave it."""
+    me = register_through_api(http, engine, "wanda")
+    ten = a_weekday_ahead(4).replace(hour=10)
+    other = register_through_api(http, engine, "otto")
+    page.goto(local_api.url + f"/#/spaces/{space['id']}?date={ten.date().isoformat()}")
+    sign_in_with_token_of(page, http, me)
+    page.goto(local_api.url + f"/#/spaces/{space['id']}?date={ten.date().isoformat()}")
+    slot = page.get_by_role("button", name=re.compile(r"^Book 10:00"))
+    expect(slot).to_be_visible()
+    taken = http.post(
+        "/reservations",
+        json={
+            "space_id": space["id"],
+            "start_time": ten.isoformat(),
+            "end_time": (ten + timedelta(minutes=30)).isoformat(),
+        },
+        headers=other,
+    )
+    assert taken.status_code == 201, taken.text
+    slot.click()
+    page.get_by_role("button", name="Wait for this time (waitlist)").click()
+    expect(page.get_by_text(re.compile("^You are on the waitlist"))).to_be_visible()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My bookings").click()
+    expect(page.get_by_role("heading", name="Waiting for a time")).to_be_visible()
+    page.get_by_role("button", name=re.compile("^Leave the waitlist")).click()
+    expect(page.get_by_text("You left the waitlist.")).to_be_visible()
+    assert http.get("/waitlist", headers=me).json() == []
+
+
+def sign_in_with_token_of(page, http, headers: dict[str, str]) -> None:
+    """Sign the page in as the account whose access token these headers carry (its email and the
+    strong password every test account has)."""
+    me = http.get("/users/me", headers=headers).json()
+    page.goto(page.url.split("#")[0] + "#/signin")
+    page.get_by_label("Email").fill(me["email"])
+    page.get_by_label("Password").fill(STRONG_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text(f"Signed in as {me['name']}")).to_be_visible()
+
+
+def test_checking_in_with_the_spaces_qr_code(page, local_api, http, engine, admin_headers):
+    """The code printed at the space is a link: opened on a phone, it asks to sign in, then checks in
+    to the booking whose check-in is open."""
+    always_open = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    made = http.post(
+        "/spaces",
+        json=space_body(
+            name=f"Desk {uuid.uuid4().hex[:6]}",
+            opening_hours=always_open,
+            slot_minutes=15,
+            min_duration_minutes=15,
+            check_in_required=True,
+        ),
+        headers=admin_headers,
+    )
+    assert made.status_code == 201, made.text
+    desk = made.json()
+    me = register_through_api(http, engine, "carla")
+    now = datetime.now(ZoneInfo(ZONE))
+    start = now.replace(second=0, microsecond=0) + timedelta(minutes=15 - now.minute % 15)
+    booked = http.post(
+        "/reservations",
+        json={
+            "space_id": desk["id"],
+            "start_time": start.isoformat(),
+            "end_time": (start + timedelta(minutes=30)).isoformat(),
+        },
+        headers=me,
+    )
+    assert booked.status_code == 201, booked.text
+    code = http.get(f"/spaces/{desk['id']}/check-in-code", headers=admin_headers).json()
+    path = code["url"].split("://", 1)[-1].split("/", 1)[-1]
+    page.goto(local_api.url + "/" + path)
+    expect(page.get_by_text("Sign in to check in.")).to_be_visible()
+    page.get_by_role("link", name="Sign in").last.click()
+    me_account = http.get("/users/me", headers=me).json()
+    page.get_by_label("Email").fill(me_account["email"])
+    page.get_by_label("Password").fill(STRONG_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Check in now").click()
+    expect(page.get_by_text(re.compile(f"^Checked in: {desk['name']}"))).to_be_visible()
+    assert http.get(f"/reservations/{booked.json()['id']}", headers=me).json()["checked_in_at"]

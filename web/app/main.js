@@ -3,10 +3,11 @@
 
 import { onSessionChange, refresh, signOut, signedIn } from "./api.js";
 import { language, setLanguage, t } from "./i18n.js";
-import { h } from "./ui.js";
+import { h, notice } from "./ui.js";
 import * as auth from "./views/auth.js";
 import * as admin from "./views/admin.js";
 import * as bookings from "./views/bookings.js";
+import * as checkin from "./views/checkin.js";
 import * as find from "./views/find.js";
 import * as space from "./views/space.js";
 
@@ -34,13 +35,18 @@ export function go(hash) {
   else location.hash = hash;
 }
 
+let shown = 0; // the latest navigation: a slower, earlier one never replaces what it shows
+
 async function show() {
+  const showing = ++shown;
   const main = document.getElementById("view");
   const path = location.pathname;
   const params = new URLSearchParams(location.search);
   let content;
   if (path === "/verify" && params.get("token")) content = auth.verifyView(params.get("token"));
   else if (path === "/reset-password" && params.get("token")) content = auth.resetView(params.get("token"));
+  else if (path === "/check-in" && params.get("space") && params.get("code"))
+    content = checkin.view(params.get("space"), params.get("code"));
   else {
     const [hash, query = ""] = (location.hash || "#/find").split("?");
     const route = routes.find(([pattern]) => pattern.test(hash));
@@ -48,7 +54,13 @@ async function show() {
   }
   if (content === null) return;
   main.replaceChildren(h("p", { class: "loading" }, t("loading")));
-  const view = await content;
+  let view;
+  try {
+    view = await content;
+  } catch (error) {
+    view = notice(error.problem?.network ? t("error.network") : error.problem?.detail || t("error.generic"), "error");
+  }
+  if (showing !== shown) return;
   main.replaceChildren(view);
   main.focus({ preventScroll: false });
   drawNav();
@@ -93,6 +105,11 @@ function drawChrome() {
 export function afterSignIn() {
   const after = sessionStorage.getItem("reservas.after");
   sessionStorage.removeItem("reservas.after");
+  if (after && after.startsWith("/check-in?")) {
+    history.replaceState(null, "", after); // back to the QR code's page, without leaving this one
+    show();
+    return;
+  }
   if (location.pathname !== "/") history.replaceState(null, "", "/" + (after || "#/find"));
   go(after || "#/find");
 }

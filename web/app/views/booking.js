@@ -76,14 +76,36 @@ async function conflictView(problem, request, where) {
       );
     }),
   );
+  const waiting = h("div", { class: "outcome" });
+  const wait = h(
+    "button",
+    {
+      type: "button",
+      class: "secondary",
+      onclick: async () => {
+        wait.disabled = true;
+        try {
+          await api("POST", "/waitlist", { body: request });
+          waiting.replaceChildren(notice(t("waitlist.joined"), "success"));
+          wait.remove();
+        } catch (error) {
+          wait.disabled = false;
+          waiting.replaceChildren(notice(error.problem?.detail || t("error.generic"), "error"));
+        }
+      },
+    },
+    t("waitlist.join"),
+  );
   return h(
     "div",
-    { class: "conflict", role: "alert" },
+    { class: "conflict" },
     h("h2", { tabindex: "-1" }, t("book.conflict")),
     h("p", {}, problem.detail),
     inTheWay.length ? h("ul", { class: "in-the-way" }, inTheWay) : null,
     options.length
       ? [h("p", {}, t("book.suggestions")), h("ul", { class: "suggestions" }, options)]
       : h("p", {}, t("book.noSuggestions")),
+    h("p", {}, wait),
+    waiting,
   );
 }
