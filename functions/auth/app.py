@@ -42,6 +42,7 @@ def register(body: RegisterRequest, db: DbDep) -> Accepted:
 
 @router.post(
     "/verify",
+    openapi_extra=refresh_cookie.OPENAPI,
     responses={
         400: INVALID_LINK,
         401: problem_doc("The password is not the account's"),
@@ -53,7 +54,7 @@ def verify_address(
     db: DbDep,
     address: ClientAddress,
     response: Response,
-    x_refresh_cookie: refresh_cookie.WantsCookie = None,
+    x_refresh_cookie: refresh_cookie.WantsCookie,
 ) -> TokenPair:
     """Confirm the link sent to an address with the account's password: the address is verified and you
     are signed in."""
@@ -63,6 +64,7 @@ def verify_address(
 
 @router.post(
     "/login",
+    openapi_extra=refresh_cookie.OPENAPI,
     responses={401: problem_doc("Wrong email or password, or an address not verified yet")},
 )
 def login(
@@ -70,7 +72,7 @@ def login(
     db: DbDep,
     address: ClientAddress,
     response: Response,
-    x_refresh_cookie: refresh_cookie.WantsCookie = None,
+    x_refresh_cookie: refresh_cookie.WantsCookie,
 ) -> TokenPair:
     """With `X-Refresh-Cookie: 1` (browsers) the refresh token is set in an HttpOnly cookie, not
     answered."""
@@ -94,13 +96,14 @@ def reset_password(body: PasswordReset, db: DbDep) -> Response:
 
 @router.post(
     "/refresh",
+    openapi_extra=refresh_cookie.OPENAPI,
     responses={401: problem_doc("Invalid, expired or reused refresh token (with the cookie: it is cleared)")},
 )
 def refresh_tokens(
     request: Request,
     db: DbDep,
     response: Response,
-    x_refresh_cookie: refresh_cookie.WantsCookie = None,
+    x_refresh_cookie: refresh_cookie.WantsCookie,
     body: RefreshRequest | None = None,
 ) -> TokenPair:
     """The refresh token comes in the body, or, with `X-Refresh-Cookie: 1`, from the cookie (then the
@@ -118,12 +121,17 @@ def refresh_tokens(
     return refresh_cookie.into_cookie(pair, response)
 
 
-@router.post("/logout", status_code=204, responses={401: problem_doc("Not authenticated")})
+@router.post(
+    "/logout",
+    status_code=204,
+    openapi_extra=refresh_cookie.OPENAPI,
+    responses={401: problem_doc("Not authenticated")},
+)
 def logout(
     request: Request,
     db: DbDep,
     who: CallerDep,
-    x_refresh_cookie: refresh_cookie.WantsCookie = None,
+    x_refresh_cookie: refresh_cookie.WantsCookie,
     body: LogoutRequest | None = None,
 ) -> Response:
     """Ends the session of the access token and that of the refresh token (the body's, or with

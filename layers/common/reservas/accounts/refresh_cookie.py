@@ -16,9 +16,9 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import Header, Request, Response
+from fastapi import Depends, Request, Response
 
 from reservas.accounts.requests import TokenPair
 from reservas.errors import Unauthorized, Unprocessable
@@ -35,15 +35,36 @@ NO_COOKIE = "No refresh cookie came with the request; sign in again."
 SEVERAL_COOKIES = f"Several `{COOKIE}` cookies came with the request; sign in again."
 REFRESH_FAILED = "The refresh token is invalid, expired or already used; sign in again."
 
-WantsCookie = Annotated[
-    Literal["1"] | None,
-    Header(
-        alias="x-refresh-cookie",
-        description=f"`1`: the refresh token travels in the HttpOnly cookie `{COOKIE}` (Path={PATH}) "
-        "instead of the body: answers with tokens set it (their `refresh_token` is null), refresh reads "
-        'it, logout clears it. For browsers (docs/api.md, "Browsers: the refresh token in a cookie").',
-    ),
-]
+HEADER = "x-refresh-cookie"
+# Read by `wants_cookie`, documented by hand: FastAPI would document a Header of Literal["1"] | None as
+# a nullable union, which client generators refuse for headers (openapi-python-client skips the route).
+HEADER_PARAMETER = {
+    "name": HEADER,
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "enum": ["1"]},
+    "description": f"`1`: the refresh token travels in the HttpOnly cookie `{COOKIE}` (Path={PATH}) "
+    "instead of the body: answers with tokens set it (their `refresh_token` is null), refresh reads "
+    'it, logout clears it. For browsers (docs/api.md, "Browsers: the refresh token in a cookie").',
+}
+OPENAPI = {"parameters": [HEADER_PARAMETER]}
+
+
+def wants_cookie(request: Request) -> bool:
+    """Whether the request asks for the cookie (`X-Refresh-Cookie: 1`); any other value is a 422."""
+    values = request.headers.getlist(HEADER)
+    if not values:
+        return False
+    if values == ["1"]:
+        return True
+    raise Unprocessable(
+        "header.x-refresh-cookie: Input should be '1'",
+        title="Invalid request",
+        errors=[{"loc": ["header", HEADER], "msg": "Input should be '1'"}],
+    )
+
+
+WantsCookie = Annotated[bool, Depends(wants_cookie)]
 
 
 def setting(token: str, expires_at: datetime) -> str:
