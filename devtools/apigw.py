@@ -397,24 +397,52 @@ def create_service(
     return service, api, runner
 
 
+# Swagger UI's files, served at /docs/assets/<name>, with their media types.
+DOCS_ASSETS = {
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+    "favicon.png": "image/png",
+}
+
+
+def swagger_ui_files() -> Path:
+    """Where Swagger UI's files are: shipped by the fastapi-offline package (pyproject.toml's dev group),
+    so that /docs needs no CDN and works offline."""
+    import importlib.resources
+
+    return Path(str(importlib.resources.files("fastapi_offline") / "static"))
+
+
 def _serve_api_documents(flask_app) -> None:
-    """The merged OpenAPI document at /openapi.json and Swagger UI at /docs (local runs only)."""
+    """The merged OpenAPI document at /openapi.json and Swagger UI at /docs (local runs only), its files
+    at /docs/assets/ from this machine: the page loads nothing from elsewhere."""
     from fastapi.openapi.docs import get_swagger_ui_html
     from flask import Response
 
     document = ROOT / "docs" / "openapi.json"
+    assets = swagger_ui_files()
+    page = get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="Reservas",
+        swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+        swagger_css_url="/docs/assets/swagger-ui.css",
+        swagger_favicon_url="/docs/assets/favicon.png",
+        # No badge from the public validator: the page would send the document there.
+        swagger_ui_parameters={"validatorUrl": None},
+    ).body
+
+    def asset(name: str):
+        if name not in DOCS_ASSETS:
+            return _gateway_not_found()
+        return Response((assets / name).read_bytes(), mimetype=DOCS_ASSETS[name])
+
     flask_app.add_url_rule(
         "/openapi.json",
         "openapi",
         lambda: Response(document.read_text(), mimetype="application/json"),
     )
-    flask_app.add_url_rule(
-        "/docs",
-        "docs",
-        lambda: Response(
-            get_swagger_ui_html(openapi_url="/openapi.json", title="Reservas").body, mimetype="text/html"
-        ),
-    )
+    flask_app.add_url_rule("/docs", "docs", lambda: Response(page, mimetype="text/html"))
+    flask_app.add_url_rule("/docs/assets/<name>", "docs_assets", asset)
 
 
 WEB = ROOT / "web"

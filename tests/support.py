@@ -29,11 +29,19 @@ def http_event(method: str, path: str, **kwargs: Any) -> dict:
 
 def invoke(group: str, event: dict) -> tuple[int, dict[str, str], Any]:
     """Call a function's Lambda handler with an event; return status, headers and the decoded body."""
+    status, headers, body, _ = invoke_with_cookies(group, event)
+    return status, headers, body
+
+
+def invoke_with_cookies(group: str, event: dict) -> tuple[int, dict[str, str], Any, list[str]]:
+    """`invoke`, and the cookies the answer sets: payload v2's `cookies`, each a Set-Cookie value
+    (`http_event(..., cookies=["name=value"])` sends cookies)."""
     response = function_module(group).handler(event, LambdaContext(f"{group.title()}Function"))
     body = response.get("body") or ""
     if response.get("isBase64Encoded"):
         body = base64.b64decode(body).decode()
-    return response["statusCode"], response.get("headers", {}), json.loads(body) if body else None
+    decoded = json.loads(body) if body else None
+    return response["statusCode"], response.get("headers", {}), decoded, response.get("cookies", [])
 
 
 def mark_verified(engine, email: str) -> None:

@@ -1,8 +1,8 @@
 """/auth: register and verify an address, log in, refresh, log out, reset a password, validate."""
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
-from reservas.accounts import service, verification
+from reservas.accounts import refresh_cookie, service, verification
 from reservas.accounts.requests import (
     Accepted,
     LoginRequest,
@@ -42,24 +42,42 @@ def register(body: RegisterRequest, db: DbDep) -> Accepted:
 
 @router.post(
     "/verify",
+    openapi_extra=refresh_cookie.OPENAPI,
     responses={
         400: INVALID_LINK,
         401: problem_doc("The password is not the account's"),
         409: problem_doc("Email taken"),
     },
 )
-def verify_address(body: VerifyRequest, db: DbDep, address: ClientAddress) -> TokenPair:
+def verify_address(
+    body: VerifyRequest,
+    db: DbDep,
+    address: ClientAddress,
+    response: Response,
+    x_refresh_cookie: refresh_cookie.WantsCookie,
+) -> TokenPair:
     """Confirm the link sent to an address with the account's password: the address is verified and you
     are signed in."""
-    return verification.verify(db, body, address)
+    pair = verification.verify(db, body, address)
+    return refresh_cookie.into_cookie(pair, response) if x_refresh_cookie else pair
 
 
 @router.post(
     "/login",
+    openapi_extra=refresh_cookie.OPENAPI,
     responses={401: problem_doc("Wrong email or password, or an address not verified yet")},
 )
-def login(body: LoginRequest, db: DbDep, address: ClientAddress) -> TokenPair:
-    return service.login(db, body, address)
+def login(
+    body: LoginRequest,
+    db: DbDep,
+    address: ClientAddress,
+    response: Response,
+    x_refresh_cookie: refresh_cookie.WantsCookie,
+) -> TokenPair:
+    """With `X-Refresh-Cookie: 1` (browsers) the refresh token is set in an HttpOnly cookie, not
+    answered."""
+    pair = service.login(db, body, address)
+    return refresh_cookie.into_cookie(pair, response) if x_refresh_cookie else pair
 
 
 @router.post("/password-reset", status_code=202)
@@ -76,15 +94,58 @@ def reset_password(body: PasswordReset, db: DbDep) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/refresh", responses={401: problem_doc("Invalid, expired or reused refresh token")})
-def refresh_tokens(body: RefreshRequest, db: DbDep) -> TokenPair:
-    return service.refresh(db, body.refresh_token)
+@router.post(
+    "/refresh",
+    openapi_extra=refresh_cookie.OPENAPI,
+    responses={401: problem_doc("Invalid, expired or reused refresh token (with the cookie: it is cleared)")},
+)
+def refresh_tokens(
+    request: Request,
+    db: DbDep,
+    response: Response,
+    x_refresh_cookie: refresh_cookie.WantsCookie,
+    body: RefreshRequest | None = None,
+) -> TokenPair:
+    """The refresh token comes in the body, or, with `X-Refresh-Cookie: 1`, from the cookie (then the
+    body is empty or `{}`, and the new refresh token goes back into the cookie). The cookie is never
+    read without that header."""
+    given = body.refresh_token if body is not None else None
+    if not x_refresh_cookie:
+        if given is None:
+            raise refresh_cookie.field_required()
+        return service.refresh(db, given)
+    if given is not None:
+        raise refresh_cookie.not_both()
+    with refresh_cookie.cleared_on_refusal():
+        pair = service.refresh(db, refresh_cookie.presented(request))
+    return refresh_cookie.into_cookie(pair, response)
 
 
-@router.post("/logout", status_code=204, responses={401: problem_doc("Not authenticated")})
-def logout(body: LogoutRequest, db: DbDep, who: CallerDep) -> Response:
-    service.logout(db, who.user, who.session_id, body.refresh_token)
-    return Response(status_code=204)
+@router.post(
+    "/logout",
+    status_code=204,
+    openapi_extra=refresh_cookie.OPENAPI,
+    responses={401: problem_doc("Not authenticated")},
+)
+def logout(
+    request: Request,
+    db: DbDep,
+    who: CallerDep,
+    x_refresh_cookie: refresh_cookie.WantsCookie,
+    body: LogoutRequest | None = None,
+) -> Response:
+    """Ends the session of the access token and that of the refresh token (the body's, or with
+    `X-Refresh-Cookie: 1` the cookie's, which the answer clears)."""
+    tokens = [body.refresh_token] if body is not None and body.refresh_token is not None else []
+    if x_refresh_cookie:
+        tokens += filter(None, [refresh_cookie.found(request)])
+    elif not tokens:
+        raise refresh_cookie.field_required()
+    service.logout(db, who.user, who.session_id, tokens)
+    answer = Response(status_code=204)
+    if x_refresh_cookie:
+        answer.headers.append("set-cookie", refresh_cookie.CLEARING)
+    return answer
 
 
 @router.post("/validate", responses={401: problem_doc("Invalid token")})

@@ -3,9 +3,10 @@ they answer with tokens; only those two functions load it."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from reservas.accounts.schemas import Account, AnyPassword, Email, Name, NewPassword, Preferences, Role
 
@@ -56,11 +57,19 @@ class LoginRequest(RequestModel):
 
 
 class RefreshRequest(RequestModel):
-    refresh_token: RefreshToken
+    refresh_token: RefreshToken | None = Field(
+        default=None,
+        description="Required unless the request carries `X-Refresh-Cookie: 1`, which takes it from the "
+        "`reservas_refresh` cookie instead (browsers).",
+    )
 
 
 class LogoutRequest(RequestModel):
-    refresh_token: RefreshToken
+    refresh_token: RefreshToken | None = Field(
+        default=None,
+        description="Required unless the request carries `X-Refresh-Cookie: 1`: then the session of the "
+        "`reservas_refresh` cookie ends (and the cookie is cleared).",
+    )
 
 
 class ValidateRequest(RequestModel):
@@ -94,9 +103,18 @@ class TokenPair(BaseModel):
 
     user: Account
     access_token: str
-    refresh_token: str
+    refresh_token: str | None = Field(
+        description="Null when it went into the `reservas_refresh` cookie instead (the request carried "
+        "`X-Refresh-Cookie: 1`)."
+    )
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the OAuth token type, not a secret)
     expires_in: int = Field(description="Seconds until the access token expires.")
+    # When the refresh token's session ends: the cookie's Max-Age (never serialized).
+    _refresh_expires_at: datetime | None = PrivateAttr(default=None)
+
+    @property
+    def refresh_expires_at(self) -> datetime | None:
+        return self._refresh_expires_at
 
 
 class TokenValidation(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -101,17 +102,19 @@ def refresh(db: Connection, refresh_token: str) -> TokenPair:
     if user is None:
         raise Unauthorized(REFRESH_FAILED, title="Refresh failed")
     repository.mark_refresh_token_used(db, token["id"])
-    pair = _token_pair(db, user, token["session_id"])
+    pair = _token_pair(db, user, token["session_id"], token["expires_at"])
     db.commit()
     return pair
 
 
-def logout(db: Connection, user: User, access_session_id: uuid.UUID, refresh_token: str) -> None:
-    """End the session of the access token and that of the refresh token (if it is the user's)."""
+def logout(db: Connection, user: User, access_session_id: uuid.UUID, refresh_tokens: Collection[str]) -> None:
+    """End the session of the access token and those of the refresh tokens (the ones that are the
+    user's)."""
     ended = {access_session_id}
-    other = repository.find_session_of_refresh_token(db, hash_refresh_token(refresh_token))
-    if other is not None and other["user_id"] == user.id:
-        ended.add(other["id"])
+    for refresh_token in refresh_tokens:
+        other = repository.find_session_of_refresh_token(db, hash_refresh_token(refresh_token))
+        if other is not None and other["user_id"] == user.id:
+            ended.add(other["id"])
     repository.revoke_sessions(db, session_ids=ended, reason="logout")
     db.commit()
 
@@ -134,15 +137,18 @@ def validate(db: Connection, token: str) -> TokenValidation:
 def start_session(db: Connection, user: RowMapping) -> TokenPair:
     expires_at = datetime.now(UTC) + timedelta(days=get_settings().refresh_token_days)
     session_id = repository.insert_session(db, user_id=user["id"], expires_at=expires_at)
-    return _token_pair(db, user, session_id)
+    return _token_pair(db, user, session_id, expires_at)
 
 
-def _token_pair(db: Connection, user: RowMapping, session_id: uuid.UUID) -> TokenPair:
+def _token_pair(db: Connection, user: RowMapping, session_id: uuid.UUID, expires_at: datetime) -> TokenPair:
+    """A new pair in the session, which ends at `expires_at` (and its refresh token with it)."""
     refresh_token, token_hash = new_refresh_token()
     repository.insert_refresh_token(db, session_id=session_id, token_hash=token_hash)
-    return TokenPair(
+    pair = TokenPair(
         user=Account.model_validate(dict(user)),
         access_token=issue_access_token(user["id"], user["email"], user["role"], session_id),
         refresh_token=refresh_token,
         expires_in=get_settings().access_token_minutes * 60,
     )
+    pair._refresh_expires_at = expires_at
+    return pair
