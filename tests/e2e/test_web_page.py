@@ -263,11 +263,35 @@ def test_checking_in_with_the_spaces_qr_code(page, local_api, http, engine, admi
     path = code["url"].split("://", 1)[-1].split("/", 1)[-1]
     page.goto(local_api.url + "/" + path)
     expect(page.get_by_text("Sign in to check in.")).to_be_visible()
-    page.get_by_role("link", name="Sign in").last.click()
     me_account = http.get("/users/me", headers=me).json()
     page.get_by_label("Email").fill(me_account["email"])
     page.get_by_label("Password").fill(STRONG_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("button", name="Check in now").click()
+    page.locator("main").get_by_role("button", name="Sign in").click()
     expect(page.get_by_text(re.compile(f"^Checked in: {desk['name']}"))).to_be_visible()
     assert http.get(f"/reservations/{booked.json()['id']}", headers=me).json()["checked_in_at"]
+
+
+def test_the_refresh_token_is_never_readable_by_scripts(page, local_api, http, admin_headers):
+    page.goto(local_api.url + "/#/signin")
+    page.get_by_label("Email").fill("root@example.com")
+    page.get_by_label("Password").fill(STRONG_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Signed in as Root")).to_be_visible()
+    assert "reservas_refresh" not in page.evaluate("document.cookie")
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert cookies["reservas_refresh"]["httpOnly"] and cookies["reservas_refresh"]["sameSite"] == "Strict"
+    assert cookies["reservas_refresh"]["path"] == "/auth"
+    assert not page.evaluate("Object.keys(localStorage).some(k => /token/i.test(k + localStorage[k]))")
+    page.reload()  # the session survives a reload through the cookie, not through storage
+    expect(page.get_by_text("Signed in as Root")).to_be_visible()
+
+
+def test_the_api_docs_work_offline(page, local_api):
+    outside: list[str] = []
+    page.route(
+        re.compile(r"^https?://(?!127\.0\.0\.1).*"),
+        lambda route: (outside.append(route.request.url), route.abort()),
+    )
+    page.goto(local_api.url + "/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Reservas")
+    assert outside == []

@@ -6,6 +6,7 @@ import { language, setLanguage, t } from "./i18n.js";
 import { h, notice } from "./ui.js";
 import * as auth from "./views/auth.js";
 import * as admin from "./views/admin.js";
+import { forget as forgetSpaces } from "./views/booking.js";
 import * as bookings from "./views/bookings.js";
 import * as checkin from "./views/checkin.js";
 import * as find from "./views/find.js";
@@ -105,11 +106,6 @@ function drawChrome() {
 export function afterSignIn() {
   const after = sessionStorage.getItem("reservas.after");
   sessionStorage.removeItem("reservas.after");
-  if (after && after.startsWith("/check-in?")) {
-    history.replaceState(null, "", after); // back to the QR code's page, without leaving this one
-    show();
-    return;
-  }
   if (location.pathname !== "/") history.replaceState(null, "", "/" + (after || "#/find"));
   go(after || "#/find");
 }
@@ -122,7 +118,18 @@ async function start() {
     drawChrome();
     show();
   });
-  onSessionChange(drawNav);
+  onSessionChange((who) => {
+    if (!who) {
+      // Nothing of the person who left stays: what was announced, the spaces read, the view.
+      document.getElementById("announcer").textContent = "";
+      forgetSpaces();
+    }
+    drawNav();
+  });
+  document.getElementById("skip").addEventListener("click", (event) => {
+    event.preventDefault(); // #view is not a route: focus the content without navigating
+    document.getElementById("view").focus();
+  });
   window.addEventListener("hashchange", show);
   await refresh(); // a session kept in the refresh cookie signs in again
   drawNav();

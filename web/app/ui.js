@@ -65,8 +65,8 @@ function clearErrors(form) {
 export function showProblem(form, error) {
   clearErrors(form);
   const problem = (error && error.problem) || {};
-  const summary = problem.network ? t("error.network") : problem.detail || t("error.generic");
-  form.prepend(h("div", { class: "form-error", role: "alert" }, summary));
+  const summary = h("div", { class: "form-error", role: "alert", tabindex: "-1" });
+  form.prepend(summary);
   let first = null;
   for (const item of problem.errors || []) {
     const names = (item.loc || []).filter((part) => typeof part === "string").reverse();
@@ -81,8 +81,13 @@ export function showProblem(form, error) {
     control.setAttribute("aria-describedby", [...new Set([...described, id])].join(" "));
     first = first || control;
   }
-  (first || form.querySelector(".form-error")).focus?.();
-  if (!first) form.querySelector(".form-error").setAttribute("tabindex", "-1");
+  // Errors shown at their fields are summed up; anything else is said as the API said it.
+  summary.textContent = problem.network
+    ? t("error.network")
+    : first
+      ? problem.summary || t("error.fix")
+      : problem.detail || t("error.generic");
+  (first || form.querySelector(".form-error")).focus();
 }
 
 export function clearProblem(form) {
@@ -106,6 +111,8 @@ export function handle(form, action) {
       button?.removeAttribute("aria-busy");
       if (button) button.disabled = false;
     }
+    const error = form.querySelector("[aria-invalid=true], .form-error");
+    if (error && (document.activeElement === document.body || !document.activeElement)) error.focus();
   });
   return form;
 }

@@ -11,7 +11,7 @@ export async function listView() {
     const row = h(
       "li",
       { class: "card" },
-      h("h3", {}, space.name, space.is_active ? "" : ` (${t("admin.inactive")})`),
+      h("h2", {}, space.name, space.is_active ? "" : ` (${t("admin.inactive")})`),
       h("p", { class: "meta" }, [space.location, t("people", { count: space.capacity }), space.timezone].filter(Boolean).join(" · ")),
     );
     const actions = h("div", { class: "actions" }, h("a", { href: `#/admin/spaces/${space.id}` }, `${t("admin.edit")}: ${space.name}`));
@@ -49,12 +49,16 @@ export async function listView() {
   );
 }
 
-function zones() {
+// The zones the browser knows, and always the space's own and UTC (browsers may list neither: Chromium
+// has no "UTC" and keeps old names such as Europe/Kiev), so saving never moves a space elsewhere.
+function zones(current) {
+  let known = [];
   try {
-    return Intl.supportedValuesOf("timeZone");
+    known = Intl.supportedValuesOf("timeZone");
   } catch {
-    return ["UTC", "Europe/Madrid", "Europe/London", "America/New_York"];
+    known = ["Europe/Madrid", "Europe/London", "America/New_York"];
   }
+  return [...new Set([current, "UTC", ...known])].sort();
 }
 
 export async function editView(spaceId) {
@@ -67,14 +71,14 @@ export async function editView(spaceId) {
     "form",
     { class: "space-form", novalidate: true },
     field(t("field.name"), { name: "name", value: space.name, required: true, maxlength: 100 }),
-    field(t("field.description"), { name: "description", value: space.description }),
+    textArea(t("field.description"), "description", space.description),
     field(t("field.capacity"), { name: "capacity", type: "number", min: 1, value: space.capacity, required: true }),
     field(t("field.location"), { name: "location", value: space.location }),
     field(t("field.amenities"), { name: "amenities", value: space.amenities.join(", ") }),
     field(t("field.timezone"), {
       name: "timezone",
       type: "select",
-      options: zones().map((name) => h("option", { value: name, selected: name === zone }, name)),
+      options: zones(zone).map((name) => h("option", { value: name, selected: name === zone }, name)),
     }),
     field(t("field.price"), { name: "price_per_hour", inputmode: "decimal", value: space.price_per_hour }),
     field(t("field.currency"), { name: "currency", value: space.currency, maxlength: 3, autocomplete: "off" }),
@@ -108,49 +112,115 @@ export async function editView(spaceId) {
   return h("section", {}, title(spaceId ? `${t("admin.edit")}: ${space.name}` : t("admin.new")), form);
 }
 
-// One opening interval per day: open or not; opens; closes, or at midnight. The closing time is
-// checked as it is typed, and the form refuses to send hours that close before they open.
+function textArea(label, name, value) {
+  const id = `field-${name}`;
+  const area = h("textarea", { id, name, rows: 3, maxlength: 2000 });
+  area.value = value || "";
+  return h("div", { class: "field", "data-name": name }, h("label", { for: id }, label), area);
+}
+
+// Opening hours per day: open or not, and one or more intervals, each closing after it opens (or at
+// midnight), none overlapping. The form refuses to send hours that break those rules.
 function hoursEditor(opening) {
-  const days = weekdays().map(({ key, name }) => {
-    const [interval] = opening[key] || [];
-    const open = h("input", { type: "checkbox", id: `open-${key}`, checked: Boolean(interval) });
-    const opens = h("input", { type: "time", id: `opens-${key}`, step: 900, value: interval ? interval[0] : "08:00" });
-    const midnight = h("input", { type: "checkbox", id: `midnight-${key}`, checked: interval ? interval[1] === "24:00" : false });
-    const closes = h("input", { type: "time", id: `closes-${key}`, step: 900, value: interval && interval[1] !== "24:00" ? interval[1] : "20:00" });
-    const error = h("p", { class: "hours-error", id: `hours-${key}-error`, hidden: true }, t("hours.invalid"));
-    const check = () => {
-      closes.disabled = !open.checked || midnight.checked;
-      opens.disabled = midnight.disabled = !open.checked;
-      const wrong = open.checked && !midnight.checked && (!opens.value || !closes.value || closes.value <= opens.value);
-      error.hidden = !wrong;
-      if (wrong) {
-        closes.setAttribute("aria-invalid", "true");
-        closes.setAttribute("aria-describedby", error.id);
-      } else {
-        closes.removeAttribute("aria-invalid");
-        closes.removeAttribute("aria-describedby");
-      }
-      return !wrong;
-    };
-    [open, opens, closes, midnight].forEach((input) => input.addEventListener("input", check));
-    check();
-    const element = h(
-      "fieldset",
-      { class: "day" },
-      h("legend", {}, name),
-      h("div", { class: "inline" }, open, h("label", { for: open.id }, t("hours.open", { day: name }))),
-      h("div", { class: "inline" }, h("label", { for: opens.id }, t("hours.from")), opens),
-      h("div", { class: "inline" }, h("label", { for: closes.id }, t("hours.to")), closes),
-      h("div", { class: "inline" }, midnight, h("label", { for: midnight.id }, t("hours.midnight"))),
-      error,
-    );
-    return { key, element, check, value: () => (open.checked ? [[opens.value, midnight.checked ? "24:00" : closes.value]] : null) };
-  });
+  const days = weekdays().map(({ key, name }) => dayEditor(key, name, opening[key] || []));
   return {
     element: h("fieldset", { class: "hours" }, h("legend", {}, t("hours.title")), days.map((day) => day.element)),
     value() {
-      if (!days.every((day) => day.check())) return null;
+      if (!days.map((day) => day.check()).every(Boolean)) return null;
       return Object.fromEntries(days.filter((day) => day.value()).map((day) => [day.key, day.value()]));
     },
   };
+}
+
+function dayEditor(key, name, intervals) {
+  const open = h("input", { type: "checkbox", id: `open-${key}`, checked: intervals.length > 0 });
+  const rows = [];
+  const list = h("div", { class: "intervals" });
+  const error = h("p", { class: "hours-error", id: `hours-${key}-error`, hidden: true });
+  const add = h("button", { type: "button", class: "secondary", onclick: () => addRow(["13:00", "14:00"]) }, t("hours.add"));
+
+  function addRow([from, to]) {
+    const suffix = rows.length ? `-${rows.length + 1}` : "";
+    const opens = h("input", { type: "time", id: `opens-${key}${suffix}`, step: 900, value: from });
+    const closes = h("input", { type: "time", id: `closes-${key}${suffix}`, step: 900, value: to === "24:00" ? "20:00" : to });
+    const midnight = h("input", { type: "checkbox", id: `midnight-${key}${suffix}`, checked: to === "24:00" });
+    const row = { opens, closes, midnight };
+    const remove = h(
+      "button",
+      {
+        type: "button",
+        class: "link",
+        onclick: () => {
+          rows.splice(rows.indexOf(row), 1);
+          row.element.remove();
+          check();
+        },
+      },
+      t("hours.remove"),
+    );
+    row.element = h(
+      "div",
+      { class: "interval" },
+      h("div", { class: "inline" }, h("label", { for: opens.id }, t("hours.from")), opens),
+      h("div", { class: "inline" }, h("label", { for: closes.id }, t("hours.to")), closes),
+      h("div", { class: "inline" }, midnight, h("label", { for: midnight.id }, t("hours.midnight"))),
+      rows.length ? remove : null,
+    );
+    [opens, closes, midnight].forEach((input) => input.addEventListener("input", check));
+    rows.push(row);
+    list.append(row.element);
+    check();
+  }
+
+  function value() {
+    if (!open.checked) return null;
+    return rows
+      .map((row) => [row.opens.value, row.midnight.checked ? "24:00" : row.closes.value])
+      .sort((a, b) => a[0].localeCompare(b[0]));
+  }
+
+  function mark(input, wrong) {
+    if (wrong) {
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", error.id);
+    } else {
+      input.removeAttribute("aria-invalid");
+      input.removeAttribute("aria-describedby");
+    }
+  }
+
+  function check() {
+    let message = null;
+    for (const row of rows) {
+      row.opens.disabled = row.midnight.disabled = !open.checked;
+      row.closes.disabled = !open.checked || row.midnight.checked;
+      const wrong = open.checked && !row.midnight.checked && (!row.opens.value || !row.closes.value || row.closes.value <= row.opens.value);
+      mark(row.closes, wrong);
+      if (wrong) message = t("hours.invalid");
+    }
+    add.disabled = !open.checked;
+    const hours = value();
+    if (!message && hours) {
+      for (let index = 1; index < hours.length; index++) {
+        if (hours[index][0] < hours[index - 1][1]) message = t("hours.overlap");
+      }
+      rows.forEach((row) => mark(row.opens, Boolean(message)));
+    }
+    error.textContent = message || "";
+    error.hidden = !message;
+    return !message;
+  }
+
+  (intervals.length ? intervals : [["08:00", "20:00"]]).forEach(addRow);
+  open.addEventListener("input", check);
+  const element = h(
+    "fieldset",
+    { class: "day" },
+    h("legend", {}, name),
+    h("div", { class: "inline" }, open, h("label", { for: open.id }, t("hours.open", { day: name }))),
+    list,
+    add,
+    error,
+  );
+  return { key, element, check, value };
 }

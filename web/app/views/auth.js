@@ -1,6 +1,6 @@
 // Signing in, registering, confirming an address, choosing a new password.
 
-import { api, signIn, verify } from "../api.js";
+import { ApiError, api, signIn, verify } from "../api.js";
 import { language, t } from "../i18n.js";
 import { afterSignIn } from "../main.js";
 import { field, h, handle, notice, title } from "../ui.js";
@@ -10,6 +10,29 @@ function form(children, submitLabel) {
 }
 
 export function signInView() {
+  const signInForm = signInFormFor(afterSignIn);
+  return h(
+    "section",
+    { class: "narrow" },
+    title(t("signin.title")),
+    signInForm,
+    h("p", {}, h("a", { href: "#/forgot" }, t("signin.forgot"))),
+    h("p", {}, h("a", { href: "#/register" }, t("signin.new"))),
+  );
+}
+
+// The API's 401 says it in English; the page says it in the person's language.
+export async function signInOrSay(email, password) {
+  try {
+    await signIn(email, password);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) throw { problem: { detail: t("signin.failed") } };
+    throw error;
+  }
+}
+
+// A sign-in form that runs `done()` once signed in (the check-in page signs people in on its way).
+export function signInFormFor(done) {
   const signInForm = form(
     [
       field(t("field.email"), { name: "email", type: "email", autocomplete: "username", required: true }),
@@ -23,17 +46,10 @@ export function signInView() {
     t("signin.submit"),
   );
   handle(signInForm, async ({ email, password }) => {
-    await signIn(email, password);
-    afterSignIn();
+    await signInOrSay(email, password);
+    await done();
   });
-  return h(
-    "section",
-    { class: "narrow" },
-    title(t("signin.title")),
-    signInForm,
-    h("p", {}, h("a", { href: "#/forgot" }, t("signin.forgot"))),
-    h("p", {}, h("a", { href: "#/register" }, t("signin.new"))),
-  );
+  return signInForm;
 }
 
 export function registerView() {
@@ -51,8 +67,8 @@ export function registerView() {
     t("register.submit"),
   );
   handle(registerForm, async (values) => {
-    const answer = await api("POST", "/auth/register", { body: { ...values, locale: language() } });
-    registerForm.replaceWith(notice(answer.detail));
+    await api("POST", "/auth/register", { body: { ...values, locale: language() } });
+    registerForm.replaceWith(notice(t("register.sent")));
   });
   section.append(registerForm);
   return section;
@@ -83,8 +99,8 @@ export function forgotView() {
     t("forgot.submit"),
   );
   handle(forgotForm, async ({ email }) => {
-    const answer = await api("POST", "/auth/password-reset", { body: { email } });
-    forgotForm.replaceWith(notice(answer.detail));
+    await api("POST", "/auth/password-reset", { body: { email } });
+    forgotForm.replaceWith(notice(t("forgot.sent")));
   });
   return h("section", { class: "narrow" }, title(t("forgot.title")), h("p", {}, t("forgot.intro")), forgotForm);
 }

@@ -12,21 +12,39 @@ export async function spaceOf(id) {
   return spaces.get(id);
 }
 
+export function forget() {
+  spaces.clear();
+}
+
 export function remember(space) {
   spaces.set(space.id, Promise.resolve(space));
 }
 
-// Book `request` ({space_id, start_time, end_time, attendees?}) and show how it went in `where`.
-export async function book(request, where) {
+const keys = new WeakMap(); // one Idempotency-Key per booking asked for, however often it is clicked
+
+// Book `request` ({space_id, start_time, end_time, attendees?}) and show how it went in `where`;
+// `trigger`, the button clicked, waits while the request runs.
+export async function book(request, where, trigger = null) {
   if (!signedIn()) {
     where.replaceChildren(notice(t("book.signinFirst"), "error"), h("a", { href: "#/signin" }, t("nav.signin")));
     return;
   }
+  if (trigger?.disabled) return;
+  if (trigger) trigger.disabled = true;
+  if (!keys.has(request)) keys.set(request, crypto.randomUUID());
+  try {
+    await booking(request, where);
+  } finally {
+    if (trigger) trigger.disabled = false;
+  }
+}
+
+async function booking(request, where) {
   const space = await spaceOf(request.space_id);
   try {
     const booked = await api("POST", "/reservations", {
       body: request,
-      headers: { "Idempotency-Key": crypto.randomUUID() },
+      headers: { "Idempotency-Key": keys.get(request) },
     });
     const done = t("book.done", {
       name: space.name,
@@ -48,6 +66,7 @@ export async function book(request, where) {
 
 async function conflictView(problem, request, where) {
   const space = await spaceOf(request.space_id);
+  const closed = (problem.conflicts || []).length > 0 && problem.conflicts.every((held) => held.held_by === "closure");
   const inTheWay = (problem.conflicts || []).map((held) =>
     h("li", {}, t("book.inTheWay", { when: formatInterval(held.start_time, held.end_time, space.timezone) })),
   );
@@ -65,10 +84,11 @@ async function conflictView(problem, request, where) {
           "button",
           {
             type: "button",
-            onclick: () =>
+            onclick: (event) =>
               book(
                 { ...request, space_id: suggestion.space_id, start_time: suggestion.start_time, end_time: suggestion.end_time },
                 where,
+                event.currentTarget,
               ),
           },
           label,
@@ -99,8 +119,7 @@ async function conflictView(problem, request, where) {
   return h(
     "div",
     { class: "conflict" },
-    h("h2", { tabindex: "-1" }, t("book.conflict")),
-    h("p", {}, problem.detail),
+    h("h2", { tabindex: "-1" }, closed ? t("book.closed") : t("book.conflict")),
     inTheWay.length ? h("ul", { class: "in-the-way" }, inTheWay) : null,
     options.length
       ? [h("p", {}, t("book.suggestions")), h("ul", { class: "suggestions" }, options)]

@@ -1,41 +1,34 @@
-// Checking in with a space's printed QR code: /check-in?space=<id>&code=<code>.
+// Checking in with a space's printed QR code: /check-in?space=<id>&code=<code>. Scanning it is asking to
+// check in: whoever is signed in is checked in at once; anyone else signs in here first.
 
 import { api, signedIn } from "../api.js";
 import { formatInterval, t } from "../i18n.js";
 import { h, notice, title } from "../ui.js";
+import { signInFormFor } from "./auth.js";
 import { spaceOf } from "./booking.js";
 
-export function view(spaceId, code) {
-  const outcome = h("div", { class: "outcome", "aria-live": "polite" });
-  if (!signedIn()) {
-    sessionStorage.setItem("reservas.after", location.pathname + location.search);
-    return h(
-      "section",
-      { class: "narrow" },
-      title(t("checkin.title")),
-      notice(t("checkin.signin")),
-      h("p", {}, h("a", { href: "/#/signin" }, t("nav.signin"))),
-    );
+export async function view(spaceId, code) {
+  const section = h("section", { class: "narrow" }, title(t("checkin.title")));
+  const outcome = h("div", { class: "outcome" });
+  const checkIn = async () => {
+    try {
+      const booking = await api("POST", "/reservations/check-in", { body: { space_id: spaceId, code } });
+      const space = await spaceOf(booking.space_id);
+      const when = formatInterval(booking.start_time, booking.end_time, space.timezone);
+      outcome.replaceChildren(notice(t("checkin.done", { name: space.name, when }), "success"));
+    } catch (error) {
+      outcome.replaceChildren(notice(error.problem?.detail || t("error.generic"), "error"));
+    }
+  };
+  if (signedIn()) {
+    await checkIn();
+    section.append(outcome);
+    return section;
   }
-  const button = h(
-    "button",
-    {
-      type: "button",
-      onclick: async () => {
-        button.disabled = true;
-        try {
-          const booking = await api("POST", "/reservations/check-in", { body: { space_id: spaceId, code } });
-          const space = await spaceOf(booking.space_id);
-          const when = formatInterval(booking.start_time, booking.end_time, space.timezone);
-          outcome.replaceChildren(notice(t("checkin.done", { name: space.name, when }), "success"));
-          button.remove();
-        } catch (error) {
-          button.disabled = false;
-          outcome.replaceChildren(notice(error.problem?.detail || t("error.generic"), "error"));
-        }
-      },
-    },
-    t("checkin.button"),
-  );
-  return h("section", { class: "narrow" }, title(t("checkin.title")), h("p", {}, button), outcome);
+  const form = signInFormFor(async () => {
+    form.replaceWith(outcome);
+    await checkIn();
+  });
+  section.append(h("p", {}, t("checkin.signin")), form);
+  return section;
 }

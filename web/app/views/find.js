@@ -1,7 +1,7 @@
 // Finding a free space for a time (the multi-space search), and booking one in two clicks.
 
 import { api } from "../api.js";
-import { formatInterval, formatMoney, t } from "../i18n.js";
+import { formatInterval, formatMoney, t, zoneName } from "../i18n.js";
 import { field, h, handle, notice, title } from "../ui.js";
 import { book, remember } from "./booking.js";
 
@@ -29,7 +29,7 @@ export function view(query) {
     people: query.get("people") || "1",
     amenities: query.get("amenities") || "",
   };
-  const results = h("div", { id: "results", "aria-live": "polite" });
+  const results = h("div", { id: "results" });
   const searchForm = h(
     "form",
     { class: "search", novalidate: true },
@@ -48,7 +48,13 @@ export function view(query) {
   );
   handle(searchForm, async (chosen) => {
     const start = new Date(`${chosen.date}T${chosen.start}`);
-    if (Number.isNaN(start.getTime())) throw { problem: { detail: t("error.fix"), errors: [] } };
+    const year = Number(chosen.date.slice(0, 4));
+    if (Number.isNaN(start.getTime()) || year < 1970 || year > 2199) {
+      throw { problem: { summary: t("find.years"), errors: [{ loc: ["date"], msg: t("find.years") }] } };
+    }
+    if (start < new Date(Date.now() - 60000)) {
+      throw { problem: { summary: t("find.past"), errors: [{ loc: ["start"], msg: t("find.past") }] } };
+    }
     const end = new Date(start.getTime() + Number(chosen.duration) * 60000);
     const params = new URLSearchParams({ start_time: start.toISOString(), end_time: end.toISOString(), limit: "50" });
     if (Number(chosen.people) > 1) params.set("capacity_min", chosen.people);
@@ -62,6 +68,7 @@ export function view(query) {
 
 function resultsView(spaces, start, end, people, date) {
   if (!spaces.length) return notice(t("find.none"));
+  const viewerZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   return h(
     "div",
     {},
@@ -88,10 +95,21 @@ function resultsView(spaces, start, end, people, date) {
             [space.location, t("people", { count: space.capacity }), formatMoney(space.cost)].filter(Boolean).join(" · "),
           ),
           h("p", {}, formatInterval(start, end, space.timezone)),
+          space.timezone === viewerZone
+            ? null
+            : h(
+                "p",
+                { class: "zone" },
+                t("find.zone", { zone: zoneName(space.timezone), when: formatInterval(start, end, viewerZone) }),
+              ),
           h(
             "div",
             { class: "actions" },
-            h("button", { type: "button", onclick: () => book(request, outcome) }, t("find.book", { name: space.name })),
+            h(
+              "button",
+              { type: "button", onclick: (event) => book(request, outcome, event.currentTarget) },
+              t("find.book", { name: space.name }),
+            ),
             h("a", { href: `#/spaces/${space.id}?date=${date}` }, t("find.day")),
           ),
           outcome,

@@ -12,16 +12,18 @@ function shift(date, days) {
   return day.toISOString().slice(0, 10);
 }
 
+function todayIn(timeZone) {
+  return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
+}
+
 export async function view(spaceId, query) {
-  const date = query.get("date") || new Date().toISOString().slice(0, 10);
-  const [space, day] = await Promise.all([
-    api("GET", `/spaces/${spaceId}`),
-    api("GET", `/spaces/${spaceId}/availability?date=${encodeURIComponent(date)}`),
-  ]);
+  const space = await api("GET", `/spaces/${spaceId}`);
+  const date = query.get("date") || todayIn(space.timezone); // the space's today, not UTC's
+  const day = await api("GET", `/spaces/${spaceId}/availability?date=${encodeURIComponent(date)}`);
   remember(space);
   const viewerZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const elsewhere = viewerZone !== space.timezone;
-  const outcome = h("div", { class: "outcome", "aria-live": "polite" });
+  const outcome = h("div", { class: "outcome" });
   const attendees = field(t("field.people"), { name: "people", type: "number", min: 1, max: space.capacity, value: 1 });
   const slots = day.slots.map((slot) => {
     const when = `${formatTime(slot.start_time, space.timezone)}–${formatTime(slot.end_time, space.timezone)}`;
@@ -35,7 +37,7 @@ export async function view(spaceId, query) {
         "button",
         {
           type: "button",
-          onclick: () =>
+          onclick: (event) =>
             book(
               {
                 space_id: space.id,
@@ -44,6 +46,7 @@ export async function view(spaceId, query) {
                 attendees: Number(attendees.input.value) || 1,
               },
               outcome,
+              event.currentTarget,
             ),
         },
         t("space.slot", { when: when + yours }),
@@ -55,7 +58,7 @@ export async function view(spaceId, query) {
     {},
     title(t("space.title", { name: space.name })),
     h("p", { class: "meta" }, [space.location, t("people", { count: space.capacity })].filter(Boolean).join(" · ")),
-    space.description ? h("p", {}, space.description) : null,
+    space.description ? h("p", { class: "description" }, space.description) : null,
     h(
       "nav",
       { class: "day-nav", "aria-label": t("space.day", { name: space.name }) },
@@ -87,7 +90,7 @@ function timeline(day, timeZone) {
   return h(
     "figure",
     { class: "timeline" },
-    h("ul", { class: "bar", "aria-label": t("space.day", { name: "" }).trim() }, free),
+    h("ul", { class: "bar", "aria-label": t("space.free") }, free),
     h("div", { class: "ticks" }, ticks),
     h(
       "figcaption",

@@ -16,9 +16,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
     WithJsonSchema,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from reservas import text
 from reservas.money import LARGEST_AMOUNT, Money, known_currencies, minor_unit, rounded
@@ -102,6 +104,15 @@ OpeningHoursField = Annotated[
 ]
 Amenity = Annotated[str, text.Line(min_length=1, max_length=50)]
 Amenities = Annotated[list[Amenity], Field(max_length=50), AfterValidator(_distinct_amenities)]
+
+
+def _error_of(field: str, message: str, value: Any) -> ValidationError:
+    """A rule of the whole settings broken by one field, reported at that field (a form marks it),
+    not at the settings as a whole."""
+    error = PydanticCustomError("value_error", message)
+    return ValidationError.from_exception_data(
+        "SpaceSettings", [InitErrorDetails(type=error, loc=(field,), input=value)]
+    )
 
 
 def _known_currency(code: str) -> str:
@@ -206,7 +217,9 @@ class SpaceSettings(BaseModel):
     def _coherent(self) -> SpaceSettings:
         if self.price_per_hour != rounded(self.price_per_hour, self.currency):
             places = -int(minor_unit(self.currency).as_tuple().exponent)
-            raise ValueError(f"price_per_hour: {self.currency} has {places} decimal places")
+            raise _error_of(
+                "price_per_hour", f"{self.currency} has {places} decimal places", self.price_per_hour
+            )
         self.price_per_hour = rounded(self.price_per_hour, self.currency)
         longest_cost = self.price_per_hour * self.max_duration_minutes / 60
         if longest_cost > LARGEST_AMOUNT:
