@@ -6,7 +6,7 @@ import base64
 import json
 import threading
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -218,3 +218,28 @@ def race_transactions(*transactions) -> list[str]:
     racers.dispose()
     assert all(outcomes), f"a racer never finished: {outcomes}"
     return outcomes
+
+
+def bus_events(engine) -> list[dict]:
+    """Every event in the outbox, as EventBridge hands it to a function."""
+    from sqlalchemy import select
+
+    from reservas.tables import outbox
+
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(outbox.c.id, outbox.c.event_type, outbox.c.payload, outbox.c.created_at).order_by(
+                outbox.c.id
+            )
+        ).all()
+    return [
+        {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "source": "reservas",
+            "detail-type": row.event_type,
+            "time": row.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "detail": {**row.payload, "event_id": row.id},
+        }
+        for row in rows
+    ]

@@ -68,10 +68,12 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium (apt install chromium), driven by Playwright: its own browser downloads are not
-    reachable from here, and CI installs the system one."""
+    reachable from here, and CI installs the system one. One per test module, stopped at its end:
+    Playwright's synchronous API runs an event loop on this thread while it is started, which the
+    tests that follow (the apps' TestClient) must not find running."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():

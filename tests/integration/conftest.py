@@ -23,9 +23,17 @@ from sqlalchemy.engine import make_url
 from devtools.apigw import ROOT, LambdaContext, load_function_module
 from reservas.database import build_engine
 from reservas.spaces.cache import bookings_changed
-from reservas.tables import outbox, reservations, users
+from reservas.tables import reservations, users
 from tests.conftest import reset_caches
-from tests.support import EVERY_DAY, STRONG_PASSWORD, function_module, local_time, sign_up, space_body
+from tests.support import (
+    EVERY_DAY,
+    STRONG_PASSWORD,
+    bus_events,
+    function_module,
+    local_time,
+    sign_up,
+    space_body,
+)
 
 
 @pytest.fixture
@@ -425,20 +433,7 @@ class Mailbox:
 
     def events(self) -> list[dict]:
         """Every event written so far, as EventBridge hands it to a function."""
-        with self.engine.connect() as connection:
-            rows = connection.execute(
-                select(outbox.c.id, outbox.c.event_type, outbox.c.payload).order_by(outbox.c.id)
-            ).all()
-        return [
-            {
-                "version": "0",
-                "id": str(uuid.uuid4()),
-                "source": "reservas",
-                "detail-type": row.event_type,
-                "detail": {**row.payload, "event_id": row.id},
-            }
-            for row in rows
-        ]
+        return bus_events(self.engine)
 
     def deliver(self, event: dict | None = None) -> int:
         """Hand the notifier one event, or every event not handed yet; how many messages it sent."""

@@ -19,10 +19,11 @@ from sqlalchemy import select
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from devtools.apigw import ROOT, LambdaContext, load_function_module
-from reservas.tables import outbox, webhook_deliveries
+from reservas.tables import webhook_deliveries
 from reservas.webhooks import addresses, delivery
 from tests.conftest import reset_caches
 from tests.integration.conftest import bearer
+from tests.support import bus_events
 
 PUBLIC = ipaddress.ip_address("93.184.216.34")
 
@@ -170,27 +171,6 @@ def hooks(client_for, admin, engine):
             return api.delete(path, headers=headers)
 
     return Hooks()
-
-
-def bus_events(engine) -> list[dict]:
-    """Every event in the outbox, as EventBridge hands it to the webhooks function."""
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(outbox.c.id, outbox.c.event_type, outbox.c.payload, outbox.c.created_at).order_by(
-                outbox.c.id
-            )
-        ).all()
-    return [
-        {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "source": "reservas",
-            "detail-type": row.event_type,
-            "time": row.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "detail": {**row.payload, "event_id": row.id},
-        }
-        for row in rows
-    ]
 
 
 def webhooks_function(event: dict) -> dict:
