@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select
 
@@ -248,10 +249,11 @@ def test_a_closure_cancelling_bookings_leaves_a_no_show_released(checked, closin
 def test_availability_frees_a_no_shows_time_as_soon_as_it_lapses(checked, spaces_api):
     # check_in_by 3 s from now (start 15 minutes ago less 3 s, grace 15).
     lapsing = checked.booked(timedelta(minutes=-15, seconds=3), lasting=timedelta(hours=2))
-    today = str(datetime.now(UTC).date())
+    next_slot = quarter() + timedelta(minutes=15)
+    # the space's own day of that slot (late in the UTC evening, Madrid is already on the next day)
+    today = str(next_slot.astimezone(ZoneInfo(checked.space["timezone"])).date())
     path = f"/spaces/{checked.space['id']}/availability"
     before = spaces_api.get(path, date=today).json()  # computed while the hold is still held: cached
-    next_slot = quarter() + timedelta(minutes=15)
     assert not any(datetime.fromisoformat(s["start_time"]) == next_slot for s in before["slots"])
     time.sleep(4)
     assert checked.get(lapsing)["status"] == "released"
