@@ -90,3 +90,63 @@ def test_the_sample_events_are_current():
         assert written == sample_event(method, route, request), (
             f"events/{name}.json is stale: run scripts/sample_events.py"
         )
+
+
+# ---------------------------------------------------------------- The web page behind CloudFront
+
+
+def _web_resources(template: dict) -> dict:
+    return {name: r for name, r in template["Resources"].items() if name.startswith("WebPage")}
+
+
+def test_the_web_page_resources_exist_only_when_asked_for(template):
+    resources = _web_resources(template)
+    assert {"WebPageBucket", "WebPageDistribution", "WebPageBucketPolicy"} <= set(resources)
+    assert {r.get("Condition") for r in resources.values()} == {"ServesWebPage"}
+    assert template["Parameters"]["ServeWebPage"]["Default"] == "false"
+
+
+def test_every_api_route_goes_to_the_api_and_the_page_to_the_bucket(template):
+    """One origin for both: each path the API answers has a behavior sending it to the API, uncached;
+    the page's own paths (its entry paths and modules) go to the bucket."""
+    from fnmatch import fnmatchcase
+
+    from devtools.apigw import WEB_ENTRY_PATHS
+
+    config = template["Resources"]["WebPageDistribution"]["Properties"]["DistributionConfig"]
+    api = [b for b in config["CacheBehaviors"] if b["TargetOriginId"] == "api"]
+    assert api and all(b["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad" for b in api)
+    assert all(set(b["AllowedMethods"]) >= {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} for b in api)
+
+    def to_api(path: str) -> bool:
+        return any(fnmatchcase(path, b["PathPattern"]) for b in api)
+
+    paths = {
+        properties["Path"].replace("{", "").replace("}", "")
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Serverless::Function"
+        for event in (resource["Properties"].get("Events") or {}).values()
+        if event["Type"] == "HttpApi"
+        for properties in [event["Properties"]]
+    }
+    assert paths and [path for path in sorted(paths) if not to_api(path)] == []
+    assert not any(
+        to_api(path) for path in [*WEB_ENTRY_PATHS, "/app/main.js", "/app/views/find.js", "/index.html"]
+    )
+    code = template["Resources"]["WebPageEntryPaths"]["Properties"]["FunctionCode"]
+    assert all(f'"{path}"' in code for path in WEB_ENTRY_PATHS)
+
+
+def test_the_page_is_private_and_served_with_the_same_policy_as_make_dev(template):
+    from devtools.apigw import WEB_HEADERS
+
+    bucket = template["Resources"]["WebPageBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    statements = template["Resources"]["WebPageBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    [allow] = [s for s in statements if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"} and allow["Action"] == "s3:GetObject"
+    assert "AWS:SourceArn" in allow["Condition"]["StringEquals"]
+    policy = template["Resources"]["WebPageHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]
+    csp = policy["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    assert " ".join(csp.split()) == " ".join(WEB_HEADERS["Content-Security-Policy"].split())
