@@ -8,9 +8,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from reservas import audit
+from reservas.database import after_key
 from reservas.errors import Conflict, NotFound, Unprocessable
 from reservas.pagination import Page, keyset, page
 from reservas.tables import webhook_deliveries, webhooks
@@ -63,7 +64,7 @@ def list_webhooks(db: Connection, *, limit: int, cursor: str | None) -> Page[Web
     after = keyset(cursor, lambda created_at, last_id: (parse_instant(created_at), uuid.UUID(last_id)))
     query = select(*_SHOWN).order_by(webhooks.c.created_at, webhooks.c.id).limit(limit + 1)
     if after is not None:
-        query = query.where(tuple_(webhooks.c.created_at, webhooks.c.id) > after)
+        query = query.where(after_key(webhooks.c.created_at, webhooks.c.id, after))
     rows = db.execute(query).mappings().all()
     return page(
         rows,
@@ -146,7 +147,9 @@ def list_deliveries(
     if state is not None:
         query = query.where(webhook_deliveries.c.state == state)
     if after is not None:
-        query = query.where(tuple_(webhook_deliveries.c.created_at, webhook_deliveries.c.id) < after)
+        query = query.where(
+            after_key(webhook_deliveries.c.created_at, webhook_deliveries.c.id, after, descending=True)
+        )
     rows = db.execute(query).mappings().all()
     return page(
         rows,
