@@ -61,7 +61,8 @@ function clearErrors(form) {
 }
 
 // Show what the API said: each `errors[]` entry next to the field its `loc` names (its last name
-// that matches a field of the form), the `detail` above the form. The first named field takes focus.
+// that matches a field's name or data-field), the `detail` above the form. The first named field
+// takes focus.
 export function showProblem(form, error) {
   clearErrors(form);
   const problem = (error && error.problem) || {};
@@ -70,7 +71,9 @@ export function showProblem(form, error) {
   let first = null;
   for (const item of problem.errors || []) {
     const names = (item.loc || []).filter((part) => typeof part === "string").reverse();
-    const control = names.map((name) => form.querySelector(`[name="${CSS.escape(name)}"]`)).find(Boolean);
+    const control = names
+      .map((name) => form.querySelector(`[name="${CSS.escape(name)}"], [data-field="${CSS.escape(name)}"]`))
+      .find(Boolean);
     if (!control) continue;
     const id = `${control.id}-error`;
     if (!form.querySelector(`#${CSS.escape(id)}`)) {

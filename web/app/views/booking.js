@@ -1,9 +1,9 @@
-// Booking a time, from the search or a space's day: on a 409, what is in the way and what is free
-// instead, each suggestion a button that books it.
+// Booking a time, from the search or a space's day, once or as a series: on a 409, what is in the way
+// and what is free instead, each suggestion a button that books it.
 
 import { ApiError, api, signedIn } from "../api.js";
 import { formatInterval, t } from "../i18n.js";
-import { h, notice } from "../ui.js";
+import { clearProblem, h, notice, showProblem } from "../ui.js";
 
 const spaces = new Map();
 
@@ -50,22 +50,30 @@ async function booking(request, where) {
       name: space.name,
       when: formatInterval(booked.start_time, booked.end_time, space.timezone),
     });
-    where.replaceChildren(
-      notice(done, "success"),
-      h("p", {}, h("a", { href: "#/bookings" }, t("nav.bookings"))),
-    );
+    where.replaceChildren(notice(done, "success"), bookingsLink());
   } catch (error) {
     if (error instanceof ApiError && error.status === 409) {
-      where.replaceChildren(await conflictView(error.problem, request, where));
-      where.querySelector("h2")?.focus();
+      const taken = new WeakMap(); // one request, so one Idempotency-Key, per suggestion
+      const take = (suggestion, button) => {
+        if (!taken.has(suggestion)) taken.set(suggestion, { ...request, ...suggestion });
+        return book(taken.get(suggestion), where, button);
+      };
+      where.replaceChildren(await conflictView(error.problem, space, take, { waitFor: request }));
+      where.querySelector(".conflict [tabindex]")?.focus();
     } else {
       where.replaceChildren(notice(error.problem?.detail || t("error.generic"), "error"));
     }
   }
 }
 
-async function conflictView(problem, request, where) {
-  const space = await spaceOf(request.space_id);
+function bookingsLink() {
+  return h("p", {}, h("a", { href: "#/bookings" }, t("nav.bookings")));
+}
+
+// What is in the way of a time in `space`, and what is free instead: each suggestion a button that
+// calls `take({space_id, start_time, end_time}, button)`. With `waitFor`, a booking request, the
+// person may also join the waitlist for exactly that time; `heading` fits it where it is shown.
+export async function conflictView(problem, space, take, { waitFor = null, heading = "h2" } = {}) {
   const closed = (problem.conflicts || []).length > 0 && problem.conflicts.every((held) => held.held_by === "closure");
   const inTheWay = (problem.conflicts || []).map((held) =>
     h("li", {}, t("book.inTheWay", { when: formatInterval(held.start_time, held.end_time, space.timezone) })),
@@ -77,25 +85,27 @@ async function conflictView(problem, request, where) {
         name: other.name,
         when: formatInterval(suggestion.start_time, suggestion.end_time, other.timezone),
       });
-      return h(
-        "li",
-        {},
-        h(
-          "button",
-          {
-            type: "button",
-            onclick: (event) =>
-              book(
-                { ...request, space_id: suggestion.space_id, start_time: suggestion.start_time, end_time: suggestion.end_time },
-                where,
-                event.currentTarget,
-              ),
-          },
-          label,
-        ),
-      );
+      const chosen = {
+        space_id: suggestion.space_id,
+        start_time: suggestion.start_time,
+        end_time: suggestion.end_time,
+      };
+      return h("li", {}, h("button", { type: "button", onclick: (event) => take(chosen, event.currentTarget) }, label));
     }),
   );
+  return h(
+    "div",
+    { class: "conflict" },
+    h(heading, { tabindex: "-1" }, closed ? t("book.closed") : t("book.conflict")),
+    inTheWay.length ? h("ul", { class: "in-the-way" }, inTheWay) : null,
+    options.length
+      ? [h("p", {}, t("book.suggestions")), h("ul", { class: "suggestions" }, options)]
+      : h("p", {}, t("book.noSuggestions")),
+    waitFor ? waitlistButton(waitFor) : null,
+  );
+}
+
+function waitlistButton(request) {
   const waiting = h("div", { class: "outcome" });
   const wait = h(
     "button",
@@ -116,15 +126,90 @@ async function conflictView(problem, request, where) {
     },
     t("waitlist.join"),
   );
+  return [h("p", {}, wait), waiting];
+}
+
+// Book `request` again and again by `rule` (RFC 5545's RRULE, as the API takes it): every date or
+// none (`mode` all_or_nothing); after a 409 that lists the dates in the way, the person may book the
+// free ones only (skip_conflicts). A 422 is shown at the `options` fields it names.
+export async function bookSeries(request, rule, where, trigger, options, mode = "all_or_nothing") {
+  if (!signedIn()) {
+    where.replaceChildren(notice(t("book.signinFirst"), "error"), h("a", { href: "#/signin" }, t("nav.signin")));
+    return;
+  }
+  if (trigger?.disabled) return;
+  const asked = { ...request, rule, mode };
+  const body = JSON.stringify(asked);
+  if (!seriesKeys.has(body)) seriesKeys.set(body, crypto.randomUUID());
+  if (trigger) trigger.disabled = true;
+  clearProblem(options);
+  const space = await spaceOf(request.space_id);
+  try {
+    const series = await api("POST", "/reservations/series", {
+      body: asked,
+      headers: { "Idempotency-Key": seriesKeys.get(body) },
+    });
+    where.replaceChildren(seriesBooked(series, space), bookingsLink());
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 409 && mode === "all_or_nothing") {
+      where.replaceChildren(seriesConflict(error.problem, request, rule, where, options, space));
+      where.querySelector(".conflict [tabindex]")?.focus();
+    } else if (error instanceof ApiError && error.status === 422) {
+      where.replaceChildren();
+      showProblem(options, error);
+    } else {
+      where.replaceChildren(notice(error.problem?.detail || t("error.generic"), "error"));
+    }
+  } finally {
+    if (trigger) trigger.disabled = false;
+  }
+}
+
+const seriesKeys = new Map(); // one Idempotency-Key per series asked for, however often it is clicked
+
+function seriesBooked(series, space) {
+  const booked = series.occurrences.filter((occurrence) => occurrence.status !== "cancelled");
+  const first = booked[0];
+  const done = notice(
+    t("series.done", {
+      count: booked.length,
+      name: space.name,
+      when: first ? formatInterval(first.start_time, first.end_time, space.timezone) : "",
+    }),
+    "success",
+  );
+  if (!series.skipped?.length) return done;
+  const skipped = series.skipped.map((one) =>
+    h(
+      "li",
+      {},
+      `${formatInterval(one.start_time, one.end_time, space.timezone)}: ${t(`series.skipped.${one.reason}`)}`,
+      one.reason === "rule" && one.detail ? ` (${one.detail})` : "",
+    ),
+  );
+  return h("div", {}, done, h("p", {}, t("series.notBooked")), h("ul", { class: "in-the-way" }, skipped));
+}
+
+function seriesConflict(problem, request, rule, where, options, space) {
+  const taken = (problem.conflicts || []).map((occurrence) =>
+    h("li", {}, formatInterval(occurrence.start_time, occurrence.end_time, space.timezone)),
+  );
   return h(
     "div",
     { class: "conflict" },
-    h("h2", { tabindex: "-1" }, closed ? t("book.closed") : t("book.conflict")),
-    inTheWay.length ? h("ul", { class: "in-the-way" }, inTheWay) : null,
-    options.length
-      ? [h("p", {}, t("book.suggestions")), h("ul", { class: "suggestions" }, options)]
-      : h("p", {}, t("book.noSuggestions")),
-    h("p", {}, wait),
-    waiting,
+    h("h2", { tabindex: "-1" }, t("series.conflict", { count: taken.length })),
+    h("ul", { class: "in-the-way" }, taken),
+    h(
+      "p",
+      {},
+      h(
+        "button",
+        {
+          type: "button",
+          onclick: (event) => bookSeries(request, rule, where, event.currentTarget, options, "skip_conflicts"),
+        },
+        t("series.bookFree"),
+      ),
+    ),
   );
 }

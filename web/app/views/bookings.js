@@ -1,31 +1,45 @@
-// My bookings: upcoming and past, each in its space's time; an upcoming one can be cancelled.
+// My bookings: upcoming (under way included) and past, each in its space's time. An upcoming one can
+// be changed or cancelled, an occurrence of a series cancelled with the series' following dates.
 
-import { api } from "../api.js";
-import { formatInterval, formatMoney, t } from "../i18n.js";
-import { announce, h, notice, title } from "../ui.js";
-import { spaceOf } from "./booking.js";
+import { ApiError, api } from "../api.js";
+import { formatInterval, formatMoney, t, zoneName } from "../i18n.js";
+import { announce, field, h, handle, notice, showProblem, title } from "../ui.js";
+import { addDays, instantAt, wallClock } from "../zoned.js";
+import { conflictView, spaceOf } from "./booking.js";
 
 export async function view() {
-  const now = new Date().toISOString();
+  const now = new Date();
   const [upcoming, past, waiting, pending] = await Promise.all([
-    api("GET", `/reservations?from=${encodeURIComponent(now)}&limit=100`),
-    api("GET", `/reservations?to=${encodeURIComponent(now)}&limit=100`),
+    api("GET", `/reservations?from=${encodeURIComponent(now.toISOString())}&limit=100`),
+    api("GET", `/reservations?to=${encodeURIComponent(now.toISOString())}&limit=100`),
     api("GET", "/waitlist"),
     api("GET", "/reservations/pending?limit=100"),
   ]);
-  const coming = upcoming.items.filter((booking) => new Date(booking.start_time) > new Date());
-  const done = [...past.items, ...upcoming.items.filter((booking) => new Date(booking.start_time) <= new Date())];
-  return h(
+  const every = new Map([...past.items, ...upcoming.items].map((booking) => [booking.id, booking]));
+  const byStart = [...every.values()].sort((a, b) => new Date(a.start_time) - new Date(b.start_time));
+  const coming = byStart.filter((booking) => new Date(booking.end_time) > now); // under way ones too
+  const done = byStart.filter((booking) => new Date(booking.end_time) <= now).reverse();
+  const section = h(
     "section",
     {},
     title(t("bookings.title")),
     h("h2", {}, t("bookings.upcoming")),
-    await list(coming, true),
+    await list(coming, () => redraw(section)),
     h("h2", {}, t("bookings.past")),
-    await list(done.reverse(), false),
+    await list(done, null),
     waiting.length ? [h("h2", {}, t("waitlist.title")), await waitlist(waiting)] : null,
     pending.items.length ? [h("h2", {}, t("decide.title")), await decisions(pending.items)] : null,
   );
+  return section;
+}
+
+// The bookings anew, after a change that touched several of them (a series cancelled from a date on).
+async function redraw(section) {
+  try {
+    section.replaceWith(await view());
+  } catch {
+    // the list stays as it was; the outcome already said what happened
+  }
 }
 
 async function waitlist(entries) {
@@ -100,71 +114,193 @@ async function decisions(items) {
   return h("ul", { class: "bookings" }, rows);
 }
 
-async function list(items, cancellable) {
+async function list(items, redraw) {
   if (!items.length) return notice(t("bookings.none"));
-  const rows = await Promise.all(items.map((booking) => row(booking, cancellable)));
+  const rows = await Promise.all(items.map((booking) => row(booking, redraw)));
   return h("ul", { class: "bookings" }, rows);
 }
 
-async function row(booking, cancellable) {
+// One booking: what, when, its state, and what its holder may do with it now. `redraw` (upcoming
+// bookings only) shows the list anew.
+async function row(booking, redraw) {
   const space = await spaceOf(booking.space_id).catch(() => ({ name: "—", timezone: "UTC" }));
   const when = formatInterval(booking.start_time, booking.end_time, space.timezone);
   const status = h("span", { class: `status ${booking.status}` }, t(`status.${booking.status}`));
+  const actions = h("div", { class: "actions" });
+  const outcome = h("div", { class: "outcome" });
   const item = h(
     "li",
     { class: "booking" },
     h("h3", {}, space.name),
     h("p", {}, when),
-    h("p", { class: "meta" }, status, booking.cost ? ` · ${formatMoney(booking.cost)}` : ""),
+    h(
+      "p",
+      { class: "meta" },
+      status,
+      booking.cost ? ` · ${formatMoney(booking.cost)}` : "",
+      booking.series_id ? ` · ${t("bookings.series")}` : "",
+    ),
+    actions,
+    outcome,
   );
-  if (booking.status === "active" && booking.check_in_by && !booking.checked_in_at && new Date(booking.check_in_by) > new Date()) {
-    const checkIn = h(
+  const now = new Date();
+  const open = booking.status === "active" || booking.status === "pending";
+  const notStarted = new Date(booking.start_time) > now;
+  const failed = (button) => (error) => {
+    button.disabled = false;
+    outcome.replaceChildren(notice(error.problem?.detail || t("error.generic"), "error"));
+  };
+  const button = (label, attributes, action) => {
+    const made = h(
       "button",
       {
         type: "button",
-        "aria-label": `${t("checkin.button")}: ${space.name}, ${when}`,
+        "aria-label": `${label}: ${space.name}, ${when}`,
+        ...attributes,
         onclick: async () => {
-          checkIn.disabled = true;
-          try {
-            await api("POST", `/reservations/${booking.id}/check-in`);
-            checkIn.replaceWith(notice(t("checkin.done", { name: space.name, when }), "success"));
-          } catch (error) {
-            checkIn.disabled = false;
-            item.append(notice(error.problem?.detail || t("error.generic"), "error"));
-          }
+          made.disabled = true;
+          await action(made).catch(failed(made));
         },
       },
-      t("checkin.button"),
+      label,
     );
-    item.append(checkIn);
+    return made;
+  };
+  if (booking.status === "active" && booking.check_in_by && !booking.checked_in_at && new Date(booking.check_in_by) > now) {
+    actions.append(
+      button(t("checkin.button"), {}, async (clicked) => {
+        await api("POST", `/reservations/${booking.id}/check-in`);
+        clicked.replaceWith(notice(t("checkin.done", { name: space.name, when }), "success"));
+      }),
+    );
   }
-  if (booking.checked_in_at) item.append(h("p", { class: "meta" }, t("checkin.checkedIn")));
-  if (cancellable && (booking.status === "active" || booking.status === "pending")) {
-    item.append(
+  if (booking.checked_in_at) item.insertBefore(h("p", { class: "meta" }, t("checkin.checkedIn")), actions);
+  if (redraw && booking.status === "active" && new Date(booking.end_time) > now) {
+    actions.append(
+      button(t("change.button"), { class: "secondary", "aria-expanded": "false" }, async (clicked) => {
+        clicked.disabled = false;
+        const opened = clicked.getAttribute("aria-expanded") === "true";
+        clicked.setAttribute("aria-expanded", String(!opened));
+        if (opened) return outcome.replaceChildren();
+        outcome.replaceChildren(changeForm(booking, space, item, redraw, clicked));
+        outcome.querySelector("input:not([readonly])")?.focus();
+      }),
+    );
+  }
+  if (redraw && open && notStarted) {
+    actions.append(
+      button(t("bookings.cancel"), { class: "danger" }, async (clicked) => {
+        if (!confirm(t("bookings.confirm", { name: space.name, when }))) return (clicked.disabled = false);
+        const cancelled = await api("DELETE", `/reservations/${booking.id}`);
+        status.className = `status ${cancelled.status}`;
+        status.textContent = t(`status.${cancelled.status}`);
+        actions.replaceChildren();
+        outcome.replaceChildren();
+        announce(t("bookings.cancelled", { name: space.name, when }));
+      }),
+    );
+    if (booking.series_id) {
+      actions.append(
+        button(t("bookings.cancelFollowing"), { class: "danger" }, async (clicked) => {
+          if (!confirm(t("bookings.confirmFollowing", { name: space.name, when }))) return (clicked.disabled = false);
+          const from = encodeURIComponent(booking.start_time);
+          await api("DELETE", `/reservations/series/${booking.series_id}?from=${from}`);
+          await redraw();
+          announce(t("bookings.cancelledFollowing", { name: space.name, when }));
+        }),
+      );
+    }
+  }
+  return item;
+}
+
+// Changing a booking's time or people, in its space's time. A booking under way keeps its start. On
+// a 409 the booking keeps its old time, and what is free instead in the space is offered.
+function changeForm(booking, space, item, redraw, opener) {
+  const zone = space.timezone;
+  const start = wallClock(booking.start_time, zone);
+  const end = wallClock(booking.end_time, zone);
+  const wholeDays = Math.floor((new Date(booking.end_time) - new Date(booking.start_time)) / 86400000);
+  const underWay = new Date(booking.start_time) <= new Date();
+  const conflict = h("div", { class: "outcome" });
+  const form = h(
+    "form",
+    { class: "change", novalidate: true, "aria-label": `${t("change.title")}: ${space.name}` },
+    field(t("field.date"), { name: "date", type: "date", value: start.date, required: true, readonly: underWay }),
+    field(t("field.start"), { name: "start_time", type: "time", step: 300, value: start.time, readonly: underWay }),
+    field(t("field.end"), { name: "end_time", type: "time", step: 300, value: end.time, required: true }),
+    field(t("field.people"), { name: "attendees", type: "number", min: 1, max: space.capacity, value: booking.attendees }),
+    h("p", { class: "hint" }, underWay ? t("change.underWay") : t("change.zone", { zone: zoneName(zone) })),
+    h(
+      "div",
+      { class: "actions" },
+      h("button", { type: "submit" }, t("change.save")),
       h(
         "button",
         {
           type: "button",
-          class: "danger",
-          "aria-label": `${t("bookings.cancel")}: ${space.name}, ${when}`,
-          onclick: async (event) => {
-            if (!confirm(t("bookings.confirm", { name: space.name, when }))) return;
-            event.target.disabled = true;
-            try {
-              const cancelled = await api("DELETE", `/reservations/${booking.id}`);
-              status.className = `status ${cancelled.status}`;
-              status.textContent = t(`status.${cancelled.status}`);
-              event.target.remove();
-              announce(t("bookings.cancelled", { name: space.name, when }));
-            } catch (error) {
-              event.target.disabled = false;
-              item.append(notice(error.problem?.detail || t("error.generic"), "error"));
-            }
+          class: "secondary",
+          onclick: () => {
+            opener.setAttribute("aria-expanded", "false");
+            form.parentElement?.replaceChildren();
+            opener.focus();
           },
         },
-        t("bookings.cancel"),
+        t("change.keep"),
       ),
-    );
-  }
-  return item;
+    ),
+    conflict,
+  );
+  const keys = new Map(); // one Idempotency-Key per change asked for, however often it is sent
+  const send = async (body) => {
+    const text = JSON.stringify(body);
+    if (!keys.has(text)) keys.set(text, crypto.randomUUID());
+    conflict.replaceChildren();
+    try {
+      const changed = await api("PATCH", `/reservations/${booking.id}`, {
+        body,
+        headers: { "Idempotency-Key": keys.get(text) },
+      });
+      const fresh = await row(changed, redraw);
+      const when = formatInterval(changed.start_time, changed.end_time, zone);
+      fresh.append(notice(t("change.done", { name: space.name, when }), "success"));
+      item.replaceWith(fresh);
+      fresh.querySelector("h3").setAttribute("tabindex", "-1");
+      fresh.querySelector("h3").focus();
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 409 && error.problem?.conflicts)) throw error;
+      const take = (suggestion, button) => {
+        button.disabled = true;
+        send({ start_time: suggestion.start_time, end_time: suggestion.end_time }).catch((failure) => {
+          button.disabled = false;
+          showProblem(form, failure);
+        });
+      };
+      conflict.replaceChildren(await conflictView(error.problem, space, take, { heading: "h4" }));
+      conflict.querySelector(".conflict [tabindex]")?.focus();
+    }
+  };
+  return handle(form, async (values) => {
+    const body = {};
+    const attendees = Number(values.attendees);
+    if (attendees !== booking.attendees) body.attendees = attendees;
+    const date = underWay ? start.date : values.date;
+    const newStart = underWay ? new Date(booking.start_time) : instantAt(date, values.start_time, zone);
+    // The end is the first time it names after the start (past midnight, say), as many whole days
+    // later as the booking lasted.
+    let newEnd = instantAt(date, values.end_time, zone);
+    if (newStart && newEnd && newEnd <= newStart) newEnd = instantAt(addDays(date, 1), values.end_time, zone);
+    if (newEnd && wholeDays) newEnd = instantAt(addDays(wallClock(newEnd, zone).date, wholeDays), values.end_time, zone);
+    if (!newStart || !newEnd) {
+      const name = !newStart ? (instantAt(values.date, "00:00", zone) ? "start_time" : "date") : "end_time";
+      throw { problem: { summary: t("change.invalid"), errors: [{ loc: [name], msg: t("change.invalid") }] } };
+    }
+    if (newStart.getTime() !== new Date(booking.start_time).getTime()) body.start_time = newStart.toISOString();
+    if (newEnd.getTime() !== new Date(booking.end_time).getTime()) body.end_time = newEnd.toISOString();
+    if (!Object.keys(body).length) {
+      conflict.replaceChildren(notice(t("change.nothing")));
+      return;
+    }
+    await send(body);
+  });
 }

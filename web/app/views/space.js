@@ -4,17 +4,10 @@
 import { api } from "../api.js";
 import { formatDay, formatTime, t, zoneName } from "../i18n.js";
 import { field, h, notice, title } from "../ui.js";
-import { book, remember } from "./booking.js";
+import { addDays, todayIn } from "../zoned.js";
+import { book, bookSeries, remember } from "./booking.js";
 
-function shift(date, days) {
-  const day = new Date(`${date}T12:00:00Z`);
-  day.setUTCDate(day.getUTCDate() + days);
-  return day.toISOString().slice(0, 10);
-}
-
-function todayIn(timeZone) {
-  return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
-}
+const REPEATS = ["DAILY", "WEEKLY", "MONTHLY"];
 
 export async function view(spaceId, query) {
   const space = await api("GET", `/spaces/${spaceId}`);
@@ -24,7 +17,7 @@ export async function view(spaceId, query) {
   const viewerZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const elsewhere = viewerZone !== space.timezone;
   const outcome = h("div", { class: "outcome" });
-  const attendees = field(t("field.people"), { name: "people", type: "number", min: 1, max: space.capacity, value: 1 });
+  const options = bookingOptions(space);
   const slots = day.slots.map((slot) => {
     const when = `${formatTime(slot.start_time, space.timezone)}–${formatTime(slot.end_time, space.timezone)}`;
     const yours = elsewhere
@@ -37,17 +30,17 @@ export async function view(spaceId, query) {
         "button",
         {
           type: "button",
-          onclick: (event) =>
-            book(
-              {
-                space_id: space.id,
-                start_time: slot.start_time,
-                end_time: slot.end_time,
-                attendees: Number(attendees.input.value) || 1,
-              },
-              outcome,
-              event.currentTarget,
-            ),
+          onclick: (event) => {
+            const request = {
+              space_id: space.id,
+              start_time: slot.start_time,
+              end_time: slot.end_time,
+              attendees: Number(options.attendees.value) || 1,
+            };
+            const rule = options.rule();
+            if (rule) bookSeries(request, rule, outcome, event.currentTarget, options.element);
+            else book(request, outcome, event.currentTarget);
+          },
         },
         t("space.slot", { when: when + yours }),
       ),
@@ -62,13 +55,13 @@ export async function view(spaceId, query) {
     h(
       "nav",
       { class: "day-nav", "aria-label": t("space.day", { name: space.name }) },
-      h("a", { href: `#/spaces/${space.id}?date=${shift(date, -1)}` }, `← ${t("space.prev")}`),
+      h("a", { href: `#/spaces/${space.id}?date=${addDays(date, -1)}` }, `← ${t("space.prev")}`),
       h("h2", {}, formatDay(day.from, space.timezone)),
-      h("a", { href: `#/spaces/${space.id}?date=${shift(date, 1)}` }, `${t("space.next")} →`),
+      h("a", { href: `#/spaces/${space.id}?date=${addDays(date, 1)}` }, `${t("space.next")} →`),
     ),
     h("p", { class: "zone" }, t("space.zone", { zone: zoneName(space.timezone) })),
     timeline(day, space.timezone),
-    attendees,
+    options.element,
     slots.length ? h("ul", { class: "slots" }, slots) : notice(t("space.noSlots")),
     outcome,
   );
@@ -100,4 +93,34 @@ function timeline(day, timeZone) {
       h("span", { class: "key busy" }, t("space.busy")),
     ),
   );
+}
+
+// How many people, and whether to book the slot once or again and again (a series: every day, week
+// or month, so many times). Its fields are where a refused series' errors are shown.
+function bookingOptions(space) {
+  const attendees = field(t("field.people"), { name: "attendees", type: "number", min: 1, max: space.capacity, value: 1 });
+  const repeat = field(t("field.repeat"), {
+    name: "repeat",
+    type: "select",
+    options: [
+      h("option", { value: "" }, t("repeat.none")),
+      ...REPEATS.map((frequency) => h("option", { value: frequency }, t(`repeat.${frequency}`))),
+    ],
+  });
+  const times = field(
+    t("field.times"),
+    { name: "times", type: "number", min: 2, max: 104, value: 4, "data-field": "rule" },
+    t("repeat.hint"),
+  );
+  times.hidden = true;
+  repeat.input.addEventListener("change", () => (times.hidden = !repeat.input.value));
+  return {
+    element: h("div", { class: "booking-options" }, attendees, repeat, times),
+    attendees: attendees.input,
+    rule: () => {
+      if (!repeat.input.value) return null;
+      const count = Math.trunc(Number(times.input.value)) || 0;
+      return `FREQ=${repeat.input.value};COUNT=${count}`;
+    },
+  };
 }
