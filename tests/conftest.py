@@ -84,8 +84,10 @@ def reset_caches() -> None:
     job_engine.cache_clear()
     from reservas.rate_limits import get_rate_limiter
     from reservas.redis_breaker import breaker
+    from reservas.viewer_address import unreadable
 
     breaker.reset()
+    unreadable.reset()
     events.resting.clear()
     for cached in (get_settings, get_engine, get_redis, get_rate_limiter, events.client):
         cached.cache_clear()

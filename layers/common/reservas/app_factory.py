@@ -29,6 +29,7 @@ from reservas.observability import logger, metrics, traced
 from reservas.rate_limits import genuine_keys, get_rate_limiter, key_digest, parse_limits
 from reservas.settings import get_settings
 from reservas.tokens import API_KEY_PREFIX
+from reservas.viewer_address import ViewerAddressMiddleware
 
 CORRELATION_HEADER = "x-correlation-id"
 _SAFE_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:=-]{1,128}$")
@@ -198,6 +199,7 @@ def create_app(service: str, *routers: APIRouter) -> FastAPI:
     _document_problems(app)
     app.add_middleware(InputGateMiddleware)
     app.add_middleware(RateLimitMiddleware, service=service)
+    app.add_middleware(ViewerAddressMiddleware)
     app.add_middleware(StandardHeadersMiddleware)
     return app
 

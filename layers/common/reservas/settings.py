@@ -93,6 +93,11 @@ class Settings(BaseModel):
     # over http too; empty allows public addresses only. Link-local (169.254.0.0/16, fe80::/10) never.
     webhook_private_networks: str = Field(default="", max_length=2000)
 
+    # Behind the stack's CloudFront distribution: the proof it adds to every API request (the value
+    # itself in tests, the ARN of the secret holding it in AWS); see viewer_address.
+    origin_secret: SecretStr | None = None
+    origin_secret_arn: str | None = None
+
     secrets_max_age_seconds: int = Field(default=300, ge=0)
 
     @classmethod
