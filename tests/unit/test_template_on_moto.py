@@ -54,19 +54,19 @@ def _packaged(template: dict, s3, bucket: str) -> dict:
 MOTO_LACKS = ("AWS::CloudFront::",)
 
 
+def _refers(value: object, names: set[str]) -> bool:
+    text = json.dumps(value)
+    return any(f'"{name}"' in text or "${" + name in text for name in names)
+
+
 def _what_moto_creates(translated: dict) -> dict:
     stack = json.loads(json.dumps(translated))
     gone = {name for name, r in stack["Resources"].items() if r["Type"].startswith(MOTO_LACKS)}
     while gone:
         for name in gone:
             stack["Resources"].pop(name, None)
-
-        def refers(value: object) -> bool:
-            text = json.dumps(value)
-            return any(f'"{name}"' in text or "${" + name in text for name in gone)
-
-        stack["Outputs"] = {key: o for key, o in stack.get("Outputs", {}).items() if not refers(o)}
-        gone = {name for name, r in stack["Resources"].items() if refers(r)}
+        stack["Outputs"] = {key: o for key, o in stack.get("Outputs", {}).items() if not _refers(o, gone)}
+        gone = {name for name, r in stack["Resources"].items() if _refers(r, gone)}
     return stack
 
 
