@@ -295,3 +295,50 @@ def test_the_api_docs_work_offline(page, local_api):
     page.goto(local_api.url + "/docs")
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("Reservas")
     assert outside == []
+
+
+def sign_in_as_root(page, local_api) -> None:
+    page.goto(local_api.url + "/#/signin")
+    page.get_by_label("Email").fill("root@example.com")
+    page.get_by_label("Password").fill(STRONG_PASSWORD)
+    page.locator("main").get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Signed in as Root")).to_be_visible()
+
+
+def test_an_admin_sets_a_space_s_booking_rules(page, local_api, http, admin_headers, space):
+    sign_in_as_root(page, local_api)
+    page.goto(local_api.url + f"/#/admin/spaces/{space['id']}")
+    page.get_by_label("Slot length (minutes)").fill("15")
+    page.get_by_label("Shortest booking (minutes)").fill("15")
+    page.get_by_label("Bookable up to (days ahead)").fill("99999")
+    page.get_by_label("Bookings need an administrator's or manager's approval").check()
+    page.get_by_label("People check in, or their booking is released").check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_label("Bookable up to (days ahead)")).to_have_attribute("aria-invalid", "true")
+    assert http.get(f"/spaces/{space['id']}").json()["slot_minutes"] == 30  # nothing saved
+    page.get_by_label("Bookable up to (days ahead)").fill("60")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text(f"Saved: {space['name']}.")).to_be_visible()
+    saved = http.get(f"/spaces/{space['id']}").json()
+    assert (saved["slot_minutes"], saved["min_duration_minutes"], saved["max_advance_days"]) == (15, 15, 60)
+    assert saved["requires_approval"] and saved["check_in_required"]
+    assert saved["opening_hours"] == space["opening_hours"] and saved["description"] == space["description"]
+
+
+def test_an_admin_prints_a_space_s_check_in_code_and_makes_a_new_one(
+    page, local_api, http, admin_headers, space
+):
+    sign_in_as_root(page, local_api)
+    page.goto(local_api.url + f"/#/admin/spaces/{space['id']}")
+    page.get_by_role("button", name="Show the code").click()
+    code = page.get_by_role("img", name=f"QR code to check in at {space['name']}")
+    expect(code).to_be_visible()
+    assert page.evaluate("(img) => img.complete && img.naturalWidth > 0", code.element_handle())
+    first = http.get(f"/spaces/{space['id']}/check-in-code", headers=admin_headers).json()["url"]
+    expect(page.locator(".check-in-code figcaption")).to_contain_text(first)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Make a new code").click()
+    expect(page.get_by_text("A new code is ready: print it.")).to_be_visible()
+    second = http.get(f"/spaces/{space['id']}/check-in-code", headers=admin_headers).json()["url"]
+    assert second != first
+    expect(page.locator(".check-in-code figcaption")).to_contain_text(second)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
+from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -179,6 +180,8 @@ def test_a_person_checks_in_with_the_code_printed_where_the_space_is(
         f"https://rooms.example.org/check-in?space={checked.space['id']}&code={printed['code']}"
     )
     assert printed["svg"].startswith("<svg") and "<title>Check in</title>" in printed["svg"]
+    # A document of its own: saved as a file, or shown as an image, it is drawn (no namespace: not SVG).
+    assert ElementTree.fromstring(printed["svg"]).tag == "{http://www.w3.org/2000/svg}svg"  # noqa: S314
     assert spaces.get(path, headers=spaces_api.admin_headers).json()["code"] == printed["code"]  # stable
     assert printed["code"] not in spaces_api.get(f"/spaces/{checked.space['id']}").text
 

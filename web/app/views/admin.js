@@ -1,5 +1,6 @@
-// Admins: the spaces, a form to create or edit one with an opening-hours editor that cannot produce
-// invalid hours (closing after opening, or at midnight), and deactivating a space.
+// Admins: the spaces, a form to create or edit one (with an opening-hours editor that cannot produce
+// invalid hours, closing after opening or at midnight, and its booking rules), the space's check-in
+// code to print, and deactivating a space.
 
 import { api } from "../api.js";
 import { t, weekdays } from "../i18n.js";
@@ -83,6 +84,7 @@ export async function editView(spaceId) {
     field(t("field.price"), { name: "price_per_hour", inputmode: "decimal", value: space.price_per_hour }),
     field(t("field.currency"), { name: "currency", value: space.currency, maxlength: 3, autocomplete: "off" }),
     hours.element,
+    rulesFieldset(space),
     h("button", { type: "submit" }, spaceId ? t("admin.save") : t("admin.create")),
   );
   handle(form, async (values) => {
@@ -103,13 +105,121 @@ export async function editView(spaceId) {
       price_per_hour: values.price_per_hour,
       currency: values.currency.toUpperCase(),
       opening_hours: opening,
+      ...rulesOf(form),
     };
     const saved = spaceId
       ? await api("PUT", `/spaces/${spaceId}`, { body })
       : await api("POST", "/spaces", { body });
     form.replaceWith(notice(t("admin.saved", { name: saved.name }), "success"), h("p", {}, h("a", { href: "#/admin/spaces" }, t("admin.back"))));
   });
-  return h("section", {}, title(spaceId ? `${t("admin.edit")}: ${space.name}` : t("admin.new")), form);
+  return h(
+    "section",
+    {},
+    title(spaceId ? `${t("admin.edit")}: ${space.name}` : t("admin.new")),
+    form,
+    spaceId ? checkInCode(space) : null,
+  );
+}
+
+const NUMBER_RULES = {
+  min_duration_minutes: 30,
+  max_duration_minutes: 480,
+  slot_minutes: 30,
+  max_advance_days: 90,
+  buffer_before_minutes: 0,
+  buffer_after_minutes: 0,
+  check_in_opens_minutes: 15,
+  check_in_grace_minutes: 15,
+};
+const CHOICE_RULES = { check_in_required: false, requires_approval: false };
+
+// How the space is booked: lengths, slots, how far ahead, free time around each booking, check-in and
+// approval. Each field is named as the API names it, so its refusals are shown next to it.
+function rulesFieldset(space) {
+  const number = (name) =>
+    field(t(`field.${name}`), { name, type: "number", min: 0, step: 1, value: space[name] ?? NUMBER_RULES[name], required: true });
+  const choice = (name) => {
+    const id = `rule-${name}`;
+    return h(
+      "div",
+      { class: "inline", "data-name": name },
+      h("input", { type: "checkbox", id, name, checked: space[name] ?? CHOICE_RULES[name] }),
+      h("label", { for: id }, t(`field.${name}`)),
+    );
+  };
+  return h(
+    "fieldset",
+    { class: "rules" },
+    h("legend", {}, t("rules.title")),
+    ["min_duration_minutes", "max_duration_minutes", "slot_minutes", "max_advance_days"].map(number),
+    ["buffer_before_minutes", "buffer_after_minutes"].map(number),
+    choice("requires_approval"),
+    choice("check_in_required"),
+    ["check_in_opens_minutes", "check_in_grace_minutes"].map(number),
+  );
+}
+
+function rulesOf(form) {
+  const rules = {};
+  for (const name of Object.keys(NUMBER_RULES)) {
+    const text = form.elements[name].value.trim();
+    rules[name] = /^\d{1,7}$/.test(text) ? Number(text) : text; // anything else: the API says what is wrong
+  }
+  for (const name of Object.keys(CHOICE_RULES)) rules[name] = form.elements[name].checked;
+  return rules;
+}
+
+// The code printed where the space is: a QR code of the link people open to check in. Making a new
+// one stops every printed copy working.
+function checkInCode(space) {
+  const shown = h("div", { class: "outcome" });
+  const show = async (verb) => {
+    const code = await api(verb, `/spaces/${space.id}/check-in-code`);
+    const bytes = new TextEncoder().encode(code.svg);
+    const image = `data:image/svg+xml;base64,${btoa(String.fromCharCode(...bytes))}`;
+    shown.replaceChildren(
+      h(
+        "figure",
+        { class: "check-in-code" },
+        h("img", { src: image, alt: t("code.alt", { name: space.name }), width: 240, height: 240 }),
+        h("figcaption", {}, h("strong", {}, space.name), h("br"), code.url),
+      ),
+      h(
+        "div",
+        { class: "actions" },
+        h("button", { type: "button", onclick: () => window.print() }, t("code.print")),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "danger",
+            onclick: async (event) => {
+              if (!confirm(t("code.confirmRotate"))) return;
+              event.currentTarget.disabled = true;
+              await show("POST").catch(failed);
+              shown.prepend(notice(t("code.rotated"), "success"));
+            },
+          },
+          t("code.rotate"),
+        ),
+      ),
+    );
+  };
+  const failed = (error) => shown.replaceChildren(notice(error.problem?.detail || t("error.generic"), "error"));
+  const button = h(
+    "button",
+    {
+      type: "button",
+      class: "secondary",
+      onclick: async () => {
+        button.disabled = true;
+        await show("GET").catch(failed);
+        button.remove();
+      },
+    },
+    t("code.show"),
+  );
+  return h("section", { class: "code" }, h("h2", {}, t("code.title")), h("p", {}, t("code.intro")), button, shown);
 }
 
 function textArea(label, name, value) {

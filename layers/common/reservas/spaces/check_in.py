@@ -8,6 +8,7 @@ that sign tokens, and rotating it makes every printed copy stop working at once.
 from __future__ import annotations
 
 import hmac
+import io
 import secrets
 import uuid
 from urllib.parse import urlencode
@@ -74,7 +75,11 @@ def _view(row: RowMapping) -> CheckInCode:
 
     path = "/check-in?" + urlencode({"space": str(row["space_id"]), "code": row["code"]})
     url = (get_settings().public_url or "").rstrip("/") + path
-    svg = segno.make(url, error="m", micro=False).svg_inline(scale=4, title="Check in")
+    drawn = io.BytesIO()  # a document of its own (with its namespace): shown inline, as an image or a file
+    segno.make(url, error="m", micro=False).save(
+        drawn, kind="svg", scale=4, xmldecl=False, svgns=True, title="Check in", nl=False
+    )
+    svg = drawn.getvalue().decode()
     return CheckInCode(
         space_id=row["space_id"], code=row["code"], url=url, svg=svg, rotated_at=row["rotated_at"]
     )
