@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install dev test test-unit lint format build clean migrate admin bench openapi fuzz browser
+.PHONY: install dev test test-unit lint format build clean migrate admin bench openapi fuzz browser smoke
 
 $(STAMP): pyproject.toml layers/common/requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11" >&2; exit 1; }
@@ -71,6 +71,12 @@ openapi: $(STAMP)
 # Benchmarks build their own data on their own PostgreSQL and Redis; they are not part of `make test`.
 bench: $(STAMP)
 	$(BIN)/python bench/report.py
+
+# A live API, local or deployed: make smoke URL=https://...  (SMOKE_EMAIL and SMOKE_PASSWORD of a
+# verified account in the environment; ARGS="--origin https://rooms.example.org" for a web page's origin)
+URL ?= http://127.0.0.1:3000
+smoke: $(STAMP)
+	$(BIN)/python scripts/smoke.py --url "$(URL)" $(ARGS)
 
 migrate: $(STAMP)
 	$(BIN)/python -m reservas.migrations upgrade
