@@ -1,0 +1,153 @@
+"""MigrateFunction as CloudFormation's custom resource: the migrations run on create and update, never on
+delete, and CloudFormation always gets an answer at its presigned URL (here a real HTTP server)."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import inspect
+
+from devtools.apigw import ROOT, LambdaContext, load_function_module
+from reservas.database import build_engine
+from reservas.migrations import on_deploy
+from tests.conftest import reset_caches
+
+
+@dataclass
+class PresignedUrl:
+    """What stands in for the S3 URL CloudFormation waits on: it keeps every answer PUT to it, and can
+    refuse the first few."""
+
+    url: str = ""
+    answers: list[dict] = field(default_factory=list)
+    headers: list[dict] = field(default_factory=list)
+    refuse_first: int = 0
+
+
+@pytest.fixture
+def presigned() -> Iterator[PresignedUrl]:
+    received = PresignedUrl()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            if received.refuse_first > 0:
+                received.refuse_first -= 1
+                self.send_response(503)
+            else:
+                received.answers.append(json.loads(body))
+                received.headers.append(dict(self.headers))
+                self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    received.url = f"http://127.0.0.1:{server.server_port}/cfn-response?X-Amz-Signature=abc"
+    yield received
+    server.shutdown()
+
+
+def request(kind: str, url: str, **extra) -> dict:
+    return {
+        "RequestType": kind,
+        "ResponseURL": url,
+        "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/reservas/1",
+        "RequestId": str(uuid.uuid4()),
+        "LogicalResourceId": "Migrations",
+        "ResourceType": "Custom::Migrations",
+        "ResourceProperties": {"ServiceToken": "arn:aws:lambda:...", "CommonLayerVersion": "v1"},
+        **extra,
+    }
+
+
+@pytest.fixture
+def migrate_on(monkeypatch):
+    """The migrate function's handler, on the database at `url`."""
+
+    def handler(url: str):
+        monkeypatch.setenv("DATABASE_URL", url)
+        reset_caches()
+        return load_function_module(ROOT / "functions" / "migrate").handler
+
+    yield handler
+    monkeypatch.undo()
+    reset_caches()
+
+
+def tables(url: str) -> set[str]:
+    engine = build_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_creating_the_stack_migrates_the_database_and_says_so(presigned, server_of_our_own, migrate_on):
+    handler = migrate_on(server_of_our_own["app"])
+    assert "reservations" not in tables(server_of_our_own["app"])
+    handler(request("Create", presigned.url), LambdaContext("MigrateFunction", timeout_seconds=300))
+    [answer] = presigned.answers
+    assert answer["Status"] == "SUCCESS", answer
+    assert answer["Data"]["to"] == "0013" and answer["Data"]["from"] == "None"
+    assert answer["PhysicalResourceId"] and answer["LogicalResourceId"] == "Migrations"
+    assert presigned.headers[0]["Content-Type"] == ""  # what the presigned URL was signed for
+    assert {"reservations", "spaces", "users"} <= tables(server_of_our_own["app"])
+
+    # An update (new migrations, or a rollback's old properties): run again, the same resource.
+    update = request("Update", presigned.url, PhysicalResourceId=answer["PhysicalResourceId"])
+    handler(update, LambdaContext("MigrateFunction", timeout_seconds=300))
+    assert presigned.answers[1]["Status"] == "SUCCESS"
+    assert presigned.answers[1]["Data"] == {"from": "0013", "to": "0013"}
+    assert presigned.answers[1]["PhysicalResourceId"] == answer["PhysicalResourceId"]
+
+
+def test_deleting_the_stack_leaves_the_database_alone(presigned, server_of_our_own, migrate_on):
+    handler = migrate_on(server_of_our_own["app"])
+    handler(request("Create", presigned.url), LambdaContext("MigrateFunction", timeout_seconds=300))
+    before = tables(server_of_our_own["app"])
+    delete = request("Delete", presigned.url, PhysicalResourceId=presigned.answers[0]["PhysicalResourceId"])
+    handler(delete, LambdaContext("MigrateFunction", timeout_seconds=300))
+    assert presigned.answers[1]["Status"] == "SUCCESS"
+    assert tables(server_of_our_own["app"]) == before
+
+
+def test_a_database_out_of_reach_fails_the_deploy_at_once_without_its_password(presigned, migrate_on):
+    handler = migrate_on("postgresql+pg8000://owner:Sup3r-Secret-pw@127.0.0.1:9/reservas")
+    started = time.monotonic()
+    handler(request("Create", presigned.url), LambdaContext("MigrateFunction", timeout_seconds=300))
+    [answer] = presigned.answers
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"] and "Sup3r-Secret-pw" not in json.dumps(answer)
+    assert answer["PhysicalResourceId"]  # CloudFormation needs one even for a failed create
+    assert time.monotonic() - started < 30
+
+
+def test_migrations_that_run_past_the_function_s_time_are_answered_as_a_failure(presigned):
+    """The answer goes out before Lambda would stop the function, whatever the migrations are doing."""
+    context = LambdaContext("MigrateFunction", timeout_seconds=on_deploy.ANSWER_MARGIN_SECONDS + 1)
+    started = time.monotonic()
+    on_deploy.answer(request("Update", presigned.url), context, lambda: time.sleep(30) or {})
+    [answer] = presigned.answers
+    assert answer["Status"] == "FAILED" and "did not finish" in answer["Reason"]
+    assert time.monotonic() - started < 5
+
+
+def test_cloudformation_is_answered_even_when_its_url_refuses_at_first(presigned):
+    presigned.refuse_first = 2
+    on_deploy.answer(request("Delete", presigned.url), LambdaContext("MigrateFunction"), lambda: {})
+    assert [answer["Status"] for answer in presigned.answers] == ["SUCCESS"]
+
+
+def test_a_plain_invocation_still_migrates_and_answers_the_caller(server_of_our_own, migrate_on):
+    handler = migrate_on(server_of_our_own["app"])
+    assert handler({}, LambdaContext("MigrateFunction"))["to"] == "0013"
