@@ -252,8 +252,10 @@ def lambda_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, An
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return _without_body_headers(asgi_handler(_without_stage_prefix(event), context))
 
+    from reservas import snapstart
     from reservas.event_handoff import publishing_after_response
 
+    snapstart.install()
     return publishing_after_response(handler)
 
 

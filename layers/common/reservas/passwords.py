@@ -56,6 +56,12 @@ def burn_verification_time(password: str) -> None:
     verify_password(password, _dummy_hash(get_settings().bcrypt_rounds))
 
 
+def warm_up() -> None:
+    """Build now what the first sign-in or registration would (SnapStart's snapshot keeps it)."""
+    _dummy_hash(get_settings().bcrypt_rounds)
+    _common_passwords()
+
+
 def is_common_password(password: str) -> bool:
     """Among the 30,000 most common passwords (zxcvbn's list), whatever the case."""
     return password.lower() in _common_passwords()

@@ -1,0 +1,103 @@
+"""Lambda SnapStart (the template's `SnapStart=true`): Lambda runs a function's init once, snapshots the
+process, and starts every new instance from a copy of it. Whatever init made is in every copy.
+
+- Before the snapshot, what requests load only when they need it (boto3, Redis, the password list,
+  the QR codes...) is loaded now, so no request of a restored instance pays for it; and the
+  connections made so far are closed, since they cannot be carried into another instance.
+- After each restore: the `random` module is seeded anew (every copy would otherwise draw the same
+  numbers), and every client that holds a connection or a cached secret (PostgreSQL, Redis, the rate
+  limiter, EventBridge, Secrets Manager's cache) is built again on first use, so that nothing opened
+  or read before the snapshot is used, and a secret rotated since is read again. Tokens, ids and keys
+  come from `secrets` and `uuid4` (the kernel's randomness), which copies never share.
+
+The hooks come from `snapshot-restore-py`, which Lambda's Python runtime provides; elsewhere (local
+runs) there is nothing to register."""
+
+from __future__ import annotations
+
+import importlib
+import random
+
+from reservas.observability import logger
+
+# What some requests load on first use (kept lazy for cold starts without SnapStart: see
+# tests/unit/test_cold_start_imports.py), loaded before the snapshot instead.
+EAGER_MODULES = (
+    "boto3",
+    "botocore.config",
+    "redis",
+    "limits",
+    "limits.storage",
+    "limits.strategies",
+    "reservas.aws_secrets",
+    "reservas.leaving",
+    "reservas.spaces.service",
+    "reservas.reservations.service",
+    "reservas.reservations.series",
+    "zxcvbn.frequency_lists",
+    "segno",
+    "icalendar",
+    "dateutil.rrule",
+)
+
+
+def install() -> bool:
+    """Register the hooks, once per process; False where the runtime offers none."""
+    try:
+        from snapshot_restore_py import (  # type: ignore[import-untyped]  # no type information
+            register_after_restore,
+            register_before_snapshot,
+        )
+    except ImportError:
+        return False
+    global _installed
+    if not _installed:
+        register_before_snapshot(before_snapshot)
+        register_after_restore(after_restore)
+        _installed = True
+    return True
+
+
+_installed = False
+
+
+def before_snapshot() -> None:
+    loaded = []
+    for name in EAGER_MODULES:
+        try:
+            importlib.import_module(name)
+            loaded.append(name)
+        except ImportError:  # a module this function's layer does not carry
+            continue
+    from reservas import passwords
+
+    passwords.warm_up()
+    _forget_connections(close=True)
+    logger.info("ready for the snapshot", extra={"loaded": loaded})
+
+
+def after_restore() -> None:
+    random.seed()
+    _forget_connections(close=False)  # the sockets belong to the instance that was snapshotted
+    logger.info("restored from a snapshot: connections and cached secrets will be made anew")
+
+
+def _forget_connections(*, close: bool) -> None:
+    """Forget what holds a connection (closing it first when `close`), and what was built or read from
+    the environment, so that the next use builds it again (as tests/conftest.py reset_caches does)."""
+    from reservas import cache, database, events, rate_limits, settings
+
+    if database.get_engine.cache_info().currsize:
+        database.get_engine().dispose(close=close)
+    database.get_engine.cache_clear()
+    database.job_engine.cache_clear()
+    cache.get_redis.cache_clear()
+    rate_limits.get_rate_limiter.cache_clear()
+    events.client.cache_clear()
+    settings.get_settings.cache_clear()
+    try:
+        from aws_lambda_powertools.utilities import parameters
+
+        parameters.clear_caches()  # type: ignore[no-untyped-call]  # Powertools leaves it untyped
+    except ImportError:
+        pass
