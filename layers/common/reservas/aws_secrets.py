@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
@@ -18,14 +19,22 @@ def read_secret(arn: str) -> str | dict[str, Any]:
 
 
 def read_previous_secret(arn: str) -> str | dict[str, Any] | None:
-    """The version rotation replaced (AWSPREVIOUS), or None when the secret was never rotated."""
-    try:
-        value = _previous_provider().get(
-            arn, max_age=get_settings().secrets_max_age_seconds, VersionStage="AWSPREVIOUS"
-        )
-    except parameters.exceptions.GetParameterError:
+    """The version rotation replaced (AWSPREVIOUS), or None when the secret was never rotated. That
+    answer is cached as long as a value would be: Powertools caches values only, and a secret never
+    rotated would otherwise cost a call to Secrets Manager on every request."""
+    max_age = get_settings().secrets_max_age_seconds
+    if time.monotonic() < no_previous_until.get(arn, 0.0):
         return None
+    try:
+        value = _previous_provider().get(arn, max_age=max_age, VersionStage="AWSPREVIOUS")
+    except parameters.exceptions.GetParameterError:
+        no_previous_until[arn] = time.monotonic() + max_age
+        return None
+    no_previous_until.pop(arn, None)
     return _decode(value)
+
+
+no_previous_until: dict[str, float] = {}  # per secret, until when "no previous version" stands
 
 
 def write_secret(arn: str, value: dict[str, Any]) -> None:
