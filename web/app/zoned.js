@@ -61,3 +61,8 @@ export function addDays(date, days) {
   day.setUTCDate(day.getUTCDate() + days);
   return day.toISOString().slice(0, 10);
 }
+
+// How many days `later` ("YYYY-MM-DD") is after `date`.
+export function daysBetween(date, later) {
+  return Math.round((Date.parse(`${later}T12:00:00Z`) - Date.parse(`${date}T12:00:00Z`)) / 86400000);
+}

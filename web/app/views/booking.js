@@ -149,6 +149,7 @@ export async function bookSeries(request, rule, where, trigger, options, mode = 
       body: asked,
       headers: { "Idempotency-Key": seriesKeys.get(body) },
     });
+    seriesKeys.delete(body); // booked: the same series asked for again later is a new request
     where.replaceChildren(seriesBooked(series, space), bookingsLink());
   } catch (error) {
     if (error instanceof ApiError && error.status === 409 && mode === "all_or_nothing") {
@@ -165,7 +166,9 @@ export async function bookSeries(request, rule, where, trigger, options, mode = 
   }
 }
 
-const seriesKeys = new Map(); // one Idempotency-Key per series asked for, however often it is clicked
+// One Idempotency-Key per series asked for, however often it is clicked, until it is booked (the API
+// would replay that booking for a day, even after the series was cancelled).
+const seriesKeys = new Map();
 
 function seriesBooked(series, space) {
   const booked = series.occurrences.filter((occurrence) => occurrence.status !== "cancelled");

@@ -4,7 +4,7 @@
 import { ApiError, api } from "../api.js";
 import { formatInterval, formatMoney, t, zoneName } from "../i18n.js";
 import { announce, field, h, handle, notice, showProblem, title } from "../ui.js";
-import { addDays, instantAt, wallClock } from "../zoned.js";
+import { addDays, daysBetween, instantAt, wallClock } from "../zoned.js";
 import { conflictView, spaceOf } from "./booking.js";
 
 export async function view() {
@@ -220,7 +220,15 @@ function changeForm(booking, space, item, redraw, opener) {
   const zone = space.timezone;
   const start = wallClock(booking.start_time, zone);
   const end = wallClock(booking.end_time, zone);
-  const wholeDays = Math.floor((new Date(booking.end_time) - new Date(booking.start_time)) / 86400000);
+  // The end is the first time it names after the start (past midnight, say), and as many days later
+  // again as the booking's own end was: a booking of a day (or of 25 hours, over the night the clocks
+  // go back) stays one.
+  const endAfter = (date, from, time) => {
+    const first = instantAt(date, time, zone);
+    return first && from && first <= from ? instantAt(addDays(date, 1), time, zone) : first;
+  };
+  const firstEnd = endAfter(start.date, new Date(booking.start_time), end.time);
+  const extraDays = firstEnd ? daysBetween(wallClock(firstEnd, zone).date, end.date) : 0;
   const underWay = new Date(booking.start_time) <= new Date();
   const conflict = h("div", { class: "outcome" });
   const form = h(
@@ -285,12 +293,13 @@ function changeForm(booking, space, item, redraw, opener) {
     const attendees = Number(values.attendees);
     if (attendees !== booking.attendees) body.attendees = attendees;
     const date = underWay ? start.date : values.date;
-    const newStart = underWay ? new Date(booking.start_time) : instantAt(date, values.start_time, zone);
-    // The end is the first time it names after the start (past midnight, say), as many whole days
-    // later as the booking lasted.
-    let newEnd = instantAt(date, values.end_time, zone);
-    if (newStart && newEnd && newEnd <= newStart) newEnd = instantAt(addDays(date, 1), values.end_time, zone);
-    if (newEnd && wholeDays) newEnd = instantAt(addDays(wallClock(newEnd, zone).date, wholeDays), values.end_time, zone);
+    // Times left as they were keep their instants: a wall-clock time the clocks going back repeat
+    // names two, and the form shows only one.
+    const sameStart = date === start.date && values.start_time === start.time;
+    const newStart = underWay || sameStart ? new Date(booking.start_time) : instantAt(date, values.start_time, zone);
+    let newEnd = endAfter(date, newStart, values.end_time);
+    if (newEnd && extraDays) newEnd = instantAt(addDays(wallClock(newEnd, zone).date, extraDays), values.end_time, zone);
+    if ((underWay || sameStart) && values.end_time === end.time) newEnd = new Date(booking.end_time);
     if (!newStart || !newEnd) {
       const name = !newStart ? (instantAt(values.date, "00:00", zone) ? "start_time" : "date") : "end_time";
       throw { problem: { summary: t("change.invalid"), errors: [{ loc: [name], msg: t("change.invalid") }] } };
