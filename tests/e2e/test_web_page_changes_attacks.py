@@ -217,3 +217,53 @@ def test_how_many_times_out_of_range_is_refused_at_the_field_and_books_nothing(
     expect(page.get_by_label("How many times")).to_have_attribute("aria-invalid", "true")
     expect(page.locator(".booking-options .field-error")).to_be_visible()
     assert active(http, me) == []
+
+
+MARKUP = '<img src=x onerror="window.__pwned=1"><b>Sala</b>'
+
+
+def test_the_change_form_and_a_refused_change_at_phone_width_in_spanish_keep_names_as_text(
+    page, local_api, http, engine, admin_headers
+):
+    """At 390 px, in Spanish, a space named with markup: the change form, its 409 and its suggestions
+    say everything in Spanish, keep the name as text, and nothing scrolls sideways."""
+    space = make_space(http, admin_headers, name=MARKUP + " " + re.sub(r"\W", "", str(id(page)))[-6:])
+    email, me = a_person(http, engine, "Ines")
+    _, other = a_person(http, engine, "Juan")
+    ten = a_weekday_ahead().replace(hour=10)
+    booked = book(http, me, space, ten, ten + timedelta(hours=1))
+    book(http, other, space, ten.replace(hour=15), ten.replace(hour=16))
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, local_api, email)
+    page.get_by_label("Language").select_option("es")
+    page.get_by_role("navigation", name=re.compile(".")).first.get_by_role(
+        "link", name="Mis reservas"
+    ).click()
+    changing = page.locator("button[aria-label^='Cambiar: ']")
+    expect(changing).to_have_attribute(
+        "aria-label", re.compile("^" + re.escape(f"Cambiar: {space['name']}, "))
+    )
+    changing.click()
+    form = page.locator("form.change")
+    expect(form).to_have_attribute("aria-label", f"Cambiar la reserva: {space['name']}")
+    expect(form.get_by_label("Personas")).to_have_value("1")
+    form.get_by_label("Inicio").fill("15:00")
+    form.get_by_label("Fin").fill("16:00")
+    form.get_by_role("button", name="Guardar el cambio").click()
+    expect(form.locator(".conflict [tabindex]")).to_be_focused()
+    widths = {"409": page.evaluate("document.documentElement.scrollWidth")}
+    text = form.inner_text()
+    assert "That time" not in text and "Save the change" not in text, text
+    assert page.evaluate("window.__pwned === undefined"), "markup from the API ran"
+    assert page.locator("main img, main b").count() == 0, "text from the API became elements"
+
+    form.locator(".suggestions button").first.dblclick()
+    expect(page.locator(".notice.success")).to_contain_text(f"Cambiada: {space['name']}, ")
+    moved = http.get(f"/reservations/{booked['id']}", headers=me).json()
+    assert at(moved["start_time"]) not in (ten, ten.replace(hour=15))
+    assert len(http.get("/reservations", headers=me).json()["items"]) == 1
+
+    day_view(page, local_api, space, ten)
+    page.get_by_label("Repetir").select_option(index=2)
+    widths["options"] = page.evaluate("document.documentElement.scrollWidth")
+    assert all(width <= 390 for width in widths.values()), widths
