@@ -82,12 +82,12 @@ def reset_caches() -> None:
     if get_engine.cache_info().currsize:
         get_engine().dispose()
     job_engine.cache_clear()
-    from reservas.aws_secrets import no_previous_until
+    from reservas import aws_secrets
     from reservas.rate_limits import get_rate_limiter
     from reservas.redis_breaker import breaker
     from reservas.viewer_address import unreadable
 
-    no_previous_until.clear()
+    aws_secrets.forget()
     breaker.reset()
     unreadable.reset()
     events.resting.clear()

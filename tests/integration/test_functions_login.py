@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 from sqlalchemy import exc, text
 from sqlalchemy.engine import make_url
 
 from devtools.apigw import ROOT, LambdaContext, load_function_module
+from reservas.aws_secrets import forget as forget_secrets
 from reservas.database import build_engine, sqlstate
 from reservas.migrations import upgrade
 from reservas.migrations.roles import FunctionsLogin
@@ -78,11 +78,11 @@ def test_a_login_the_migrations_would_not_take_is_refused_before_any_sql(usernam
 @pytest.fixture
 def aws_secrets():
     with mock_aws():
-        parameters.clear_caches()
+        forget_secrets()
         import boto3
 
         yield boto3.client("secretsmanager", region_name="eu-west-1")
-        parameters.clear_caches()
+        forget_secrets()
 
 
 def test_the_migrate_function_makes_the_login_and_completes_its_secret_once(
@@ -96,7 +96,7 @@ def test_the_migrate_function_makes_the_login_and_completes_its_secret_once(
     migrate = load_function_module(ROOT / "functions" / "migrate").handler
     try:
         assert migrate({}, LambdaContext("MigrateFunction"))["to"] == "0013"
-        parameters.clear_caches()
+        forget_secrets()
         migrate({}, LambdaContext("MigrateFunction"))  # again: nothing new to write
     finally:
         monkeypatch.undo()

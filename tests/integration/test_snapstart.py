@@ -85,9 +85,12 @@ def test_restored_copies_serve_on_connections_and_random_numbers_of_their_own(en
     monkeypatch.setattr(snapshot_restore, "_before_snapshot_registry", [])
     monkeypatch.setattr(snapshot_restore, "_after_restore_registry", [])
     monkeypatch.setattr(snapstart, "_installed", False)
-    # Init, as Lambda runs it: the handlers are built (registering the hooks), a request is served.
-    assert invoke("spaces", http_event("GET", "/spaces"))[0] == 200
+    # Init, as Lambda runs it: a handler is built (which registers the hooks), a request is served.
+    from reservas.app_factory import create_app, lambda_handler
+
+    lambda_handler(create_app("probe"))
     assert len(snapshot_restore.get_before_snapshot()) == len(snapshot_restore.get_after_restore()) == 1
+    assert invoke("spaces", http_event("GET", "/spaces"))[0] == 200
     snapshotted = backend_pid()
 
     run(snapshot_restore.get_before_snapshot())

@@ -9,6 +9,7 @@ import pytest
 from moto import mock_aws
 
 from reservas import settings as settings_module
+from reservas.aws_secrets import forget as forget_secrets
 from reservas.credentials import get_database_url, get_jwt_key
 
 STRONG_KEY = "Zm9vYmFyYmF6cXV4LXN0cm9uZy1lbm91Z2gtZm9yLXByb2R1Y3Rpb24"
@@ -19,12 +20,10 @@ def aws(monkeypatch):
     for name in ("RESERVAS_JWT_SECRET", "DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
     with mock_aws():
-        from aws_lambda_powertools.utilities import parameters
-
-        parameters.clear_caches()
+        forget_secrets()
         settings_module.get_settings.cache_clear()
         yield boto3.client("secretsmanager", region_name="eu-west-1"), monkeypatch
-        parameters.clear_caches()
+        forget_secrets()
     settings_module.get_settings.cache_clear()
 
 
@@ -71,3 +70,29 @@ def test_secrets_are_cached_between_requests(aws):
     assert get_jwt_key() == STRONG_KEY
     client.put_secret_value(SecretId=arn, SecretString=STRONG_KEY + "-rotated")
     assert get_jwt_key() == STRONG_KEY  # within max_age, no second call to Secrets Manager
+
+
+def test_a_secrets_manager_that_hangs_fails_the_read_within_seconds(monkeypatch):
+    """A secret is read on the request path: a Secrets Manager that accepts and never answers must not
+    hold a request for boto3's minute and its retries."""
+    import socket
+    import time
+
+    from reservas.aws_secrets import read_secret
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts connections, never answers
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", f"http://127.0.0.1:{silent.getsockname()[1]}")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    forget_secrets()
+    started = time.monotonic()
+    try:
+        with pytest.raises(Exception):  # noqa: B017 (whatever boto3 raises: it must raise)
+            read_secret("arn:aws:secretsmanager:eu-west-1:123456789012:secret:hung")
+    finally:
+        silent.close()
+        forget_secrets()
+    assert time.monotonic() - started < 10

@@ -15,7 +15,7 @@ from reservas.settings import get_settings
 
 def read_secret(arn: str) -> str | dict[str, Any]:
     """The current version; JSON secrets come back as dicts."""
-    return _decode(parameters.get_secret(arn, max_age=get_settings().secrets_max_age_seconds))
+    return _decode(_current_provider().get(arn, max_age=get_settings().secrets_max_age_seconds))
 
 
 def read_previous_secret(arn: str) -> str | dict[str, Any] | None:
@@ -44,10 +44,30 @@ def write_secret(arn: str, value: dict[str, Any]) -> None:
     boto3.client("secretsmanager").put_secret_value(SecretId=arn, SecretString=json.dumps(value))
 
 
+# Secrets are read on the request path (a cold start, a key or a secret's cache expiring): a Secrets
+# Manager that hangs must fail such a request within seconds, not after boto3's minute and retries.
+def _patient_enough() -> Any:
+    from botocore.config import Config
+
+    return Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 2})
+
+
+@functools.cache
+def _current_provider() -> parameters.SecretsProvider:
+    return parameters.SecretsProvider(boto_config=_patient_enough())
+
+
 @functools.cache
 def _previous_provider() -> parameters.SecretsProvider:
     # Its own provider, so its cache never hands out the current version (the cache key ignores stages).
-    return parameters.SecretsProvider()
+    return parameters.SecretsProvider(boto_config=_patient_enough())
+
+
+def forget() -> None:
+    """Read every secret anew on its next use (after a SnapStart restore; between tests)."""
+    _current_provider.cache_clear()
+    _previous_provider.cache_clear()
+    no_previous_until.clear()
 
 
 def _decode(value: object) -> str | dict[str, Any]:

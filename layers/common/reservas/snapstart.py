@@ -96,8 +96,7 @@ def _forget_connections(*, close: bool) -> None:
     events.client.cache_clear()
     settings.get_settings.cache_clear()
     try:
-        from aws_lambda_powertools.utilities import parameters
-
-        parameters.clear_caches()  # type: ignore[no-untyped-call]  # Powertools leaves it untyped
-    except ImportError:
-        pass
+        from reservas import aws_secrets
+    except ImportError:  # no Powertools parameters (boto3) in this layer: no secret was read
+        return
+    aws_secrets.forget()
