@@ -1,16 +1,21 @@
-# Reservas: every target sets itself up. On a fresh machine with Python 3.11, `make dev` and `make test` are enough.
-PYTHON ?= python3.11
+# Reservas: every target sets itself up. On a fresh machine with Python 3.13 (the functions' runtime,
+# python3.13 on PATH or in pyenv), `make dev` and `make test` are enough.
+PYTHON ?= $(or $(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null),$(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13))),python3.13)
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# Named for the runtime: a virtual environment of another Python (an older clone's) is made anew.
+STAMP  := $(VENV)/.installed-python3.13
+# The architecture the functions are built for (make build ARCH=x86_64): the layer's binary wheels are
+# built for one, so it is chosen here, not at deploy time.
+ARCH   ?= arm64
 
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: install dev test test-unit lint format build clean migrate admin bench openapi fuzz browser smoke
 
 $(STAMP): pyproject.toml layers/common/requirements.txt
-	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11" >&2; exit 1; }
-	@test -x $(BIN)/python || { echo "==> Creating the virtual environment in $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null || { echo "Python 3.13 not found ($(PYTHON)): install it (or run make PYTHON=/path/to/python3.13)" >&2; exit 1; }
+	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null || { rm -rf $(VENV); echo "==> Creating the virtual environment in $(VENV)"; $(PYTHON) -m venv $(VENV); }
 	@echo "==> Updating pip"
 	@$(BIN)/python -m pip install --quiet --upgrade pip
 	@echo "==> Installing Reservas and its tools (about two minutes the first time; pip shows each package)"
@@ -46,18 +51,18 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint template.yaml "$$($(BIN)/python -m devtools.build --arch x86_64 --template-only)"
 	$(BIN)/sam validate --lint --template-file template.yaml
+	$(BIN)/sam validate --lint --template-file "$$($(BIN)/python -m devtools.build --arch x86_64 --template-only)"
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# sam build ships no .pyc, and Lambda's /opt and /var/task are read-only, so every cold start would
-# compile the layer again (about 3x the init time). Compiled here with Python 3.11, the runtime's.
+# sam build for ARCH (devtools/build.py), then compiled: sam build ships no .pyc, and Lambda's /opt and
+# /var/task are read-only, so every cold start would compile the layer again (about 3x the init time).
 build: $(STAMP)
-	$(BIN)/sam build --template-file template.yaml
-	$(BIN)/python -m compileall -q -j 0 .aws-sam/build > /dev/null
+	$(BIN)/python -m devtools.build --arch $(ARCH)
 
 # Schemathesis and the isolation invariant (Hypothesis) for longer than `make test` does, with a new
 # seed each time (override: FUZZ_SEED=..., FUZZ_EXAMPLES=...).

@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
 from bench.common import Result, Row, fmt_ms, summarise  # noqa: E402
+from devtools.build import built_architecture, host_architecture, sam_build  # noqa: E402
 
 BUILD = ROOT / ".aws-sam" / "build"
 LAYER = BUILD / "CommonLayer" / "python"
@@ -129,19 +130,24 @@ def ensure_build(rebuild: bool) -> str:
     marker = BUILD / "template.yaml"
     missing = not all((BUILD / name / "app.py").exists() for name in FUNCTIONS) or not LAYER.is_dir()
     stale = not missing and marker.stat().st_mtime < newest_source_mtime()
-    if not (rebuild or missing or stale):
+    elsewhere = not missing and built_architecture() != host_architecture()  # this Python cannot load it
+    if not (rebuild or missing or stale or elsewhere):
         return "kept the existing .aws-sam/build (newer than every source)"
-    reason = "--rebuild" if rebuild else "missing" if missing else "older than the sources"
-    print(f"sam build ({reason})...", flush=True)
-    started = time.perf_counter()
-    subprocess.run(
-        [str(Path(sys.executable).parent / "sam"), "build", "--template-file", "template.yaml"],
-        cwd=ROOT,
-        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
-        check=True,
-        stdout=subprocess.DEVNULL,
+    reason = (
+        "--rebuild"
+        if rebuild
+        else "missing"
+        if missing
+        else "older than the sources"
+        if stale
+        else f"built for {built_architecture()}"
     )
-    return f"ran `sam build` ({reason}, {time.perf_counter() - started:.0f} s)"
+    print(f"sam build for {host_architecture()} ({reason})...", flush=True)
+    started = time.perf_counter()
+    built = sam_build(host_architecture(), compile_it=False)
+    if built.returncode != 0:
+        raise SystemExit(built.stdout[-3000:] + built.stderr[-3000:])
+    return f"ran `sam build` for {host_architecture()} ({reason}, {time.perf_counter() - started:.0f} s)"
 
 
 def compile_build() -> tuple[int, float]:
@@ -387,7 +393,7 @@ def main() -> int:
         "read-only, so a layer deployed as built compiles every module on every cold start: AuthFunction "
         f"without .pyc takes {fmt_ms(statistics.median(no_pyc.samples))}, "
         f"{statistics.median(no_pyc.samples) / statistics.median(auth.samples):.1f}x its init with them. "
-        "Compiling the layer before packaging it (with the runtime's Python 3.11, so the magic number "
+        "Compiling the layer before packaging it (with the runtime's Python 3.13, so the magic number "
         "matches) removes that.",
     ]
 

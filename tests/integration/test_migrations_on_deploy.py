@@ -84,6 +84,20 @@ def migrate_on(monkeypatch):
     reset_caches()
 
 
+@pytest.fixture
+def fresh_database(server_of_our_own) -> str:
+    """A database of its own on the server of our own, owned by its RDS-like owner, never migrated."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    name = f"deploy_{uuid.uuid4().hex[:10]}"
+    superuser = build_engine(server_of_our_own["superuser"]).execution_options(isolation_level="AUTOCOMMIT")
+    with superuser.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name} OWNER reservas_app"))
+    superuser.engine.dispose()
+    return make_url(server_of_our_own["app"]).set(database=name).render_as_string(hide_password=False)
+
+
 def tables(url: str) -> set[str]:
     engine = build_engine(url)
     try:
@@ -92,16 +106,16 @@ def tables(url: str) -> set[str]:
         engine.dispose()
 
 
-def test_creating_the_stack_migrates_the_database_and_says_so(presigned, server_of_our_own, migrate_on):
-    handler = migrate_on(server_of_our_own["app"])
-    assert "reservations" not in tables(server_of_our_own["app"])
+def test_creating_the_stack_migrates_the_database_and_says_so(presigned, fresh_database, migrate_on):
+    handler = migrate_on(fresh_database)
+    assert "reservations" not in tables(fresh_database)
     handler(request("Create", presigned.url), LambdaContext("MigrateFunction", timeout_seconds=300))
     [answer] = presigned.answers
     assert answer["Status"] == "SUCCESS", answer
     assert answer["Data"]["to"] == "0013" and answer["Data"]["from"] == "None"
     assert answer["PhysicalResourceId"] and answer["LogicalResourceId"] == "Migrations"
     assert presigned.headers[0]["Content-Type"] == ""  # what the presigned URL was signed for
-    assert {"reservations", "spaces", "users"} <= tables(server_of_our_own["app"])
+    assert {"reservations", "spaces", "users"} <= tables(fresh_database)
 
     # An update (new migrations, or a rollback's old properties): run again, the same resource.
     update = request("Update", presigned.url, PhysicalResourceId=answer["PhysicalResourceId"])

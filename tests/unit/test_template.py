@@ -63,11 +63,33 @@ def test_every_function_points_at_a_real_handler(template):
         assert f"def {attribute}" in source.read_text() or f"{attribute} = " in source.read_text(), name
 
 
-def test_the_layer_is_built_by_sam_with_python311(template):
+def test_the_functions_and_the_layer_run_on_python313_and_arm64(template):
+    import sys
+
     layer = template["Resources"]["CommonLayer"]
-    assert layer["Metadata"]["BuildMethod"] == "python3.11"
+    assert layer["Metadata"]["BuildMethod"] == template["Globals"]["Function"]["Runtime"] == "python3.13"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
     assert (ROOT / layer["Properties"]["ContentUri"] / "requirements.txt").exists()
-    assert template["Globals"]["Function"]["Runtime"] == "python3.11"
+    assert template["Globals"]["Function"]["Architectures"] == ["arm64"]
+    assert layer["Metadata"]["BuildArchitecture"] == "arm64"
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    # The tests, the .pyc compiled into the build and the runtime are one Python.
+    assert sys.version_info[:2] == (3, 13)
+
+
+@pytest.mark.parametrize("architecture", ["arm64", "x86_64"])
+def test_a_build_for_either_architecture_names_it_everywhere(architecture):
+    from devtools.build import template_for
+
+    variant = yaml.load(template_for(architecture).read_text(), Loader=_Loader)  # noqa: S506 (a SafeLoader)
+    layer = variant["Resources"]["CommonLayer"]
+    assert variant["Globals"]["Function"]["Architectures"] == [architecture]
+    assert layer["Metadata"]["BuildArchitecture"] == architecture
+    assert layer["Properties"]["CompatibleArchitectures"] == [architecture]
+    named_elsewhere = [
+        name for name, r in variant["Resources"].items() if "Architectures" in (r.get("Properties") or {})
+    ]
+    assert named_elsewhere in ([], ["CommonLayer"])  # no function overrides the Globals
 
 
 def test_every_route_has_a_sample_event(template):
