@@ -48,6 +48,25 @@ def test_the_jwt_key_and_database_come_from_secrets(aws):
     assert get_database_url() == "postgresql://app:pw@db.internal:5432/reservas?sslmode=require"
 
 
+def test_behind_rds_proxy_the_functions_connect_to_the_proxy_with_the_secret_s_login(aws):
+    """The data tier's secret names the database cluster (the attachment writes its address); the
+    functions connect through RDS Proxy's endpoint, over TLS, with the same login."""
+    client, monkeypatch = aws
+    db_arn = client.create_secret(
+        Name="reservas/db",
+        SecretString=json.dumps(
+            {"username": "app", "password": "pw", "host": "cluster.rds", "port": 5432, "dbname": "reservas"}
+        ),
+    )["ARN"]
+    _deploy(
+        monkeypatch,
+        RESERVAS_DATABASE_SECRET_ARN=db_arn,
+        RESERVAS_DATABASE_HOST="proxy.rds",
+        RESERVAS_JWT_SECRET=STRONG_KEY,
+    )
+    assert get_database_url() == "postgresql://app:pw@proxy.rds:5432/reservas?sslmode=require"
+
+
 def test_a_json_key_secret_is_accepted(aws):
     client, monkeypatch = aws
     arn = client.create_secret(Name="reservas/jwt", SecretString=json.dumps({"key": STRONG_KEY}))["ARN"]

@@ -20,32 +20,36 @@ from reservas.settings import get_settings
 
 if TYPE_CHECKING:
     from redis import Redis
+    from redis.cluster import RedisCluster
 
 # Redis sits next to the functions; a slow answer means it is in trouble, and PostgreSQL can answer instead.
 REDIS_TIMEOUT_SECONDS = 0.5
 
 
 @functools.cache
-def get_redis() -> Redis | None:
+def get_redis() -> Redis | RedisCluster | None:
     url = get_settings().redis_url
     if url is None or not url.get_secret_value():
         return None
     import redis  # imported on first use, not at cold start
 
-    return redis.Redis.from_url(
-        url.get_secret_value(),
-        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-        socket_timeout=REDIS_TIMEOUT_SECONDS,
-        health_check_interval=30,
-        decode_responses=True,
-    )
+    options: dict[str, Any] = {
+        "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+        "socket_timeout": REDIS_TIMEOUT_SECONDS,
+        "decode_responses": True,
+    }
+    if get_settings().redis_cluster:  # ElastiCache Serverless, a Redis or Valkey cluster
+        from redis.cluster import RedisCluster
+
+        return RedisCluster.from_url(url.get_secret_value(), **options)
+    return redis.Redis.from_url(url.get_secret_value(), health_check_interval=30, **options)
 
 
 class Cache:
     """JSON values under string keys, with versioned keys for exact invalidation: a reader reads the
     version first and writes under it, so a value computed before a change can never be read after it."""
 
-    def _client(self) -> Redis | None:
+    def _client(self) -> Redis | RedisCluster | None:
         """The client for reads and writes of values; None while Redis is left alone after a failure."""
         return None if breaker.open else get_redis()
 

@@ -50,6 +50,8 @@ def get_database_url() -> str:
         secret = aws_secrets.read_secret(settings.database_secret_arn)
         if not isinstance(secret, dict):
             raise DatabaseNotSetUp("the database secret is not a JSON object")
+        if settings.database_host:  # through RDS Proxy: the secret names the database itself
+            secret = {**secret, "host": settings.database_host}
         return database_url_from_secret(secret)
     raise RuntimeError("no database configured: set DATABASE_URL or RESERVAS_DATABASE_SECRET_ARN")
 

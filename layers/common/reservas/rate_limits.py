@@ -63,14 +63,23 @@ class RateLimiter:
             return None
         with self._lock:
             if self._strategy is None:
-                from limits.storage import RedisStorage
+                from limits.storage import RedisClusterStorage, RedisStorage
                 from limits.strategies import MovingWindowRateLimiter
 
-                storage = RedisStorage(
-                    self._redis_url,
-                    socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-                    socket_timeout=REDIS_TIMEOUT_SECONDS,
-                )
+                timeout = REDIS_TIMEOUT_SECONDS
+                if get_settings().redis_cluster:  # each limit is one key: any slot will do
+                    scheme, rest = self._redis_url.split("://", 1)
+                    cluster_url = "redis+cluster://" + rest.split("/", 1)[0]  # no database in a cluster
+                    storage: RedisStorage | RedisClusterStorage = RedisClusterStorage(
+                        cluster_url,
+                        ssl=scheme == "rediss",
+                        socket_connect_timeout=timeout,
+                        socket_timeout=timeout,
+                    )
+                else:
+                    storage = RedisStorage(
+                        self._redis_url, socket_connect_timeout=timeout, socket_timeout=timeout
+                    )
                 self._strategy = MovingWindowRateLimiter(storage)
             return self._strategy
 

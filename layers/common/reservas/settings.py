@@ -42,12 +42,17 @@ class Settings(BaseModel):
     database_secret_arn: str | None = None
     # MigrateFunction only: the functions' own login, which it makes and completes (migrations/roles.py).
     functions_database_secret_arn: str | None = None
+    # Where to connect instead of the secret's host: RDS Proxy's endpoint, in front of the database.
+    database_host: str | None = None
     db_pool_size: int = Field(default=1, ge=1, le=50)
     # The longest one database call may take (connect, or one round trip); see database.build_engine.
     db_timeout_seconds: float = Field(default=2, gt=0, le=60)
 
     # Redis: caching and rate limits. Empty means no Redis (features that need it degrade gracefully).
     redis_url: SecretStr | None = Field(default=None, validation_alias="REDIS_URL")
+    # A Redis or Valkey cluster (ElastiCache Serverless is one): the cache and the rate limits use
+    # cluster clients, which follow the cluster's slots.
+    redis_cluster: bool = False
     # The longest a cached answer lives: how stale one can be after Redis lost an invalidation.
     cache_ttl_seconds: int = Field(default=55, ge=1, le=3600)
 

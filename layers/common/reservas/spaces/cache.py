@@ -1,8 +1,12 @@
 """The spaces' cache: the original design's keys, invalidated exactly by versions.
 
-    spaces:list:g{L}:{query}                   L = spaces:list:gen (any space changed)
-    spaces:{id}:details:g{S}                   S = spaces:{id}:gen (this space changed)
-    spaces:{id}:availability:g{S}.{B}:{range}  B = spaces:{id}:bookings:gen (booked or cancelled)
+    spaces:list:g<L>:<query>                   L = spaces:list:gen (any space changed)
+    spaces:{<id>}:details:g<S>                 S = spaces:{<id>}:gen (this space changed)
+    spaces:{<id>}:availability:g<S>.<B>:<range>  B = spaces:{<id>}:bookings:gen (booked or cancelled)
+
+A space's keys share the hash tag `{<id>}`: in a cluster (ElastiCache Serverless) a command on several
+keys works only when they hash to one slot, and the reads below ask for a space's two versions, then
+its two values, in one command each.
 
 Every entry lives RESERVAS_CACHE_TTL_SECONDS (55 s) at most: the design's 5 and 10 minutes for lists and
 details would let an invalidation lost in a Redis outage show a deactivated space for 10 minutes.
@@ -25,12 +29,17 @@ from reservas.cache import cache
 LIST_VERSION = "spaces:list:gen"
 
 
+def _tagged(space_id: uuid.UUID) -> str:
+    """The prefix of a space's keys, with its hash tag."""
+    return f"spaces:{{{space_id}}}"
+
+
 def _settings_version(space_id: uuid.UUID) -> str:
-    return f"spaces:{space_id}:gen"
+    return f"{_tagged(space_id)}:gen"
 
 
 def _bookings_version(space_id: uuid.UUID) -> str:
-    return f"spaces:{space_id}:bookings:gen"
+    return f"{_tagged(space_id)}:bookings:gen"
 
 
 @dataclass(frozen=True)
@@ -48,11 +57,11 @@ def lookup(space_id: uuid.UUID, range_key: str | None = None) -> SpaceEntry:
     if versions is None:
         return SpaceEntry()
     settings_v, bookings_v = versions
-    details_key = f"spaces:{space_id}:details:g{settings_v}"
+    details_key = f"{_tagged(space_id)}:details:g{settings_v}"
     if range_key is None:
         [details] = cache.get_many(details_key)
         return SpaceEntry(details_key, None, details, None)
-    availability_key = f"spaces:{space_id}:availability:g{settings_v}.{bookings_v}:{range_key}"
+    availability_key = f"{_tagged(space_id)}:availability:g{settings_v}.{bookings_v}:{range_key}"
     details, availability = cache.get_many(details_key, availability_key)
     return SpaceEntry(details_key, availability_key, details, availability)
 
