@@ -14,8 +14,8 @@ _PSEUDO_PARAMETERS = {"AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS:
 
 def resolve(value: Any, template: dict, parameters: dict[str, str]) -> Any:
     """`value` with Ref, Fn::Sub (pseudo parameters and parameters), Fn::Join, Fn::Split, Fn::Equals,
-    Fn::Not and Fn::If (by the template's Conditions) evaluated, inside lists and mappings too; other
-    intrinsics are left as they are."""
+    Fn::Not, Fn::And, Fn::Or and Fn::If (by the template's Conditions) evaluated, inside lists and
+    mappings too; other intrinsics are left as they are."""
     if isinstance(value, list):
         items = [resolve(item, template, parameters) for item in value]
         return [item for item in items if item is not NO_VALUE]
@@ -45,6 +45,10 @@ def resolve(value: Any, template: dict, parameters: dict[str, str]) -> Any:
         return resolve(argument[0], template, parameters) == resolve(argument[1], template, parameters)
     if function == "Fn::Not":
         return not resolve(argument[0], template, parameters)
+    if function == "Fn::And":
+        return all(resolve(condition, template, parameters) for condition in argument)
+    if function == "Fn::Or":
+        return any(resolve(condition, template, parameters) for condition in argument)
     if function == "Fn::If":
         holds = resolve(template["Conditions"][argument[0]], template, parameters)
         return resolve(argument[1] if holds else argument[2], template, parameters)

@@ -135,10 +135,12 @@ def test_deleting_the_stack_leaves_the_database_alone(presigned, server_of_our_o
     assert tables(server_of_our_own["app"]) == before
 
 
-def test_a_database_out_of_reach_fails_the_deploy_at_once_without_its_password(presigned, migrate_on):
+def test_a_database_out_of_reach_fails_the_deploy_in_time_without_its_password(presigned, migrate_on):
     handler = migrate_on("postgresql+pg8000://owner:Sup3r-Secret-pw@127.0.0.1:9/reservas")
     started = time.monotonic()
-    handler(request("Create", presigned.url), LambdaContext("MigrateFunction", timeout_seconds=300))
+    # A function of 95 s waits 5 s for the database (its time, less the minute for the migrations and
+    # the margin to answer in), then answers.
+    handler(request("Create", presigned.url), LambdaContext("MigrateFunction", timeout_seconds=95))
     [answer] = presigned.answers
     assert answer["Status"] == "FAILED"
     assert answer["Reason"] and "Sup3r-Secret-pw" not in json.dumps(answer)
@@ -165,3 +167,46 @@ def test_cloudformation_is_answered_even_when_its_url_refuses_at_first(presigned
 def test_a_plain_invocation_still_migrates_and_answers_the_caller(server_of_our_own, migrate_on):
     handler = migrate_on(server_of_our_own["app"])
     assert handler({}, LambdaContext("MigrateFunction"))["to"] == "0013"
+
+
+def test_a_database_that_starts_late_is_waited_for_during_a_deploy(presigned, fresh_database, migrate_on):
+    """With CreateDataTier the database and its proxy are made by the same deploy, and may refuse
+    connections for a while: the migrations wait for them, within the function's time."""
+    import socket
+
+    from sqlalchemy.engine import make_url
+
+    real = make_url(fresh_database)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.close()  # nothing answers there yet
+    late = f"postgresql://reservas_app:app@127.0.0.1:{port}/{real.database}"
+    socket_path = real.query["host"]
+
+    def forward_later() -> None:  # the database "comes up" after a few seconds: a TCP door to its socket
+        time.sleep(6)
+        server = socket.create_server(("127.0.0.1", port))
+        while True:
+            client, _ = server.accept()
+            upstream = socket.socket(socket.AF_UNIX)
+            upstream.connect(f"{socket_path}/.s.PGSQL.{real.port or 5432}")
+            for source, target in ((client, upstream), (upstream, client)):
+                threading.Thread(target=pump, args=(source, target), daemon=True).start()
+
+    threading.Thread(target=forward_later, daemon=True).start()
+    handler = migrate_on(late)
+    handler(request("Create", presigned.url), LambdaContext("MigrateFunction", timeout_seconds=300))
+    [answer] = presigned.answers
+    assert answer["Status"] == "SUCCESS", answer
+    assert "reservations" in tables(fresh_database)
+
+
+def pump(source, target) -> None:
+    try:
+        while data := source.recv(65536):
+            target.sendall(data)
+    except OSError:
+        pass
+    finally:
+        target.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 
 import boto3
@@ -54,6 +55,40 @@ def _packaged(template: dict, s3, bucket: str) -> dict:
 MOTO_LACKS = ("AWS::CloudFront::", "Custom::")
 
 
+# The data tier's resources moto's CloudFormation cannot create, though every function's settings name
+# them (the proxy's endpoint, the cache's address): the stack is created with a stand-in value for
+# each of their references, and the translated template shows the resources themselves.
+MOTO_STANDS_IN = (
+    "AWS::RDS::DBProxy",
+    "AWS::RDS::DBProxyTargetGroup",
+    "AWS::RDS::DBInstance",
+    "AWS::ElastiCache::ServerlessCache",
+    "AWS::SecretsManager::SecretTargetAttachment",
+)
+
+
+def _standing_in(value, names: set[str]):
+    """`value` with every Ref, GetAtt and ${...} of `names` replaced by a stand-in string."""
+    if isinstance(value, list):
+        return [_standing_in(item, names) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        [(function, argument)] = value.items()
+        if function == "Ref" and argument in names:
+            return f"stand-in-for-{argument}"
+        if function == "Fn::GetAtt":
+            target = argument[0] if isinstance(argument, list) else argument.split(".")[0]
+            if target in names:
+                return f"stand-in-for-{target}"
+        if function == "Fn::Sub":
+            text, variables = (argument, {}) if isinstance(argument, str) else argument
+            for name in names:
+                text = re.sub(r"\$\{" + name + r"(\.[A-Za-z.]+)?\}", f"stand-in-for-{name}", text)
+            return {"Fn::Sub": text if not variables else [text, _standing_in(variables, names)]}
+    return {key: _standing_in(item, names) for key, item in value.items()}
+
+
 def _refers(value: object, names: set[str]) -> bool:
     text = json.dumps(value)
     return any(f'"{name}"' in text or "${" + name in text for name in names)
@@ -69,6 +104,13 @@ def _what_moto_creates(translated: dict) -> dict:
             text = text.replace("${" + name + "}", "${" + function + "}")
     stack = json.loads(text)
     stack["Resources"] = {n: r for n, r in stack["Resources"].items() if r["Type"] != "AWS::Lambda::Alias"}
+    stood_in = {name for name, r in stack["Resources"].items() if r["Type"] in MOTO_STANDS_IN}
+    stack = _standing_in(stack, stood_in)
+    for name in stood_in:
+        stack["Resources"].pop(name)
+    for resource in stack["Resources"].values():
+        if "DependsOn" in resource:
+            resource["DependsOn"] = [d for d in _listed(resource["DependsOn"]) if d not in stood_in]
     gone = {name for name, r in stack["Resources"].items() if r["Type"].startswith(MOTO_LACKS)}
     while gone:
         for name in gone:
@@ -529,3 +571,145 @@ def test_snapstart_applies_to_the_api_s_published_versions_only_when_chosen(stac
         ]
         assert resources[alias]["Properties"]["Name"] == "live"
         assert "${" + alias + "}" in body
+
+
+# ---------------------------------------------------------------- CreateDataTier=true
+
+
+@pytest.fixture(scope="module")
+def data_tier_stack(aws):
+    """A stack with its own data tier: no database, key or Redis given."""
+    parameters = {"MailFrom": MAIL_FROM, "CreateDataTier": "true"}
+    deployed = _deploy(aws["cloudformation"], aws["iam"], aws["s3"], "reservas-data", parameters)
+    return {**deployed, "ec2": aws["ec2"]}
+
+
+def test_the_stack_with_its_own_data_tier_is_created(data_tier_stack):
+    assert data_tier_stack["status"] == "CREATE_COMPLETE"
+
+
+def _sg_rules(stack, logical: str) -> list[tuple[int, int, str]]:
+    """A security group's inbound rules as moto made it: (from, to, the source group's logical name)."""
+    ec2 = stack["ec2"]
+    by_id = {r["PhysicalResourceId"]: name for name, r in stack["resources"].items()}
+    [group] = ec2.describe_security_groups(GroupIds=[stack["resources"][logical]["PhysicalResourceId"]])[
+        "SecurityGroups"
+    ]
+    return [
+        (rule["FromPort"], rule["ToPort"], by_id.get(pair["GroupId"], pair["GroupId"]))
+        for rule in group["IpPermissions"]
+        for pair in rule.get("UserIdGroupPairs", [])
+    ] + [
+        (rule["FromPort"], rule["ToPort"], "any address")
+        for rule in group["IpPermissions"]
+        if rule.get("IpRanges")
+    ]
+
+
+def test_the_data_tier_network_has_private_subnets_in_two_zones_and_a_way_out(data_tier_stack):
+    ec2, resources = data_tier_stack["ec2"], data_tier_stack["resources"]
+    private = ec2.describe_subnets(
+        SubnetIds=[resources[f"DataTierPrivateSubnet{x}"]["PhysicalResourceId"] for x in "AB"]
+    )["Subnets"]
+    assert len({subnet["AvailabilityZone"] for subnet in private}) == 2
+    translated = data_tier_stack["translated"]["Resources"]  # moto keeps no MapPublicIpOnLaunch of its own
+    assert all(
+        translated[f"DataTierPrivateSubnet{x}"]["Properties"]["MapPublicIpOnLaunch"] is False for x in "AB"
+    )
+    routes = ec2.describe_route_tables(
+        RouteTableIds=[resources["DataTierPrivateRoutes"]["PhysicalResourceId"]]
+    )
+    out = [r for r in routes["RouteTables"][0]["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
+    assert [r.get("NatGatewayId") for r in out] == [resources["DataTierNat"]["PhysicalResourceId"]]
+    endpoints = {e["ServiceName"].rsplit(".", 1)[-1]: e for e in ec2.describe_vpc_endpoints()["VpcEndpoints"]}
+    assert (
+        endpoints["secretsmanager"]["VpcEndpointType"]
+        == endpoints["events"]["VpcEndpointType"]
+        == "Interface"
+    )
+    assert endpoints["s3"]["VpcEndpointType"] == "Gateway"  # CloudFormation's presigned answer URL
+
+
+def test_only_the_functions_reach_the_proxy_and_the_cache_and_only_the_proxy_the_database(data_tier_stack):
+    assert _sg_rules(data_tier_stack, "DataTierProxySecurityGroup") == [
+        (5432, 5432, "DataTierFunctionsSecurityGroup")
+    ]
+    assert _sg_rules(data_tier_stack, "DataTierDatabaseSecurityGroup") == [
+        (5432, 5432, "DataTierProxySecurityGroup")
+    ]
+    assert _sg_rules(data_tier_stack, "DataTierCacheSecurityGroup") == [
+        (6379, 6380, "DataTierFunctionsSecurityGroup")
+    ]
+    assert _sg_rules(data_tier_stack, "DataTierEndpointSecurityGroup") == [
+        (443, 443, "DataTierFunctionsSecurityGroup")
+    ]
+    assert _sg_rules(data_tier_stack, "DataTierFunctionsSecurityGroup") == []  # nothing comes in
+
+
+def test_the_database_is_encrypted_protected_backed_up_and_behind_a_proxy(data_tier_stack):
+    # moto's CloudFormation has no Aurora cluster, RDS Proxy or ElastiCache Serverless: checked in the
+    # translated template, with the stack's parameters resolved.
+    template, parameters = data_tier_stack["translated"], data_tier_stack["parameters"]
+    cluster = template["Resources"]["DataTierDatabase"]
+    properties = resolve(cluster["Properties"], template, parameters)
+    assert cluster["DeletionPolicy"] == cluster["UpdateReplacePolicy"] == "Snapshot"
+    assert properties["StorageEncrypted"] and properties["DeletionProtection"]
+    assert properties["BackupRetentionPeriod"] >= 7
+    assert properties["Engine"] == "aurora-postgresql"
+    assert properties["ServerlessV2ScalingConfiguration"]["MinCapacity"] == 0.5  # the default, 0 allowed
+    assert template["Parameters"]["DatabaseMinCapacity"]["MinValue"] == 0
+    assert "{{resolve:secretsmanager:" in json.dumps(
+        properties["MasterUserPassword"]
+    )  # never a template value
+    writer = template["Resources"]["DataTierDatabaseWriter"]["Properties"]
+    assert writer["DBInstanceClass"] == "db.serverless" and writer["PubliclyAccessible"] is False
+    proxy = template["Resources"]["DataTierProxy"]["Properties"]
+    assert proxy["RequireTLS"] is True and proxy["EngineFamily"] == "POSTGRESQL"
+    assert {json.dumps(a["SecretArn"]) for a in proxy["Auth"]} == {
+        json.dumps({"Ref": "DataTierDatabaseSecret"}),
+        json.dumps({"Ref": "FunctionsDatabaseSecret"}),
+    }
+    pool = template["Resources"]["DataTierProxyTargets"]["Properties"]["ConnectionPoolConfigurationInfo"]
+    assert pool["ConnectionBorrowTimeout"] < 5  # inside the API's budget: a 503, not a timeout
+    cache = template["Resources"]["DataTierCache"]["Properties"]
+    assert cache["Engine"] == "valkey" and len(cache["SubnetIds"]) == 2
+    for secret in ("DataTierDatabaseSecret", "DataTierJwtSecret"):
+        generated = template["Resources"][secret]["Properties"]["GenerateSecretString"]
+        assert generated["PasswordLength"] >= 40
+
+
+@pytest.mark.parametrize("function", ALL_FUNCTIONS)
+def test_every_function_runs_in_the_data_tier_with_its_settings(data_tier_stack, function):
+    template, parameters = data_tier_stack["translated"], data_tier_stack["parameters"]
+    properties = resolve(template["Resources"][function]["Properties"], template, parameters)
+    assert properties["VpcConfig"] == {
+        "SubnetIds": [{"Ref": "DataTierPrivateSubnetA"}, {"Ref": "DataTierPrivateSubnetB"}],
+        "SecurityGroupIds": [{"Ref": "DataTierFunctionsSecurityGroup"}],
+    }
+    variables = properties["Environment"]["Variables"]
+    assert variables["RESERVAS_REDIS_CLUSTER"] == "true"
+    assert (
+        variables["REDIS_URL"] == "rediss://${DataTierCache.Endpoint.Address}:${DataTierCache.Endpoint.Port}"
+    )
+    assert variables["RESERVAS_DATABASE_HOST"] == {"Fn::GetAtt": ["DataTierProxy", "Endpoint"]}
+    assert variables["RESERVAS_JWT_SECRET_ARN"] == {"Ref": "DataTierJwtSecret"}
+    assert "AWSLambdaVPCAccessExecutionRole" in _managed_policies(data_tier_stack, function)
+    readable = _granted(data_tier_stack, function)["secretsmanager:GetSecretValue"]
+    expected = {_functions_secret(data_tier_stack)}
+    if function in API_FUNCTIONS:
+        expected.add(_resource({"Ref": "DataTierJwtSecret"}))
+    if function == "MigrateFunction":
+        expected.add(_resource({"Ref": "DataTierDatabaseSecret"}))
+        assert variables["RESERVAS_DATABASE_SECRET_ARN"] == {"Ref": "DataTierDatabaseSecret"}
+    assert readable == expected
+
+
+def test_without_the_data_tier_the_given_database_key_and_redis_are_used(stack):
+    template, parameters = stack["translated"], stack["parameters"]
+    assert not any(name.startswith("DataTier") for name in stack["resources"])
+    variables = resolve(template["Resources"]["AuthFunction"]["Properties"], template, parameters)[
+        "Environment"
+    ]["Variables"]
+    assert variables["RESERVAS_JWT_SECRET_ARN"] == stack["secrets"]["jwt"]
+    assert variables["RESERVAS_REDIS_CLUSTER"] == "false" and variables["RESERVAS_DATABASE_HOST"] == ""
+    assert "TheDatabaseAndKeyWithoutTheDataTier" in template["Rules"]  # the ARNs are required then
