@@ -3,9 +3,11 @@
 import time
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from reservas import events
 from reservas.database import job_engine
-from reservas.observability import logger
+from reservas.observability import logger, metrics
 from reservas.settings import get_settings
 
 # The function may run 60 s (template.yaml): no new PutEvents call begins after PUBLISHING_SECONDS.
@@ -15,6 +17,7 @@ MOST_PER_RUN = 50_000
 
 
 @logger.inject_lambda_context
+@metrics.log_metrics
 def handler(event: dict, context: Any) -> dict:
     bus_name = get_settings().event_bus_name
     if not bus_name:
@@ -23,5 +26,10 @@ def handler(event: dict, context: Any) -> dict:
         result = events.publish_pending(
             db, events.client(), bus_name, limit=MOST_PER_RUN, until=time.monotonic() + PUBLISHING_SECONDS
         )
+        left = events.backlog(db)
+    # What the optional alarm watches (OutboxBacklogAlarm): events waiting, and for how long.
+    metrics.add_metric(name="OutboxPending", unit=MetricUnit.Count, value=left["pending"])
+    metrics.add_metric(name="OutboxOldestSeconds", unit=MetricUnit.Seconds, value=left["oldest_seconds"])
+    result = {**result, **left}
     logger.info("outbox published", extra=result)
     return result

@@ -46,8 +46,9 @@ def aws(monkeypatch, engine):
                     sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
             return messages
 
-        def publish() -> dict:
-            return publisher.handler({}, LambdaContext("OutboxPublisherFunction"))
+        def publish(*, with_backlog: bool = False) -> dict:
+            result = publisher.handler({}, LambdaContext("OutboxPublisherFunction"))
+            return result if with_backlog else {key: result[key] for key in ("published", "failed")}
 
         publish()  # what the setup wrote (the sign-ups' VerificationRequested) is out before the test acts
         received()
@@ -131,3 +132,26 @@ def test_an_event_too_large_for_eventbridge_never_holds_up_the_others(booking, a
             select(outbox.c.last_error).where(outbox.c.published_at.is_(None))
         ).scalar_one()
     assert "too large" in kept
+
+
+def test_the_publisher_reports_what_still_waits_for_the_backlog_alarm(booking, aws, engine):
+    """OutboxPending and OutboxOldestSeconds, the metrics the optional alarm watches: what a run left."""
+    from sqlalchemy import text
+
+    from reservas import events
+
+    publish, received = aws
+    with engine.begin() as connection:  # an event recorded ten minutes ago, still waiting
+        connection.execute(
+            text(
+                "INSERT INTO outbox (event_type, aggregate_id, payload, created_at) "
+                "VALUES ('ReservationCreated', gen_random_uuid(), '{}'::jsonb, now() - interval '10 minutes')"
+            )
+        )
+    booking.post("10:00", "11:00")  # and one just now
+    with engine.connect() as connection:
+        waiting = events.backlog(connection)
+    assert waiting["pending"] == 2 and waiting["oldest_seconds"] >= 600
+    after = publish(with_backlog=True)
+    assert after["published"] == 2 and after["pending"] == 0 and after["oldest_seconds"] == 0
+    received()

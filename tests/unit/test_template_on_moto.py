@@ -151,7 +151,16 @@ def aws():
     with mock_aws():
         clients = {
             name: boto3.client(name, region_name=REGION)
-            for name in ("s3", "iam", "secretsmanager", "cloudformation", "lambda", "events", "ec2")
+            for name in (
+                "s3",
+                "iam",
+                "secretsmanager",
+                "cloudformation",
+                "lambda",
+                "events",
+                "ec2",
+                "cloudwatch",
+            )
         }
         clients["secrets"] = {
             "database": clients["secretsmanager"].create_secret(Name="reservas/db", SecretString="{}")["ARN"],
@@ -579,7 +588,7 @@ def test_snapstart_applies_to_the_api_s_published_versions_only_when_chosen(stac
 @pytest.fixture(scope="module")
 def data_tier_stack(aws):
     """A stack with its own data tier: no database, key or Redis given."""
-    parameters = {"MailFrom": MAIL_FROM, "CreateDataTier": "true"}
+    parameters = {"MailFrom": MAIL_FROM, "CreateDataTier": "true", "AlarmEmail": "ops@example.org"}
     deployed = _deploy(aws["cloudformation"], aws["iam"], aws["s3"], "reservas-data", parameters)
     return {**deployed, "ec2": aws["ec2"]}
 
@@ -713,3 +722,43 @@ def test_without_the_data_tier_the_given_database_key_and_redis_are_used(stack):
     assert variables["RESERVAS_JWT_SECRET_ARN"] == stack["secrets"]["jwt"]
     assert variables["RESERVAS_REDIS_CLUSTER"] == "false" and variables["RESERVAS_DATABASE_HOST"] == ""
     assert "TheDatabaseAndKeyWithoutTheDataTier" in template["Rules"]  # the ARNs are required then
+
+
+# ---------------------------------------------------------------- AlarmEmail
+
+
+def test_alarms_exist_only_when_an_address_is_given_and_reach_it(stack, data_tier_stack):
+    alarms = {
+        "ApiErrorRateAlarm",
+        "ThrottlesAlarm",
+        "DurationAlarm",
+        "OutboxBacklogAlarm",
+        "DatabaseConnectionsAlarm",
+    }
+    assert not alarms & set(stack["resources"]) and "AlarmTopic" not in stack["resources"]
+    resources = data_tier_stack["translated"]["Resources"]
+    assert alarms <= set(resources)
+    topic = resources["AlarmTopic"]["Properties"]
+    assert topic["Subscription"] == [{"Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}]
+    assert topic["KmsMasterKeyId"]  # encrypted at rest
+    for name in alarms:
+        assert resources[name]["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+    # moto makes the topic; its CloudFormation keeps no alarms, which the translated template shows.
+    assert data_tier_stack["resources"]["AlarmTopic"]["ResourceStatus"] == "CREATE_COMPLETE"
+
+
+def test_the_backlog_alarm_watches_the_metric_the_publisher_writes(data_tier_stack):
+    """The namespace, the name and the service dimension Powertools gives the outbox's own metric; a
+    publisher that stops reporting is an alarm too."""
+    template = data_tier_stack["translated"]
+    alarm = template["Resources"]["OutboxBacklogAlarm"]["Properties"]
+    publisher = resolve(
+        template["Resources"]["OutboxPublisherFunction"]["Properties"],
+        template,
+        data_tier_stack["parameters"],
+    )
+    variables = publisher["Environment"]["Variables"]
+    assert alarm["Namespace"] == variables["POWERTOOLS_METRICS_NAMESPACE"]
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": variables["POWERTOOLS_SERVICE_NAME"]}]
+    assert f'name="{alarm["MetricName"]}"' in (ROOT / "functions" / "outbox" / "app.py").read_text()
+    assert alarm["TreatMissingData"] == "breaching"

@@ -143,6 +143,24 @@ def publish_now(engine: Engine, event_ids: Sequence[int], within: float = 2.0) -
         logger.warning("events left for the outbox publisher", exc_info=True)
 
 
+BACKLOG_COUNT_LIMIT = 10_000  # counted up to this: a backlog past it is an emergency whatever its size
+
+
+def backlog(db: Connection) -> dict[str, int]:
+    """What waits to be published: how many events (up to BACKLOG_COUNT_LIMIT), and the oldest one's
+    age in seconds (0 when none waits); both read through the index of unpublished events."""
+    waiting = select(outbox.c.id).where(outbox.c.published_at.is_(None)).limit(BACKLOG_COUNT_LIMIT).subquery()
+    count = db.execute(select(func.count()).select_from(waiting)).scalar_one()
+    oldest = db.execute(
+        select(func.extract("epoch", func.now() - outbox.c.created_at))
+        .where(outbox.c.published_at.is_(None))
+        .order_by(outbox.c.id)
+        .limit(1)
+    ).scalar()
+    db.commit()
+    return {"pending": int(count), "oldest_seconds": max(0, round(float(oldest or 0)))}
+
+
 def publish_pending(
     db: Connection,
     client: Any,
