@@ -469,3 +469,17 @@ def waiting_behind(booking, register) -> tuple[dict, dict]:
     joined = booking.api.post("/waitlist", json=interval, headers=bearer(waiting["access_token"]))
     assert joined.status_code == 201, joined.text
     return taken, waiting
+
+
+ORIGIN_PROOF = "origin-proof-" + "x" * 40  # what the stack's CloudFront distribution would send
+
+
+@pytest.fixture
+def behind_cloudfront(monkeypatch):
+    """The functions as deployed with ServeWebPage=true: they know the distribution's proof
+    (viewer_address.py)."""
+    monkeypatch.setenv("RESERVAS_ORIGIN_SECRET", ORIGIN_PROOF)
+    reset_caches()
+    yield
+    monkeypatch.undo()
+    reset_caches()

@@ -11,23 +11,14 @@ import pytest
 from moto import mock_aws
 
 from tests.conftest import reset_caches
+from tests.integration.conftest import ORIGIN_PROOF as PROOF
 from tests.support import http_event, invoke, space_body
 
-PROOF = "origin-proof-" + "x" * 40
 CLOUDFRONT = "130.176.12.34"  # one of CloudFront's origin-facing addresses
 
 
 def an_address() -> str:
     return f"203.0.113.{random.randrange(1, 255)}"
-
-
-@pytest.fixture
-def behind_cloudfront(monkeypatch):
-    monkeypatch.setenv("RESERVAS_ORIGIN_SECRET", PROOF)
-    reset_caches()
-    yield
-    monkeypatch.undo()
-    reset_caches()
 
 
 def through_cloudfront(method: str, path: str, viewer: str, proof: str = PROOF, **kwargs) -> dict:

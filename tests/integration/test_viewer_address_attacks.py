@@ -70,15 +70,6 @@ def test_the_proof_still_recognised_after_secrets_manager_calls_are_saved(secret
     assert wrong == [401, 429]
 
 
-@pytest.fixture
-def behind_cloudfront(monkeypatch):
-    monkeypatch.setenv("RESERVAS_ORIGIN_SECRET", PROOF)
-    reset_caches()
-    yield
-    monkeypatch.undo()
-    reset_caches()
-
-
 def test_the_proof_never_comes_back_in_an_answer(behind_cloudfront):
     """A request that fails validation echoes what it was sent in places; never the distribution's proof."""
     event = through_cloudfront("POST", "/auth/login", "198.51.100.50", body={"email": PROOF})
