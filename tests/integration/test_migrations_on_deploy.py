@@ -210,3 +210,89 @@ def pump(source, target) -> None:
         pass
     finally:
         target.close()
+
+
+def test_a_migration_that_exits_still_answers_cloudformation(presigned):
+    """HOLE. A BaseException that is not an Exception (SystemExit from a library calling sys.exit,
+    KeyboardInterrupt) in the migrations went past `except Exception`: CloudFormation got no answer and
+    the deploy waited for ServiceTimeout (and Lambda's async retries ran the migrations twice more)."""
+    for error in (SystemExit("alembic gave up"), KeyboardInterrupt()):
+
+        def migrate(error: BaseException = error) -> dict:
+            raise error
+
+        on_deploy.answer(request("Update", presigned.url), LambdaContext("MigrateFunction"), migrate)
+    assert [answer["Status"] for answer in presigned.answers] == ["FAILED", "FAILED"]
+    assert "SystemExit" in presigned.answers[0]["Reason"]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "invalid dsn: host=db.internal port=5432 user=owner password=Sup3r-Secret-pw dbname=reservas",
+        "connection to owner:Sup3r-Secret-pw@db.internal:5432/reservas refused",
+        "the secret is {'username': 'owner', 'password': 'Sup3r-Secret-pw'}",
+        'the secret is {"username": "owner", "password": "Sup3r-Secret-pw"}',
+        "invalid connection option: password = 'Sup3r-Secret-pw' sslmode=require",
+        "PGPASSWORD=Sup3r-Secret-pw psql",
+    ],
+)
+def test_a_password_in_any_shape_stays_out_of_the_reason(presigned, message):
+    """HOLE. Only a URL with `://` was kept out of the reason: a libpq DSN (`password=...`), an address
+    without a scheme (`user:password@host`) or a secret's dict in a message went to CloudFormation's
+    events, which anyone who may describe the stack reads."""
+
+    def migrate() -> dict:
+        raise ValueError(message)
+
+    on_deploy.answer(request("Create", presigned.url), LambdaContext("MigrateFunction"), migrate)
+    [answer] = presigned.answers
+    assert answer["Status"] == "FAILED" and answer["Reason"].startswith("ValueError")
+    assert "Sup3r-Secret-pw" not in json.dumps(answer)
+
+
+def test_a_reason_that_says_the_password_was_wrong_is_kept(presigned):
+    """Held: what is not a secret still says what failed."""
+
+    def migrate() -> dict:
+        raise ValueError('password authentication failed for user "owner"')
+
+    on_deploy.answer(request("Create", presigned.url), LambdaContext("MigrateFunction"), migrate)
+    assert presigned.answers[0]["Reason"] == 'ValueError: password authentication failed for user "owner"'
+
+
+def test_an_answer_garbled_on_the_way_is_sent_again():
+    """HOLE. Only URLError and OSError were retried: an answer that was not HTTP (a proxy in the way, a
+    connection cut inside the status line: http.client.BadStatusLine) raised out of the function, with
+    no further attempt, and CloudFormation waited for ServiceTimeout."""
+    import socket
+
+    received: list[dict] = []
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        for attempt in range(2):
+            client, _ = server.accept()
+            with client:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += client.recv(65536)
+                head, body = data.split(b"\r\n\r\n", 1)
+                length = int(
+                    next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(
+                        b":"
+                    )[1]
+                )
+                while len(body) < length:
+                    body += client.recv(65536)
+                if attempt == 0:
+                    client.sendall(b"garbage\r\n\r\n")
+                else:
+                    received.append(json.loads(body))
+                    client.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    url = f"http://127.0.0.1:{server.getsockname()[1]}/cfn-response"
+    on_deploy.answer(request("Delete", url), LambdaContext("MigrateFunction"), lambda: {})
+    server.close()
+    assert [answer["Status"] for answer in received] == ["SUCCESS"]

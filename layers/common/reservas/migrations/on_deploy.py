@@ -12,7 +12,9 @@ failure, so a deploy never waits for an answer that will not come.
 
 from __future__ import annotations
 
+import http.client
 import json
+import re
 import threading
 import time
 import urllib.error
@@ -40,7 +42,8 @@ def answer(event: dict[str, Any], context: Any, migrate: Callable[[], dict[str, 
         budget = context.get_remaining_time_in_millis() / 1000 - ANSWER_MARGIN_SECONDS
         try:
             data = _within(migrate, max(budget, 1))
-        except Exception as error:  # every failure is an answer: CloudFormation must never wait
+        # Every failure is an answer, SystemExit and KeyboardInterrupt too: CloudFormation must never wait.
+        except BaseException as error:
             logger.exception("the migrations failed during a deploy")
             status, reason = "FAILED", _reason(error)
     body = {
@@ -83,13 +86,23 @@ def _within(work: Callable[[], dict[str, Any]], seconds: float) -> dict[str, Any
     return result
 
 
+# A password as a libpq DSN, an environment variable or a dict shows it (`password=x`, `PGPASSWORD=x`,
+# `'password': 'x'`, quoted or not), and an address without a scheme (`user:x@host`).
+_PASSWORD_VALUE = re.compile(
+    r"""(?i)(pass(?:word|wd)?|pwd|secret|token)(["']?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s"',;&)}]+)"""
+)
+_LOGIN_IN_ADDRESS = re.compile(r"[^\s/@:'\"]+:[^\s/@'\"]+@")
+
+
 def _reason(error: BaseException) -> str:
     """What failed, in one line: the error's kind and first line (SQLAlchemy puts the statement and its
-    parameters on later lines), never a URL with its password."""
+    parameters on later lines), never a URL with its password, nor a password in any other shape."""
     first = (str(error).strip().splitlines() or [""])[0]
     text = f"{type(error).__name__}: {first}" if not isinstance(error, _Unfinished) else first
     if "://" in text:
         text = f"{type(error).__name__} (the message names an address; see the function's log)"
+    text = _PASSWORD_VALUE.sub(r"\1\2***", text)
+    text = _LOGIN_IN_ADDRESS.sub("***@", text)
     return text[:REASON_LIMIT]
 
 
@@ -103,7 +116,7 @@ def _send(url: str, body: dict[str, Any]) -> None:
             with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_SECONDS) as response:  # noqa: S310
                 if 200 <= response.status < 300:
                     return
-        except (urllib.error.URLError, OSError) as error:
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as error:  # garbled too
             logger.warning("answering CloudFormation failed", extra={"attempt": attempt, "error": str(error)})
         if attempt < SEND_ATTEMPTS:
             time.sleep(attempt)
