@@ -23,6 +23,7 @@ Only the standard library: it runs with any Python 3.11 or newer."""
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import re
@@ -85,7 +86,7 @@ class Api:
                 return Answer(response.status, _lower(response.headers), response.read())
         except urllib.error.HTTPError as error:
             return Answer(error.code, _lower(error.headers), error.read())
-        except (urllib.error.URLError, TimeoutError, OSError) as error:
+        except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as error:
             raise Failed(f"{method} {path}: no answer ({getattr(error, 'reason', error)})") from None
 
 
@@ -106,6 +107,9 @@ class Smoke:
         self.api = Api(args.url, args.timeout)
         self.created_password: str | None = None  # the account this run registered, to remove
         self.booking_id: str | None = None
+        # The booking asked for, with its Idempotency-Key: when its answer is lost (a timeout, a dropped
+        # connection, Ctrl-C), the same request again answers the booking the API may have made.
+        self.booking_request: tuple[dict[str, str], dict[str, str]] | None = None
 
     def run(self) -> None:
         try:
@@ -119,7 +123,10 @@ class Smoke:
             self.say(f"FAIL  {failure}")
             raise
         finally:
-            self.clean_up()
+            clean = self.clean_up()
+        if not clean:
+            self.say("FAIL  the clean-up left what the smoke test made")
+            raise Failed("the clean-up left what the smoke test made")
 
     def check(self, what: str, result: str = "") -> None:
         self.say(f"ok    {what}{f' ({result})' if result else ''}")
@@ -181,6 +188,7 @@ class Smoke:
     def book(self, space: dict[str, Any], slot: dict[str, str]) -> None:
         request = {"space_id": space["id"], "start_time": slot["start_time"], "end_time": slot["end_time"]}
         key = {"Idempotency-Key": str(uuid.uuid4())}
+        self.booking_request = (request, key)
         booked = expect(self.api.call("POST", "/reservations", request, key), 201).json()
         self.booking_id = booked["id"]
         self.check("book it", booked["id"])
@@ -201,6 +209,7 @@ class Smoke:
         if cancelled["status"] != "cancelled":
             raise Failed(f"cancelled, it reads as {cancelled['status']}")
         self.booking_id = None
+        self.booking_request = None
         self.check("cancel it")
 
     def preflight(self) -> None:
@@ -219,16 +228,35 @@ class Smoke:
                 )
             self.check(f"a browser preflight from {self.args.origin} is allowed")
 
-    def clean_up(self) -> None:
-        if self.booking_id:
-            answer = self.api.call("DELETE", f"/reservations/{self.booking_id}")
-            self.say(
-                f"clean {'cancelled the booking' if answer.status == 200 else f'booking left: {answer}'}"
-            )
+    def clean_up(self) -> bool:
+        """Cancel the booking (found again by its Idempotency-Key when its answer was lost) and remove
+        the account this run registered; each step is tried even when another gets no answer. False
+        when something is left."""
+        clean = True
+        try:
+            if not self.booking_id and self.booking_request:
+                request, key = self.booking_request
+                again = self.api.call("POST", "/reservations", request, key)
+                if again.status in (200, 201) and isinstance(booked := again.json(), dict):
+                    self.booking_id = booked.get("id")
+            if self.booking_id:
+                answer = self.api.call("DELETE", f"/reservations/{self.booking_id}")
+                clean = answer.status == 200
+                self.say(f"clean {'cancelled the booking' if clean else f'booking left: {answer}'}")
+        except Failed as failure:
+            clean = False
+            self.say(f"clean booking perhaps left ({self.booking_id or 'id unknown'}): {failure}")
         if self.created_password:
-            answer = self.api.call("DELETE", "/users/me", {"current_password": self.created_password})
-            done = answer.status == 204
-            self.say(f"clean {'removed the account' if done else f'account left: {answer}'}")
+            try:
+                answer = self.api.call("DELETE", "/users/me", {"current_password": self.created_password})
+            except Failed as failure:
+                clean = False
+                self.say(f"clean account left: {failure}")
+            else:
+                done = answer.status == 204
+                clean = clean and done
+                self.say(f"clean {'removed the account' if done else f'account left: {answer}'}")
+        return clean
 
 
 def verification_token(folder: Path, address: str, timeout: float) -> str:
