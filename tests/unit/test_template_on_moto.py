@@ -762,3 +762,57 @@ def test_the_backlog_alarm_watches_the_metric_the_publisher_writes(data_tier_sta
     assert alarm["Dimensions"] == [{"Name": "service", "Value": variables["POWERTOOLS_SERVICE_NAME"]}]
     assert f'name="{alarm["MetricName"]}"' in (ROOT / "functions" / "outbox" / "app.py").read_text()
     assert alarm["TreatMissingData"] == "breaching"
+
+
+def _depends_on(template: dict, name: str) -> set[str]:
+    """Every resource `name` waits for on create, and that waits for it on delete: the closure of its
+    DependsOn, Ref, GetAtt and ${...}."""
+    resources = template["Resources"]
+
+    def direct(value: object) -> set[str]:
+        if isinstance(value, list):
+            return set().union(*(direct(item) for item in value)) if value else set()
+        if isinstance(value, str):
+            return {m.split(".")[0] for m in re.findall(r"\$\{([A-Za-z0-9.]+)\}", value)} & set(resources)
+        if not isinstance(value, dict):
+            return set()
+        found: set[str] = set()
+        for key, item in value.items():
+            if key == "Ref" and item in resources:
+                found.add(item)
+            elif key == "Fn::GetAtt":
+                found.add(item[0] if isinstance(item, list) else item.split(".")[0])
+            else:
+                found |= direct(item)
+        return found
+
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        resource = resources[todo.pop()]
+        depends = resource.get("DependsOn", [])
+        nearest = direct(resource.get("Properties", {})) | set(
+            [depends] if isinstance(depends, str) else depends
+        )
+        todo += [n for n in nearest - seen if n in resources]
+        seen |= nearest
+    return seen
+
+
+def test_the_migrations_run_only_once_what_they_reach_in_the_data_tier_is_there(data_tier_stack):
+    """HOLE. The Migrations custom resource waited for the proxy's targets only. MigrateFunction also
+    reads the owner's secret, whose database name and port the secret attachment adds (before it, the
+    migrations would go to the database `postgres`); it reaches Secrets Manager through its endpoint,
+    and answers CloudFormation through the S3 gateway endpoint on the private subnets' route table.
+    Nothing ordered those: on create the function could run before them, and on delete CloudFormation
+    could remove the S3 endpoint first, so the Delete's answer never reached the presigned URL (without
+    the NAT gateway) and the stack's deletion waited for ServiceTimeout, then failed."""
+    needed = {
+        "DataTierProxyTargets",
+        "DataTierDatabaseSecretAddress",
+        "DataTierSecretsManagerEndpoint",
+        "DataTierS3Endpoint",
+        "DataTierPrivateRoutesA",
+        "DataTierPrivateRoutesB",
+    }
+    assert needed <= _depends_on(data_tier_stack["translated"], "Migrations")
