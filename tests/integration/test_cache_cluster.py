@@ -121,3 +121,34 @@ def test_a_redis_failure_is_logged_and_counted(on_the_cluster, caplog):
     assert cache.get_many("spaces:{a}:x", "spaces:{b}:y") == [None, None]  # keys of two slots: refused
     assert on_the_cluster.failures == failures + 1
     assert on_the_cluster.open  # the cache leaves Redis alone for a while, and says so
+
+
+@pytest.fixture
+def on_a_cluster_that_is_down(monkeypatch, engine):
+    """A cluster whose node does not answer (ElastiCache being replaced, a security group that does
+    not admit the functions): nothing listens where REDIS_URL points."""
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{a_cluster_port()}/0")
+    monkeypatch.setenv("RESERVAS_REDIS_CLUSTER", "true")
+    monkeypatch.setenv("RESERVAS_RATE_LIMITS_ENABLED", "true")
+    reset_caches()
+    from reservas.redis_breaker import breaker
+
+    yield breaker
+    monkeypatch.undo()
+    reset_caches()
+
+
+def test_a_cluster_that_is_down_leaves_the_api_answering_from_postgresql(on_a_cluster_that_is_down, admin):
+    """HOLE. redis.Redis connects on first use, but RedisCluster connects as it is made, to learn the
+    slots: made outside any try (the rate limits' storage, get_redis() in the cache and the health
+    check), it raised when the cluster was out of reach. Every request answered 500 (the rate limits
+    come first; signing up, creating a space, reading it, the health check) instead of PostgreSQL's
+    answer, and nothing tripped the breaker, so every request tried the cluster again."""
+    token = {"authorization": f"Bearer {admin['access_token']}"}
+    status, _, space = invoke("spaces", http_event("POST", "/spaces", headers=token, body=space_body()))
+    assert status == 201, space
+    read = invoke("spaces", http_event("GET", f"/spaces/{space['id']}", route="/spaces/{space_id}"))
+    assert read[0] == 200, read
+    assert on_a_cluster_that_is_down.open  # counted once, then left alone for a while
+    status, _, health = invoke("spaces", http_event("GET", "/spaces/health"))
+    assert status == 200 and health["status"] == "degraded" and health["checks"]["cache"] == "unavailable"

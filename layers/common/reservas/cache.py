@@ -26,6 +26,16 @@ if TYPE_CHECKING:
 REDIS_TIMEOUT_SECONDS = 0.5
 
 
+def reach_redis(what: str) -> Redis | RedisCluster | None:
+    """get_redis(), or None when its client cannot be made: a cluster client connects as it is made (to
+    learn the slots), so a cluster out of reach fails here, which trips the breaker like any failure."""
+    try:
+        return get_redis()
+    except Exception as error:  # any Redis failure: no cache, and it is tried again after the pause
+        breaker.trip(error, what)
+        return None
+
+
 @functools.cache
 def get_redis() -> Redis | RedisCluster | None:
     url = get_settings().redis_url
@@ -51,7 +61,7 @@ class Cache:
 
     def _client(self) -> Redis | RedisCluster | None:
         """The client for reads and writes of values; None while Redis is left alone after a failure."""
-        return None if breaker.open else get_redis()
+        return None if breaker.open else reach_redis("cache")
 
     def _failed(self, error: Exception) -> None:
         breaker.trip(error, "cache")
@@ -69,7 +79,7 @@ class Cache:
 
     def bump(self, *version_keys: str) -> None:
         """Invalidate every value stored under these versions; tried even while reads pause."""
-        client = get_redis()
+        client = reach_redis("cache")
         if client is None:
             return
         try:

@@ -61,6 +61,13 @@ class RateLimiter:
     def _available_strategy(self) -> MovingWindowRateLimiter | None:
         if breaker.open:
             return None
+        try:
+            return self._strategy_made()
+        except Exception as error:  # a cluster's storage connects as it is made: out of reach, pass
+            self._pause(error)
+            return None
+
+    def _strategy_made(self) -> MovingWindowRateLimiter:
         with self._lock:
             if self._strategy is None:
                 from limits.storage import RedisClusterStorage, RedisStorage
