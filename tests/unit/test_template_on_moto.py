@@ -816,3 +816,23 @@ def test_the_migrations_run_only_once_what_they_reach_in_the_data_tier_is_there(
         "DataTierPrivateRoutesB",
     }
     assert needed <= _depends_on(data_tier_stack["translated"], "Migrations")
+
+
+def test_cloudwatch_may_use_the_key_the_alarm_topic_is_encrypted_with(data_tier_stack):
+    """HOLE. The alarm topic was encrypted with the AWS managed key alias/aws/sns, whose key policy no
+    one can change and which does not let CloudWatch use it: every alarm action failed to publish (the
+    alarm shows "Failed to execute action"), and nobody was told. A key of the stack's own lets
+    CloudWatch encrypt what it publishes to the topic."""
+    resources = data_tier_stack["translated"]["Resources"]
+    key = resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"]
+    assert key != "alias/aws/sns" and isinstance(key, dict), key
+    [name] = key.values()
+    assert resources[name]["Type"] == "AWS::KMS::Key"
+    properties = resources[name]["Properties"]
+    assert properties.get("EnableKeyRotation") is True
+    for_cloudwatch = [
+        statement
+        for statement in properties["KeyPolicy"]["Statement"]
+        if statement.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    assert for_cloudwatch and {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(for_cloudwatch[0]["Action"])
