@@ -169,15 +169,20 @@ def aws():
         yield clients
 
 
-@pytest.fixture(scope="module")
-def stack(aws):
-    """The stack with the parameters a first deploy needs: no VPC, no CORS origins."""
-    parameters = {
+def _given(aws, **parameters: str) -> dict[str, str]:
+    """The parameters of a stack given its database and key (no data tier of its own), and more."""
+    return {
         "DatabaseSecretArn": aws["secrets"]["database"],
         "JwtSecretArn": aws["secrets"]["jwt"],
         "MailFrom": MAIL_FROM,
+        **parameters,
     }
-    deployed = _deploy(aws["cloudformation"], aws["iam"], aws["s3"], "reservas", parameters)
+
+
+@pytest.fixture(scope="module")
+def stack(aws):
+    """The stack with the parameters a first deploy needs: no VPC, no CORS origins."""
+    deployed = _deploy(aws["cloudformation"], aws["iam"], aws["s3"], "reservas", _given(aws))
     return {
         **deployed,
         "secrets": aws["secrets"],
@@ -193,14 +198,12 @@ def vpc_stack(aws):
     vpc = aws["ec2"].create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet = aws["ec2"].create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
     group = aws["ec2"].create_security_group(GroupName="reservas", Description="functions", VpcId=vpc)
-    parameters = {
-        "DatabaseSecretArn": aws["secrets"]["database"],
-        "JwtSecretArn": aws["secrets"]["jwt"],
-        "MailFrom": MAIL_FROM,
-        "SubnetIds": subnet,
-        "SecurityGroupIds": group["GroupId"],
-        "CorsAllowOrigins": "https://app.example.com,https://admin.example.com",
-    }
+    parameters = _given(
+        aws,
+        SubnetIds=subnet,
+        SecurityGroupIds=group["GroupId"],
+        CorsAllowOrigins="https://app.example.com,https://admin.example.com",
+    )
     return _deploy(aws["cloudformation"], aws["iam"], aws["s3"], "reservas-vpc", parameters)
 
 
@@ -459,13 +462,9 @@ def test_the_origins_have_one_home_the_gateway(stack):
 @pytest.fixture(scope="module")
 def web_stack(aws):
     """A stack serving the web page: its bucket, distribution and the origin secret."""
-    parameters = {
-        "DatabaseSecretArn": aws["secrets"]["database"],
-        "JwtSecretArn": aws["secrets"]["jwt"],
-        "MailFrom": MAIL_FROM,
-        "ServeWebPage": "true",
-    }
-    return _deploy(aws["cloudformation"], aws["iam"], aws["s3"], "reservas-web", parameters)
+    return _deploy(
+        aws["cloudformation"], aws["iam"], aws["s3"], "reservas-web", _given(aws, ServeWebPage="true")
+    )
 
 
 def _variables(stack, function: str) -> dict:
@@ -547,13 +546,9 @@ def test_the_migrations_run_on_every_deploy_that_may_bring_new_ones(stack):
 
 @pytest.fixture(scope="module")
 def snapstart_stack(aws):
-    parameters = {
-        "DatabaseSecretArn": aws["secrets"]["database"],
-        "JwtSecretArn": aws["secrets"]["jwt"],
-        "MailFrom": MAIL_FROM,
-        "SnapStart": "true",
-    }
-    return _deploy(aws["cloudformation"], aws["iam"], aws["s3"], "reservas-snapstart", parameters)
+    return _deploy(
+        aws["cloudformation"], aws["iam"], aws["s3"], "reservas-snapstart", _given(aws, SnapStart="true")
+    )
 
 
 def _snapstart(stack, function: str):
