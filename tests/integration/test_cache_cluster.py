@@ -71,9 +71,10 @@ def cluster_url():
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture
-def on_the_cluster(cluster_url, monkeypatch, engine):
-    monkeypatch.setenv("REDIS_URL", cluster_url)
+def _on_a_cluster_at(url: str, monkeypatch):
+    """The functions as the data tier deploys them (cluster clients, rate limits on), on `url`; yields
+    the Redis breaker, which says whether Redis is being left alone and how often it failed."""
+    monkeypatch.setenv("REDIS_URL", url)
     monkeypatch.setenv("RESERVAS_REDIS_CLUSTER", "true")
     monkeypatch.setenv("RESERVAS_RATE_LIMITS_ENABLED", "true")
     reset_caches()
@@ -82,6 +83,11 @@ def on_the_cluster(cluster_url, monkeypatch, engine):
     yield breaker
     monkeypatch.undo()
     reset_caches()
+
+
+@pytest.fixture
+def on_the_cluster(cluster_url, monkeypatch, engine):
+    yield from _on_a_cluster_at(cluster_url, monkeypatch)
 
 
 def test_a_space_and_its_day_are_cached_on_a_cluster_without_a_failure(on_the_cluster, admin, cluster_url):
@@ -127,15 +133,7 @@ def test_a_redis_failure_is_logged_and_counted(on_the_cluster, caplog):
 def on_a_cluster_that_is_down(monkeypatch, engine):
     """A cluster whose node does not answer (ElastiCache being replaced, a security group that does
     not admit the functions): nothing listens where REDIS_URL points."""
-    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{a_cluster_port()}/0")
-    monkeypatch.setenv("RESERVAS_REDIS_CLUSTER", "true")
-    monkeypatch.setenv("RESERVAS_RATE_LIMITS_ENABLED", "true")
-    reset_caches()
-    from reservas.redis_breaker import breaker
-
-    yield breaker
-    monkeypatch.undo()
-    reset_caches()
+    yield from _on_a_cluster_at(f"redis://127.0.0.1:{a_cluster_port()}/0", monkeypatch)
 
 
 def test_a_cluster_that_is_down_leaves_the_api_answering_from_postgresql(on_a_cluster_that_is_down, admin):
