@@ -397,7 +397,9 @@ class Bench:
             return event("POST", "/reservations/series", self.token, body)
 
         def closure_body(n: int) -> dict:
-            start = self.first + timedelta(days=400 + n)  # far from every booking of the bench
+            # Far from every booking of the bench; an hour counted in UTC (a local hour that the clocks
+            # skip in spring would make the end the start).
+            start = (self.first + timedelta(days=400 + n)).astimezone(UTC)
             return {"start_time": start.isoformat(), "end_time": (start + timedelta(hours=1)).isoformat()}
 
         def remember_closure(body: dict) -> None:
