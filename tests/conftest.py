@@ -5,6 +5,7 @@ tables), else from an embedded PostgreSQL and a `redis-server` started once for 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, text
@@ -105,14 +106,29 @@ def engine(services) -> Engine:
     return engine
 
 
+@pytest.fixture(scope="session")
+def patient_engine(services, engine) -> Iterator[Engine]:
+    """The tests' own database work that may wait on others (emptying the tables): no socket timeout,
+    unlike the API's engine, whose 2 s would cut the wait short."""
+    from reservas.database import build_engine
+
+    patient = build_engine(services.database_url)  # the session's database, whatever a test points at
+    yield patient
+    patient.dispose()
+
+
 @pytest.fixture(autouse=True)
 def clean_database(request):
     """Every integration test starts from empty tables and an empty Redis."""
     if "engine" not in request.fixturenames:
         yield
         return
-    engine = request.getfixturevalue("engine")
-    with engine.begin() as connection:
+    request.getfixturevalue("engine")
+    with request.getfixturevalue("patient_engine").begin() as connection:
+        # The local API (tests/e2e) may still be finishing what a test's last request started (the
+        # mail of an event, the pool's rollback): wait for it, past the role's 1 s lock timeout.
+        connection.execute(text("SET LOCAL lock_timeout = '15s'"))
+        connection.execute(text("SET LOCAL statement_timeout = '20s'"))
         connection.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
     from reservas.cache import get_redis
 
