@@ -74,26 +74,16 @@ def services():
 
 
 def reset_caches() -> None:
-    """Forget the settings, engine and Redis client built from earlier environment variables."""
-    from reservas import events
-    from reservas.cache import get_redis
-    from reservas.database import get_engine, job_engine
-    from reservas.settings import get_settings
-
-    if get_engine.cache_info().currsize:
-        get_engine().dispose()
-    job_engine.cache_clear()
-    from reservas import aws_secrets
-    from reservas.rate_limits import get_rate_limiter
+    """Forget the settings, engine and Redis client built from earlier environment variables (as a
+    SnapStart restore does), and what earlier failures left (the Redis breaker, the pauses)."""
+    from reservas import events, snapstart
     from reservas.redis_breaker import breaker
     from reservas.viewer_address import unreadable
 
-    aws_secrets.forget()
+    snapstart.forget_connections(close=True)
     breaker.reset()
     unreadable.reset()
     events.resting.clear()
-    for cached in (get_settings, get_engine, get_redis, get_rate_limiter, events.client):
-        cached.cache_clear()
 
 
 @pytest.fixture(scope="session")

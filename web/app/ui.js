@@ -50,6 +50,11 @@ export function notice(message, kind = "info") {
   return h("p", { class: `notice ${kind}`, role: kind === "error" ? "alert" : "status" }, message);
 }
 
+// What went wrong, as the API said it (its `detail`), or in general words.
+export function failure(error) {
+  return notice(error.problem?.detail || t("error.generic"), "error");
+}
+
 function clearErrors(form) {
   form.querySelectorAll(".field-error, .form-error").forEach((node) => node.remove());
   form.querySelectorAll("[aria-invalid]").forEach((node) => {

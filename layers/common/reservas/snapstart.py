@@ -72,19 +72,19 @@ def before_snapshot() -> None:
     from reservas import passwords
 
     passwords.warm_up()
-    _forget_connections(close=True)
+    forget_connections(close=True)
     logger.info("ready for the snapshot", extra={"loaded": loaded})
 
 
 def after_restore() -> None:
     random.seed()
-    _forget_connections(close=False)  # the sockets belong to the instance that was snapshotted
+    forget_connections(close=False)  # the sockets belong to the instance that was snapshotted
     logger.info("restored from a snapshot: connections and cached secrets will be made anew")
 
 
-def _forget_connections(*, close: bool) -> None:
+def forget_connections(*, close: bool) -> None:
     """Forget what holds a connection (closing it first when `close`), and what was built or read from
-    the environment, so that the next use builds it again (as tests/conftest.py reset_caches does)."""
+    the environment, so that the next use builds it again (tests/conftest.py reset_caches uses it too)."""
     from reservas import cache, database, events, rate_limits, settings
 
     if database.get_engine.cache_info().currsize:

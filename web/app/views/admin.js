@@ -4,7 +4,7 @@
 
 import { api } from "../api.js";
 import { t, weekdays } from "../i18n.js";
-import { field, h, handle, notice, showProblem, title } from "../ui.js";
+import { failure, field, h, handle, notice, showProblem, title } from "../ui.js";
 
 export async function listView() {
   const page = await api("GET", "/spaces?include_inactive=true&limit=100");
@@ -30,7 +30,7 @@ export async function listView() {
                 event.target.replaceWith(notice(t("admin.deactivated", { name: space.name })));
               } catch (error) {
                 event.target.disabled = false;
-                row.append(notice(error.problem?.detail || t("error.generic"), "error"));
+                row.append(failure(error));
               }
             },
           },
@@ -205,7 +205,7 @@ function checkInCode(space) {
       ),
     );
   };
-  const failed = (error) => shown.replaceChildren(notice(error.problem?.detail || t("error.generic"), "error"));
+  const failed = (error) => shown.replaceChildren(failure(error));
   const button = h(
     "button",
     {

@@ -3,7 +3,7 @@
 
 import { ApiError, api, signedIn } from "../api.js";
 import { formatInterval, t } from "../i18n.js";
-import { clearProblem, h, notice, showProblem } from "../ui.js";
+import { clearProblem, failure, h, notice, showProblem } from "../ui.js";
 
 const spaces = new Map();
 
@@ -20,15 +20,19 @@ export function remember(space) {
   spaces.set(space.id, Promise.resolve(space));
 }
 
+// Whether someone is signed in; if not, `where` says to sign in first.
+function signedInOrSaySo(where) {
+  if (signedIn()) return true;
+  where.replaceChildren(notice(t("book.signinFirst"), "error"), h("a", { href: "#/signin" }, t("nav.signin")));
+  return false;
+}
+
 const keys = new WeakMap(); // one Idempotency-Key per booking asked for, however often it is clicked
 
 // Book `request` ({space_id, start_time, end_time, attendees?}) and show how it went in `where`;
 // `trigger`, the button clicked, waits while the request runs.
 export async function book(request, where, trigger = null) {
-  if (!signedIn()) {
-    where.replaceChildren(notice(t("book.signinFirst"), "error"), h("a", { href: "#/signin" }, t("nav.signin")));
-    return;
-  }
+  if (!signedInOrSaySo(where)) return;
   if (trigger?.disabled) return;
   if (trigger) trigger.disabled = true;
   if (!keys.has(request)) keys.set(request, crypto.randomUUID());
@@ -61,7 +65,7 @@ async function booking(request, where) {
       where.replaceChildren(await conflictView(error.problem, space, take, { waitFor: request }));
       where.querySelector(".conflict [tabindex]")?.focus();
     } else {
-      where.replaceChildren(notice(error.problem?.detail || t("error.generic"), "error"));
+      where.replaceChildren(failure(error));
     }
   }
 }
@@ -120,7 +124,7 @@ function waitlistButton(request) {
           wait.remove();
         } catch (error) {
           wait.disabled = false;
-          waiting.replaceChildren(notice(error.problem?.detail || t("error.generic"), "error"));
+          waiting.replaceChildren(failure(error));
         }
       },
     },
@@ -133,10 +137,7 @@ function waitlistButton(request) {
 // none (`mode` all_or_nothing); after a 409 that lists the dates in the way, the person may book the
 // free ones only (skip_conflicts). A 422 is shown at the `options` fields it names.
 export async function bookSeries(request, rule, where, trigger, options, mode = "all_or_nothing") {
-  if (!signedIn()) {
-    where.replaceChildren(notice(t("book.signinFirst"), "error"), h("a", { href: "#/signin" }, t("nav.signin")));
-    return;
-  }
+  if (!signedInOrSaySo(where)) return;
   if (trigger?.disabled) return;
   const asked = { ...request, rule, mode };
   const body = JSON.stringify(asked);
@@ -159,7 +160,7 @@ export async function bookSeries(request, rule, where, trigger, options, mode = 
       where.replaceChildren();
       showProblem(options, error);
     } else {
-      where.replaceChildren(notice(error.problem?.detail || t("error.generic"), "error"));
+      where.replaceChildren(failure(error));
     }
   } finally {
     if (trigger) trigger.disabled = false;

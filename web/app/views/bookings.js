@@ -3,7 +3,7 @@
 
 import { ApiError, api } from "../api.js";
 import { formatInterval, formatMoney, t, zoneName } from "../i18n.js";
-import { announce, field, h, handle, notice, showProblem, title } from "../ui.js";
+import { announce, failure, field, h, handle, notice, showProblem, title } from "../ui.js";
 import { addDays, daysBetween, instantAt, wallClock } from "../zoned.js";
 import { conflictView, spaceOf } from "./booking.js";
 
@@ -68,7 +68,7 @@ async function waitlist(entries) {
                 leave.replaceWith(notice(t("waitlist.left")));
               } catch (error) {
                 leave.disabled = false;
-                item.append(notice(error.problem?.detail || t("error.generic"), "error"));
+                item.append(failure(error));
               }
             },
           },
@@ -99,7 +99,7 @@ async function decisions(items) {
           await api("POST", `/reservations/${booking.id}/${verb}`, { body });
           buttons.replaceWith(notice(t(verb === "approve" ? "decide.approved" : "decide.declined"), "success"));
         } catch (error) {
-          outcome.replaceChildren(notice(error.problem?.detail || t("error.generic"), "error"));
+          outcome.replaceChildren(failure(error));
         }
       };
       const buttons = h(
@@ -148,7 +148,7 @@ async function row(booking, redraw) {
   const notStarted = new Date(booking.start_time) > now;
   const failed = (button) => (error) => {
     button.disabled = false;
-    outcome.replaceChildren(notice(error.problem?.detail || t("error.generic"), "error"));
+    outcome.replaceChildren(failure(error));
   };
   const button = (label, attributes, action) => {
     const made = h(

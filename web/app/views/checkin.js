@@ -3,7 +3,7 @@
 
 import { api, signedIn } from "../api.js";
 import { formatInterval, t } from "../i18n.js";
-import { h, notice, title } from "../ui.js";
+import { failure, h, notice, title } from "../ui.js";
 import { signInFormFor } from "./auth.js";
 import { spaceOf } from "./booking.js";
 
@@ -17,7 +17,7 @@ export async function view(spaceId, code) {
       const when = formatInterval(booking.start_time, booking.end_time, space.timezone);
       outcome.replaceChildren(notice(t("checkin.done", { name: space.name, when }), "success"));
     } catch (error) {
-      outcome.replaceChildren(notice(error.problem?.detail || t("error.generic"), "error"));
+      outcome.replaceChildren(failure(error));
     }
   };
   if (signedIn()) {
