@@ -6,19 +6,17 @@ the same counts next to the timings."""
 from __future__ import annotations
 
 import uuid
-from collections import Counter
-from contextlib import contextmanager
 
-import pg8000.core
 import pytest
-import redis.connection
+
+from devtools.round_trips import counting
 
 from tests.integration.conftest import bearer
 from tests.support import STRONG_PASSWORD, http_event, invoke, local_time, next_day
 
 # route: (PostgreSQL round trips, Redis round trips) at the most, rate limits on; what main does today.
-# A pg8000 statement is two round trips (parse, then bind and execute); a connection's check-out its
-# pre-ping, its return a rollback. Lower a budget when a change saves a trip; raise one only with a
+# A pg8000 statement is three round trips (parse; describe; bind and execute); a connection's check-out
+# costs its pre-ping, its return a rollback. Lower a budget when a change saves a trip; raise one only with a
 # reason in the commit. A read the cache answers checks no connection out.
 BUDGETS = {
     "GET /spaces (cached)": (0, 4),
@@ -32,33 +30,6 @@ BUDGETS = {
     "DELETE /reservations/{id}": (23, 3),
     "POST /auth/login": (14, 6),
 }
-
-
-@contextmanager
-def counting():
-    """Counts each exchange with PostgreSQL (a message sent and its answers read) and each command (or
-    pipeline) sent to Redis, in this process."""
-    counts: Counter[str] = Counter()
-    handle, send = (
-        pg8000.core.CoreConnection.handle_messages,
-        redis.connection.AbstractConnection.send_packed_command,
-    )
-
-    def counted_handle(self, *args, **kwargs):
-        counts["postgresql"] += 1
-        return handle(self, *args, **kwargs)
-
-    def counted_send(self, *args, **kwargs):
-        counts["redis"] += 1
-        return send(self, *args, **kwargs)
-
-    pg8000.core.CoreConnection.handle_messages = counted_handle
-    redis.connection.AbstractConnection.send_packed_command = counted_send
-    try:
-        yield counts
-    finally:
-        pg8000.core.CoreConnection.handle_messages = handle
-        redis.connection.AbstractConnection.send_packed_command = send
 
 
 def measured(counts_by_route: dict, route: str, group: str, event: dict) -> tuple[int, dict]:
