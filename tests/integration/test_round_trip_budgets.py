@@ -10,7 +10,6 @@ import uuid
 import pytest
 
 from devtools.round_trips import counting
-
 from tests.integration.conftest import bearer
 from tests.support import STRONG_PASSWORD, http_event, invoke, local_time, next_day
 
