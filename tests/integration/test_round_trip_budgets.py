@@ -14,20 +14,21 @@ from tests.integration.conftest import bearer
 from tests.support import STRONG_PASSWORD, http_event, invoke, local_time, next_day
 
 # route: (PostgreSQL round trips, Redis round trips) at the most, rate limits on; what main does today.
-# A pg8000 statement is three round trips (parse; describe; bind and execute); a connection's check-out
-# costs its pre-ping, its return a rollback. Lower a budget when a change saves a trip; raise one only with a
-# reason in the commit. A read the cache answers checks no connection out.
+# A statement is one round trip (reservas.pg_connection), the BEGIN travelling with a transaction's
+# first; a connection's return costs a rollback, its check-out a ping only after sitting idle. Lower a
+# budget when a change saves a trip; raise one only with a reason in the commit. A read the cache
+# answers checks no connection out.
 BUDGETS = {
     "GET /spaces (cached)": (0, 4),
     "GET /spaces/{id} (cached)": (0, 4),
     "GET /spaces/{id}/availability (cached)": (0, 4),
-    "GET /spaces/{id}/availability (uncached)": (8, 5),
-    "POST /reservations": (41, 3),
-    "POST /reservations (the same Idempotency-Key again)": (17, 2),
-    "GET /reservations": (11, 2),
-    "PATCH /reservations/{id}": (26, 3),
-    "DELETE /reservations/{id}": (23, 3),
-    "POST /auth/login": (14, 6),
+    "GET /spaces/{id}/availability (uncached)": (2, 5),
+    "POST /reservations": (13, 3),
+    "POST /reservations (the same Idempotency-Key again)": (5, 2),
+    "GET /reservations": (3, 2),
+    "PATCH /reservations/{id}": (8, 3),
+    "DELETE /reservations/{id}": (7, 3),
+    "POST /auth/login": (4, 6),
 }
 
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
 
 from reservas.credentials import get_database_url
+from reservas.pg_connection import OneTripConnection
 from reservas.settings import get_settings
 
 EXCLUSION_VIOLATION = "23P01"
@@ -66,7 +67,10 @@ def build_engine(
     answers 503. PostgreSQL's own limits, shorter than the socket's, come from the role's settings
     (`apply_server_timeouts`), so a slow statement ends in an error the API can explain while the
     connection stays usable. `session_settings` override those for tools that do bulk work (sent when
-    connecting, in the startup packet)."""
+    connecting, in the startup packet).
+
+    Connections are `OneTripConnection`s (one round trip per statement), and a pooled connection is
+    pinged on check-out only after it sat idle for PING_AFTER_IDLE_SECONDS (see `_ping_if_idle`)."""
     sa_url, connect_args = pg8000_url(url)
     if timeout_seconds:
         connect_args["timeout"] = timeout_seconds
@@ -78,15 +82,42 @@ def build_engine(
         pool_size=pool_size,
         max_overflow=0,
         pool_timeout=timeout_seconds or 30,
-        pool_pre_ping=True,
         pool_recycle=1800,
         pool_reset_on_return="rollback",  # a connection goes back to the pool with no transaction open
         hide_parameters=True,  # errors and logs name the statement, never its values (hashes, emails, notes)
     )
+    event.listen(engine, "do_connect", _one_trip_connection)
     event.listen(engine, "handle_error", _contain_database_error)
     event.listen(engine, "before_cursor_execute", _within_the_requests_budget)
-    event.listen(engine, "checkin", _forget_the_deadline)
+    event.listen(engine, "checkout", _ping_if_idle)
+    event.listen(engine, "checkin", _back_in_the_pool)
     return engine
+
+
+def _one_trip_connection(
+    _dialect: object, _record: object, cargs: list[Any], cparams: dict[str, Any]
+) -> OneTripConnection:
+    return OneTripConnection(*cargs, **cparams)
+
+
+PING_AFTER_IDLE_SECONDS = 10.0
+_IDLE_SINCE = "reservas.idle_since"  # in the pool entry's info, while the connection is in the pool
+
+
+def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: object) -> None:
+    """A connection used moments ago is alive: pinging it before every request would cost each request
+    a round trip. One that sat idle (a Lambda instance frozen between requests, a server or proxy that
+    may have closed it meanwhile) is pinged first, and replaced when the ping fails (SQLAlchemy's pool
+    tries a new connection on DisconnectionError). A connection that died within the idle time fails
+    its request with a 503 instead, and is replaced for the next one."""
+    idle_since = record.info.pop(_IDLE_SINCE, None)
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        ping = dbapi_connection.cursor()
+        ping.execute(";")
+    except Exception as error:
+        raise exc.DisconnectionError("the pooled connection did not answer its ping") from error
 
 
 _DEADLINE = "reservas.deadline"  # in Connection.info, while a request holds the connection
@@ -209,8 +240,9 @@ class DatabaseBudgetSpent(TimeoutError):
     """The request has used up its time for database work (see get_db)."""
 
 
-def _forget_the_deadline(_: object, record: ConnectionPoolEntry) -> None:
+def _back_in_the_pool(_: object, record: ConnectionPoolEntry) -> None:
     record.info.pop(_DEADLINE, None)
+    record.info[_IDLE_SINCE] = time.monotonic()
 
 
 def _within_the_requests_budget(connection: Connection, *_: object) -> None:

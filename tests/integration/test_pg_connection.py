@@ -1,0 +1,131 @@
+"""The API's PostgreSQL connection (reservas.pg_connection): one round trip per statement, and still in
+step with the server after every kind of failure; a pooled connection pinged only after sitting idle."""
+
+from __future__ import annotations
+
+import io
+
+import pg8000.core
+import pg8000.dbapi
+import pytest
+from sqlalchemy import text
+
+from devtools.round_trips import counting
+from reservas import database
+from reservas.pg_connection import OneTripConnection
+
+
+@pytest.fixture
+def raw(engine):
+    """A OneTripConnection of its own (the driver's connection, under SQLAlchemy's)."""
+    engine_connection = engine.raw_connection()
+    connection = engine_connection.dbapi_connection
+    assert isinstance(connection, OneTripConnection)
+    yield connection
+    engine_connection.invalidate()  # each test leaves it in a state of its own making
+
+
+def status(connection) -> bytes:
+    return connection._transaction_status
+
+
+def test_a_statement_is_one_round_trip_and_begin_travels_with_the_first(raw):
+    cursor = raw.cursor()
+    with counting() as trips:
+        cursor.execute("SELECT %s::int + %s::int, 'x'", (1, 2))
+    assert list(cursor.fetchall()) == [[3, "x"]]
+    assert trips["postgresql"] == 1 and status(raw) == pg8000.core.IN_TRANSACTION
+    with counting() as trips:
+        cursor.execute("SELECT %s::text", ("ü ñ",))
+        assert cursor.fetchone() == ["ü ñ"]
+        cursor.execute("SELECT 1 WHERE false")  # no rows, no parameters: the simple protocol
+        assert list(cursor.fetchall()) == []
+        raw.commit()
+    assert trips["postgresql"] == 3 and status(raw) == pg8000.core.IDLE
+
+
+def test_an_error_in_the_first_statement_leaves_the_transaction_failed_and_the_connection_usable(raw):
+    cursor = raw.cursor()
+    with pytest.raises(pg8000.dbapi.DatabaseError) as refused:
+        cursor.execute("SELECT 1 / %s::int", (0,))  # BEGIN, then this, sent together
+    assert refused.value.args[0]["C"] == "22012"
+    assert status(raw) == pg8000.core.IN_FAILED_TRANSACTION
+    raw.rollback()
+    cursor.execute("SELECT %s::int", (7,))
+    assert list(cursor.fetchall()) == [[7]]
+
+
+def test_a_statement_the_server_cannot_parse_is_reported_and_nothing_is_left_unread(raw):
+    cursor = raw.cursor()
+    cursor.execute("SELECT %s::int", (1,))
+    with pytest.raises(pg8000.dbapi.DatabaseError) as refused:
+        cursor.execute("SELEC %s", (1,))
+    assert refused.value.args[0]["C"] == "42601"
+    raw.rollback()
+    cursor.execute("SELECT %s::text", ("next",))
+    assert list(cursor.fetchall()) == [["next"]]
+
+
+def test_a_value_the_driver_cannot_send_fails_before_anything_is_written(raw):
+    cursor = raw.cursor()
+    with counting() as trips, pytest.raises(UnicodeEncodeError):
+        cursor.execute("SELECT %s::text", ("\ud800",))  # a lone surrogate: no UTF-8 for it
+    assert trips["postgresql"] == 0  # nothing went out: no answers are waiting on the connection
+    cursor.execute("SELECT %s::int", (5,))
+    assert list(cursor.fetchall()) == [[5]]
+
+
+def test_copy_after_a_pending_begin_runs_inside_the_transaction(raw):
+    cursor = raw.cursor()
+    cursor.execute("CREATE TEMPORARY TABLE copied (n int)")
+    raw.commit()
+    cursor.execute("COPY copied FROM STDIN", stream=io.BytesIO(b"1\n2\n"))
+    assert status(raw) == pg8000.core.IN_TRANSACTION
+    raw.rollback()  # the copy was inside the transaction: gone with it
+    cursor.execute("SELECT count(*) FROM copied")
+    assert list(cursor.fetchall()) == [[0]]
+
+
+def test_autocommit_set_after_a_transaction_ended_sends_no_begin(raw):
+    cursor = raw.cursor()
+    cursor.execute("SELECT %s::int", (1,))
+    raw.rollback()
+    raw.autocommit = True
+    cursor.execute("SELECT %s::int", (2,))
+    assert status(raw) == pg8000.core.IDLE  # no transaction was opened
+
+
+def _terminate(url: str, pid: int) -> None:
+    admin = database.build_engine(url)
+    with admin.connect() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    admin.dispose()
+
+
+def _backend_pid(engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+
+
+def test_a_connection_that_died_while_idle_is_pinged_and_replaced(services, monkeypatch):
+    engine = database.build_engine(services.database_url, timeout_seconds=2)
+    try:
+        first = _backend_pid(engine)
+        _terminate(services.database_url, first)
+        monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 0.0)  # it has sat idle long enough
+        with counting() as trips:
+            assert _backend_pid(engine) != first  # the ping failed; a new connection answered
+        assert trips["postgresql"] > 1
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_used_moments_ago_is_not_pinged(services):
+    engine = database.build_engine(services.database_url, timeout_seconds=2)
+    try:
+        _backend_pid(engine)
+        with counting() as trips:
+            _backend_pid(engine)
+        assert trips["postgresql"] == 2  # BEGIN with the SELECT, then the rollback on its return
+    finally:
+        engine.dispose()
