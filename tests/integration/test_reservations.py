@@ -7,10 +7,10 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from reservas.errors import PROBLEM_JSON
-from reservas.tables import reservations
+from reservas.tables import idempotency_keys, reservations
 from tests.conftest import reset_caches
 from tests.integration.conftest import bearer
 from tests.support import local, next_day
@@ -127,6 +127,34 @@ def test_a_user_holds_at_most_n_upcoming_reservations(booking, monkeypatch):
         reset_caches()
 
 
+def test_the_limit_on_upcoming_reservations_holds_when_bookings_race(booking, spaces_api, monkeypatch):
+    """Ten bookings of one user at once, each of another space (so that only the user's lock
+    serialises them), with room for three: three are booked, seven refused, none over."""
+    monkeypatch.setenv("RESERVAS_MAX_ACTIVE_RESERVATIONS", "3")
+    reset_caches()
+    spaces = [spaces_api.create(name=f"Race {n}") for n in range(10)]
+    barrier, statuses = threading.Barrier(10), []
+
+    def attempt(space):
+        barrier.wait()
+        body = {"space_id": space["id"], "start_time": booking.at("10:00"), "end_time": booking.at("11:00")}
+        response = booking.api.post("/reservations", json=body, headers=bearer(booking.user["access_token"]))
+        statuses.append(response.status_code)
+
+    try:
+        threads = [threading.Thread(target=attempt, args=(space,)) for space in spaces]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(statuses) == [201] * 3 + [422] * 7
+        mine = booking.api.get("/reservations", headers=bearer(booking.user["access_token"])).json()
+        assert len(mine["items"]) == 3
+    finally:
+        monkeypatch.undo()
+        reset_caches()
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [("status", "cancelled"), ("cost", "0.00"), ("user_id", str(uuid.uuid4())), ("id", str(uuid.uuid4()))],
@@ -224,6 +252,18 @@ def test_concurrent_requests_with_one_key_book_once(booking, engine):
     assert statuses == [201] * 6
     assert len(ids) == 1
     assert count(engine) == 1
+
+
+def test_a_key_past_its_lifetime_books_anew(booking, engine):
+    first = booking.post("10:00", "11:00", headers={"Idempotency-Key": "monthly"}).json()
+    with engine.begin() as connection:  # a day later
+        connection.execute(update(idempotency_keys).values(expires_at=func.now() - timedelta(seconds=1)))
+    again = booking.post("12:00", "13:00", headers={"Idempotency-Key": "monthly"})
+    assert again.status_code == 201 and again.json()["id"] != first["id"]
+    assert again.json()["start_time"] == booking.at("12:00")
+    assert count(engine) == 2
+    replayed = booking.post("12:00", "13:00", headers={"Idempotency-Key": "monthly"})
+    assert replayed.json()["id"] == again.json()["id"]  # and the key now answers for the new one
 
 
 def test_keys_belong_to_their_user(booking, register):

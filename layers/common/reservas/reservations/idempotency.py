@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, select
 
 from reservas.database import postgres_insert
 from reservas.errors import Unprocessable
@@ -46,25 +46,19 @@ def claim(db: Connection, user_id: uuid.UUID, key: str, fingerprint: str) -> Rep
     """Reserve the key for this request inside the current transaction. A Replay when an earlier request
     with this key already succeeded; a 422 when that request was a different one."""
     now = datetime.now(UTC)
-    db.execute(
-        delete(idempotency_keys).where(
-            idempotency_keys.c.user_id == user_id,
-            idempotency_keys.c.key == key,
-            idempotency_keys.c.expires_at <= now,
-        )
-    )
-    claimed = db.execute(
-        postgres_insert(idempotency_keys)
-        .values(
-            user_id=user_id,
-            key=key,
-            request_hash=fingerprint,
-            status_code=0,
-            response_body={},
-            expires_at=now + KEY_LIFETIME,
-        )
-        .on_conflict_do_nothing()
-        .returning(idempotency_keys.c.key)
+    fresh = {
+        "request_hash": fingerprint,
+        "status_code": 0,
+        "response_body": {},
+        "expires_at": now + KEY_LIFETIME,
+    }
+    insert = postgres_insert(idempotency_keys).values(user_id=user_id, key=key, **fresh)
+    claimed = db.execute(  # a key past its lifetime is claimed again, as if new
+        insert.on_conflict_do_update(
+            index_elements=[idempotency_keys.c.user_id, idempotency_keys.c.key],
+            set_=fresh,
+            where=idempotency_keys.c.expires_at <= now,
+        ).returning(idempotency_keys.c.key)
     ).first()
     if claimed is not None:
         return None

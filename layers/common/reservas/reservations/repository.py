@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    ScalarSelect,
     Select,
     and_,
     case,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.sql.util import ClauseAdapter
 
 from reservas.database import after_key, contains
 from reservas.tables import reservations, series, space_managers, spaces, users
@@ -73,23 +75,41 @@ def lock_user(db: Connection, user_id: uuid.UUID) -> bool:
 
 
 def count_active_future(db: Connection, user_id: uuid.UUID) -> int:
+    return db.execute(select(_holdings(user_id))).scalar_one()
+
+
+def _holdings(user_id: uuid.UUID) -> ScalarSelect[int]:
     """The user's upcoming holdings: each booking counts once, and so does each series, but for its
     occurrences moved away from the time its rule gave them, which count on their own."""
     in_its_place = reservations.c.start_time == reservations.c.recurrence_id
     holding = case((in_its_place, reservations.c.series_id), else_=reservations.c.id)
-    statement = select(func.count(holding.distinct())).where(
-        reservations.c.user_id == user_id,
-        reservations.c.end_time > func.now(),
-        still_holding,
+    return (
+        select(func.count(holding.distinct()))
+        .where(reservations.c.user_id == user_id, reservations.c.end_time > func.now(), still_holding)
+        .scalar_subquery()
     )
-    return db.execute(statement).scalar_one()
 
 
-def insert_reservation(db: Connection, values: dict[str, Any]) -> uuid.UUID:
-    reservation_id: uuid.UUID = db.execute(
-        insert(reservations).values(**values).returning(reservations.c.id)
-    ).scalar_one()
-    return reservation_id
+def space_to_book(db: Connection, space_id: uuid.UUID, holder_id: uuid.UUID) -> RowMapping | None:
+    """The space, locked (FOR NO KEY UPDATE: bookings of one space take turns), with `holdings`: the
+    upcoming holdings of the one who would hold the booking (count_active_future), counted after the
+    caller locked their row (lock_user), in the same statement."""
+    statement = (
+        select(spaces, _holdings(holder_id).label("holdings"))
+        .where(spaces.c.id == space_id)
+        .with_for_update(of=spaces, key_share=True)
+    )
+    return db.execute(statement).mappings().first()
+
+
+def insert_reservation(db: Connection, values: dict[str, Any]) -> RowMapping:
+    """Insert a reservation, and read it as `find` does, in one statement."""
+    inserted = insert(reservations).values(**values).returning(*reservations.c).cte("inserted")
+    as_inserted = ClauseAdapter(inserted).traverse  # the columns of `find`, read from the new row
+    statement = select(*(as_inserted(column) for column in _COLUMNS)).join_from(
+        inserted, spaces, spaces.c.id == inserted.c.space_id
+    )
+    return db.execute(statement).mappings().one()
 
 
 def insert_reservations(db: Connection, rows: list[dict[str, Any]]) -> None:

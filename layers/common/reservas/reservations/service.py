@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -179,19 +179,13 @@ def _book_once(
     replayed = _replay(db, user, key, request.model_dump(mode="json"))
     if replayed is not None:
         return replayed
-    # The interval's rules (the per-day work) are checked before any lock is taken; the locks then
-    # serialise this user's bookings (the limit on upcoming ones) and this space's (see bookable_space).
-    space = bookable_space(db, request.space_id)
-    problems = interval_problems(space, request)
+    # This user's bookings take turns (the limit on upcoming ones holds), then this space's.
     if not repository.lock_user(db, user.id):
         raise Unauthorized("The account of this access token no longer exists.")
-    problems += holding_problems(db, user.id)
-    locked = bookable_space(db, request.space_id, lock=True)
-    if locked != space:  # its settings changed meanwhile
-        space, problems = locked, interval_problems(locked, request) + holding_problems(db, user.id)
-    refuse_if(problems)
+    space, holdings = space_and_holdings(db, request.space_id, user.id)
+    refuse_if(interval_problems(space, request) + limit_problems(holdings))
     start, end = request.start_time, request.end_time
-    reservation_id = repository.insert_reservation(
+    row = repository.insert_reservation(
         db,
         {
             "user_id": user.id,
@@ -205,7 +199,7 @@ def _book_once(
             **approval_terms(space, start),
         },
     )
-    reservation = to_reservation(present(repository.find(db, reservation_id)))
+    reservation = to_reservation(row)
     body = reservation.model_dump(mode="json")
     events.record(db, events.RESERVATION_CREATED, reservation.id, body)
     audit.record(
@@ -231,7 +225,21 @@ def bookable_space(db: Connection, space_id: uuid.UUID, *, lock: bool = False) -
     # Locked, bookings of one space take turns. Without it, two overlapping inserts each wait on the
     # other's row in the exclusion index, a deadlock PostgreSQL breaks only after deadlock_timeout.
     # The constraint still decides; the lock only spares that wait.
-    row = spaces_repository.find_space(db, space_id, lock=lock)
+    return _active(spaces_repository.find_space(db, space_id, lock=lock))
+
+
+def space_and_holdings(db: Connection, space_id: uuid.UUID, holder_id: uuid.UUID) -> tuple[Space, int]:
+    """The space to book, locked as bookable_space(lock=True) does, and the upcoming holdings of the
+    holder, whose row the caller holds (repository.lock_user)."""
+    row = repository.space_to_book(db, space_id, holder_id)
+    if row is None:
+        return _active(None), 0
+    values = dict(row)
+    holdings: int = values.pop("holdings")
+    return _active(values), holdings
+
+
+def _active(row: Mapping[str, Any] | RowMapping | None) -> Space:
     if row is None or not row["is_active"]:
         raise Unprocessable(
             "No active space has this id.",
@@ -256,8 +264,12 @@ def interval_problems(space: Space, request: BookingRequest) -> Problems:
 def holding_problems(db: Connection, user_id: uuid.UUID) -> Problems:
     """The cap on upcoming holdings (repository.count_active_future says what one is), for the holder
     of one more; the caller holds the holder's row (repository.lock_user)."""
+    return limit_problems(repository.count_active_future(db, user_id))
+
+
+def limit_problems(holdings: int) -> Problems:
     limit = get_settings().max_active_reservations
-    if repository.count_active_future(db, user_id) >= limit:
+    if holdings >= limit:
         return [([], f"you already hold {limit} upcoming reservations, the most allowed")]
     return []
 
