@@ -26,8 +26,8 @@ BUDGETS = {
     "POST /reservations": (9, 3),
     "POST /reservations (the same Idempotency-Key again)": (4, 2),
     "GET /reservations": (3, 2),
-    "PATCH /reservations/{id}": (8, 3),
-    "DELETE /reservations/{id}": (7, 3),
+    "PATCH /reservations/{id}": (7, 3),
+    "DELETE /reservations/{id}": (6, 3),
     "POST /auth/login": (4, 6),
 }
 

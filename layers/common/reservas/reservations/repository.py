@@ -23,6 +23,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.sql.util import ClauseAdapter
 
 from reservas.database import after_key, contains
@@ -103,11 +104,16 @@ def space_to_book(db: Connection, space_id: uuid.UUID, holder_id: uuid.UUID) -> 
 
 
 def insert_reservation(db: Connection, values: dict[str, Any]) -> RowMapping:
-    """Insert a reservation, and read it as `find` does, in one statement."""
-    inserted = insert(reservations).values(**values).returning(*reservations.c).cte("inserted")
-    as_inserted = ClauseAdapter(inserted).traverse  # the columns of `find`, read from the new row
-    statement = select(*(as_inserted(column) for column in _COLUMNS)).join_from(
-        inserted, spaces, spaces.c.id == inserted.c.space_id
+    """Insert a reservation; it as `find` reads it."""
+    return _as_found(db, insert(reservations).values(**values))
+
+
+def _as_found(db: Connection, write: Insert | Update) -> RowMapping:
+    """Run `write` (of one reservation) and read its row as `find` does, in the same statement."""
+    written = write.returning(*reservations.c).cte("written")
+    as_written = ClauseAdapter(written).traverse
+    statement = select(*(as_written(column) for column in _COLUMNS)).join_from(
+        written, spaces, spaces.c.id == written.c.space_id
     )
     return db.execute(statement).mappings().one()
 
@@ -158,15 +164,18 @@ def find_all(db: Connection, reservation_ids: list[uuid.UUID]) -> list[RowMappin
     return list(db.execute(statement).mappings())
 
 
-def change(db: Connection, reservation_id: uuid.UUID, values: dict[str, Any]) -> None:
-    db.execute(update(reservations).where(reservations.c.id == reservation_id).values(**values))
+def change(db: Connection, reservation_id: uuid.UUID, values: dict[str, Any]) -> RowMapping:
+    """Change a reservation the caller holds locked; it as `find` reads it."""
+    return _as_found(db, update(reservations).where(reservations.c.id == reservation_id).values(**values))
 
 
-def cancel(db: Connection, reservation_id: uuid.UUID) -> None:
-    db.execute(
+def cancel(db: Connection, reservation_id: uuid.UUID) -> RowMapping:
+    """Cancel a reservation the caller holds locked, holding its time; it as `find` reads it."""
+    return _as_found(
+        db,
         update(reservations)
         .where(reservations.c.id == reservation_id, reservations.c.status.in_(HOLDING))
-        .values(status="cancelled", cancelled_at=func.now())
+        .values(status="cancelled", cancelled_at=func.now()),
     )
 
 

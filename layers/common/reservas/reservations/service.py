@@ -412,8 +412,7 @@ def cancel(db: Connection, user: User, reservation_id: uuid.UUID, *, actor: audi
     if not user.is_admin and row["start_time"] <= datetime.now(UTC):
         raise Conflict("This reservation has already started; only an administrator can cancel it now.")
     before = to_reservation(row)
-    repository.cancel(db, reservation_id)
-    reservation = _cancelled(db, before, actor)
+    reservation = _cancelled(db, before, repository.cancel(db, reservation_id), actor)
     db.commit()
     spaces_cache.bookings_changed(reservation.space_id)
     return reservation
@@ -610,11 +609,11 @@ def _change_once(
         }
     try:
         with domain_errors():
-            repository.change(db, reservation_id, values)
+            changed_row = repository.change(db, reservation_id, values)
     except Overlap:
         wanted = BookingRequest(space_id=space.id, start_time=start, end_time=end, attendees=attendees)
         raise _TimeTaken(wanted, movable=row["start_time"] > now) from None
-    reservation = to_reservation(present(repository.find(db, reservation_id)))
+    reservation = to_reservation(changed_row)
     body = reservation.model_dump(mode="json")
     changed = audit.record_change(
         db,
@@ -661,9 +660,9 @@ def _change_problems(
     return problems
 
 
-def _cancelled(db: Connection, before: Reservation, actor: audit.Actor) -> Reservation:
+def _cancelled(db: Connection, before: Reservation, after: RowMapping, actor: audit.Actor) -> Reservation:
     """The reservation as cancelled, announced and recorded: what every cancellation shares."""
-    reservation = to_reservation(present(repository.find(db, before.id)))
+    reservation = to_reservation(after)
     body = reservation.model_dump(mode="json")
     events.record(db, events.RESERVATION_CANCELLED, reservation.id, body)
     audit.record_change(
