@@ -48,6 +48,7 @@ class Result:
     notes: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
+    tables: list[str] = field(default_factory=list)  # markdown of its own, after the notes
 
     def save(self, path: str | Path | None) -> None:
         if path:
@@ -61,12 +62,15 @@ class Result:
             notes=data["notes"],
             failures=data["failures"],
             meta=data["meta"],
+            tables=data.get("tables", []),
         )
 
     def print_markdown(self) -> None:
         print(markdown_table(self.rows))
         for note in self.notes:
             print(f"- {note}")
+        for table in self.tables:
+            print(f"\n{table}\n")
         for failure in self.failures:
             print(f"FAILED: {failure}")
 

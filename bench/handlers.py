@@ -15,8 +15,10 @@ account) of their own, made directly in the database; DELETE /spaces/{id} gets a
 DELETE /reservations/{id} cancels one of the bookings POST /reservations made; the "uncached"
 availability invalidates the space's cached availability first, as a booking does.
 
-In each repeat every route gets its warm-up calls, then its timed runs; a route's p50 and p95 are the
-medians over the repeats of each repeat's p50 and p95.
+In each repeat every route gets its warm-up calls, then one call whose round trips to PostgreSQL and
+Redis are counted (devtools.round_trips, as the budgets' test counts them; untimed), then its timed
+runs; a route's p50 and p95 are the medians over the repeats of each repeat's p50 and p95. Rate limits
+being off here, a route's Redis round trips in production are one more (the limiter's script).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common")]
 from bench.common import Result, Row, fmt_ms, summarise  # noqa: E402
 from devtools import devservices  # noqa: E402
 from devtools.apigw import v2_event  # noqa: E402
+from devtools.round_trips import counting  # noqa: E402
 
 ZONE = ZoneInfo("Europe/Madrid")
 PASSWORD = "Bench-Horse-2718"  # noqa: S105 (the benchmark accounts' password)
@@ -73,6 +76,7 @@ class Route:
     p95s: list[float] = field(default_factory=list)
     calls: int = 0
     statements: int = 0  # SQL statements the last call sent
+    trips: tuple[int, int] = (0, 0)  # PostgreSQL and Redis round trips of the last call
 
 
 class Bench:
@@ -917,13 +921,20 @@ class Bench:
 
     def sample(self, route: Route, warmup: int, runs: int) -> list[float]:
         samples = []
-        for number in range(warmup + runs):
+        for number in range(warmup + runs + 1):
             request = route.prepare(route.calls)
             route.calls += 1
             self.statements = 0
-            began = time.perf_counter()
-            response = self.handlers[route.group](request, self.context(f"{route.group.title()}Function"))
-            elapsed = time.perf_counter() - began
+            handler, context = self.handlers[route.group], self.context(f"{route.group.title()}Function")
+            if number == warmup:  # one call counted, untimed: the counter slows every round trip
+                with counting() as trips:
+                    response = handler(request, context)
+                route.trips = (trips["postgresql"], trips["redis"])
+                elapsed = None
+            else:
+                began = time.perf_counter()
+                response = handler(request, context)
+                elapsed = time.perf_counter() - began
             route.statements = self.statements
             if response["statusCode"] != route.expect:
                 raise RuntimeError(
@@ -931,7 +942,7 @@ class Bench:
                 )
             if route.after is not None:
                 route.after(json.loads(response["body"]))
-            if number >= warmup:
+            if number >= warmup and elapsed is not None:
                 samples.append(elapsed)
         return samples
 
@@ -1031,7 +1042,8 @@ def run(args: argparse.Namespace, services: devservices.Services) -> int:
                 f"{route.name} ({route.group})",
                 fmt_ms(p50),
                 fmt_ms(p95),
-                f"{runs} runs x {args.repeats}; {route.statements} SQL statements",
+                f"{runs} runs x {args.repeats}; {route.statements} SQL statements; round trips: "
+                f"PostgreSQL {route.trips[0]}, Redis {route.trips[1]}",
             )
         )
     with get_engine().connect() as connection:

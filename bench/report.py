@@ -1,12 +1,13 @@
 """`make bench`: every benchmark of Reservas in one run, printed as one markdown table.
 
-    .venv/bin/python bench/report.py [--quick] [--only cold,handlers,local,availability,race]
+    .venv/bin/python bench/report.py [--quick] [--only cold,handlers,warm,local,availability,race]
 
 Each section runs in a process of its own, with its own PostgreSQL and Redis where it needs them, one
 after the other (never two at once: they would skew each other's figures):
 
 1. cold start        bench/cold_start.py   built functions imported by fresh interpreters
 2. handlers          bench/handlers.py     warm p50/p95 of every route, in process
+   warm              bench/warm_path.py    cached reads and login against a trivial route; the profile
 3. local             bench/local_api_load.py    a read-heavy mix over HTTP, 8 and 32 clients
 4. availability      bench/availability.py availability at 1,000,000 reservations
 5. race              bench/local_api_load.py    the race checker, Reservas and the naive baseline
@@ -77,6 +78,17 @@ def sections(quick: bool) -> list[Section]:
                 *(["--runs", "20", "--slow-runs", "3", "--repeats", "2"] if quick else []),
             ],
             900,
+        ),
+        Section(
+            "warm",
+            "Warm path",
+            [
+                python,
+                "-u",
+                str(BENCH / "warm_path.py"),
+                *(["--runs", "100", "--login-runs", "6", "--profile-runs", "100"] if quick else []),
+            ],
+            600,
         ),
         Section(
             "local",
@@ -205,7 +217,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds and 100k reservations")
     parser.add_argument(
-        "--only", default="", help="comma-separated sections: cold, handlers, local, availability, race"
+        "--only", default="", help="comma-separated sections: cold, handlers, warm, local, availability, race"
     )
     parser.add_argument("--output", type=Path, default=REPORT, help="where to write the markdown")
     args = parser.parse_args()
@@ -218,6 +230,7 @@ def main() -> int:
     started = time.perf_counter()
     rows: list[Row] = []
     notes: list[str] = []
+    tables: list[str] = []
     failures: list[str] = []
     meta: dict[str, str] = {}
     durations = []
@@ -225,6 +238,7 @@ def main() -> int:
         result, seconds = run_section(section, logs, args.quick)
         rows += result.rows
         notes += result.notes
+        tables += result.tables
         failures += result.failures
         meta.update({k: v for k, v in result.meta.items() if v})
         durations.append(f"{section.key} {seconds:.0f} s")
@@ -246,6 +260,7 @@ def main() -> int:
         "Notes:",
         "",
         *(f"- {note}" for note in notes),
+        *(line for table in tables for line in ("", table)),
     ]
     if failures:
         document += ["", "Failed:", "", *(f"- {failure}" for failure in failures)]

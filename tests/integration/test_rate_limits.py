@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+import uuid
+from types import SimpleNamespace
 
 from reservas.errors import PROBLEM_JSON
 from tests.support import STRONG_PASSWORD, http_event, invoke
@@ -136,3 +138,102 @@ def test_a_failing_redis_fails_no_request(limits_on, broken_service, caplog):
     statuses = [login("198.51.100.9", email=f"r{n}@example.com")[0] for n in range(12)]
     assert statuses == [401] * 12
     assert "rate limits off for a while: Redis failed" in caplog.text
+
+
+def test_a_request_refused_by_one_window_takes_no_place_in_the_others(limits_on):
+    """All of a request's windows are counted in one script: a place in each, or in none."""
+    from reservas.rate_limits import get_rate_limiter, parse_limits
+
+    limiter = get_rate_limiter()
+    assert limiter is not None
+    who = uuid.uuid4().hex
+    wide, narrow = parse_limits("2/hour")[0], parse_limits("1/hour")[0]
+    both = [(wide, ("t", who)), (narrow, ("t", who, "narrow"))]
+    assert limiter.hit_all(both) is None
+    assert 3590 <= (limiter.hit_all(both) or 0) <= 3600  # the narrow one is full, for an hour
+    assert limiter.hit_all([(wide, ("t", who))]) is None  # the refusal took no place in the wide one
+    assert limiter.hit_all([(wide, ("t", who))]) is not None
+
+
+def test_a_window_has_room_again_once_its_oldest_place_leaves_it(limits_on, monkeypatch):
+    from reservas import rate_limits
+
+    now = [1_000_000.0]
+    monkeypatch.setattr(rate_limits, "time", SimpleNamespace(time=lambda: now[0]))
+    limiter = rate_limits.get_rate_limiter()
+    assert limiter is not None
+    limits, who = rate_limits.parse_limits("2/minute;10/hour"), uuid.uuid4().hex
+
+    def at(seconds: float) -> int | None:
+        now[0] = 1_000_000.0 + seconds
+        return limiter.hit(limits, "edge", who)
+
+    assert [at(0), at(30)] == [None, None]
+    assert at(59.5) == 1  # the first place leaves the minute at 60
+    assert at(60) == 1  # a place counts until the end of its minute, inclusive
+    assert at(60.01) is None
+    assert at(89.99) == 1  # 30's place, until 90
+    assert at(90.01) is None
+
+
+def test_fifty_requests_at_once_get_exactly_the_limit(limits_on):
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    from reservas.cache import get_redis
+    from tests.support import function_module
+
+    limits_on(rate_limit_default="20/minute;1000/hour")
+    address = f"198.18.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
+    statuses: list[int] = []
+    start = threading.Barrier(50)
+
+    def call() -> None:
+        client = TestClient(function_module("users").app, client=(address, 40000))
+        start.wait()
+        statuses.append(client.get("/users/me").status_code)
+
+    threads = [threading.Thread(target=call) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [401] * 20 + [429] * 30
+    redis = get_redis()
+    assert redis is not None
+    hour = redis.keys(f"LIMITS:{{api/{address}}}:*/1000/1/hour")
+    assert len(hour) == 1 and redis.llen(hour[0]) == 20  # the refused took no place in the hour
+
+
+def test_the_limits_count_when_redis_forgot_their_script(limits_on):
+    """Redis restarted, or its scripts flushed: the script is loaded again, and counts as before."""
+    from reservas.cache import get_redis
+
+    limits_on(rate_limit_default="1/minute")
+    me = http_event("GET", "/users/me", source_ip=f"198.51.100.{uuid.uuid4().int % 250}")
+    assert invoke("users", me)[0] == 401
+    redis = get_redis()
+    assert redis is not None
+    redis.script_flush()
+    assert invoke("users", me)[0] == 429
+
+
+def test_a_redis_error_lets_requests_through_and_the_limits_resume_after_the_pause(limits_on, caplog):
+    """A Lambda instance reused after a Redis error: the request passed, Redis was left alone for a
+    while, and then the same client counts again."""
+    from reservas.cache import get_redis
+    from reservas.redis_breaker import breaker
+
+    limits_on(rate_limit_default="1/minute")
+    address = f"198.51.100.{uuid.uuid4().int % 250}"
+    me = http_event("GET", "/users/me", source_ip=address)
+    redis = get_redis()
+    assert redis is not None
+    window = f"LIMITS:{{api/{address}}}:LIMITER/api/{address}/1/1/minute"
+    redis.set(window, "not a list")  # the script fails on it: WRONGTYPE
+    assert [invoke("users", me)[0] for _ in range(3)] == [401, 401, 401]
+    assert breaker.open and "rate limits off for a while: Redis failed" in caplog.text
+    redis.delete(window)
+    breaker.reset()  # the pause is over
+    assert [invoke("users", me)[0] for _ in range(2)] == [401, 429]

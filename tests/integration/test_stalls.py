@@ -19,6 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from devtools.apigw import LambdaContext
 from devtools.devservices import free_port
+from devtools.round_trips import counting
 from reservas.errors import PROBLEM_JSON
 from tests.conftest import reset_caches
 from tests.integration.conftest import bearer
@@ -169,6 +170,21 @@ def test_after_a_redis_stall_no_public_answer_stays_stale(own_redis, client_for,
         assert time.monotonic() < deadline, "a deactivated space stayed public past the cache's lifetime"
         time.sleep(0.2)
     assert spaces.get("/spaces").json()["items"] == []
+
+
+def test_a_frozen_redis_costs_the_rate_limits_not_the_requests(own_redis, limits_on):
+    """Redis frozen with the rate limits on: the first request waits out Redis's timeout once, the next
+    ones do not try it; after the thaw (and the pause) the limits count again."""
+    limits_on(rate_limit_default="2/minute")
+    me = http_event("GET", "/users/me", source_ip="198.51.100.77")
+    with frozen(own_redis.pid):
+        first, status, _, _ = timed("users", me)
+        assert status == 401 and first < ANSWER_WITHIN_SECONDS
+        with counting() as sent:
+            assert [invoke("users", me)[0] for _ in range(5)] == [401] * 5
+        assert sent["redis"] == 0  # Redis left alone for a while: nobody waits on it
+    another_instance()
+    assert [invoke("users", me)[0] for _ in range(3)] == [401, 401, 429]
 
 
 def test_no_cached_answer_lives_longer_than_a_minute_by_default(client_for, spaces_api, engine, monkeypatch):

@@ -12,7 +12,6 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security.utils import get_authorization_scheme_param
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reservas.errors import (
@@ -119,7 +118,9 @@ class RateLimitMiddleware:
             "feeds": settings.rate_limit_feeds,
             "key": settings.rate_limit_api_key,
         }.get(bucket, settings.rate_limit_default)
-        retry_after = await run_in_threadpool(limiter.hit, parse_limits(notation), bucket, counted)
+        # Called on the event loop: Mangum runs each invocation on a loop of its own, with nothing else
+        # to do meanwhile, so a thread would only add a hand-off (Redis answers within its timeout).
+        retry_after = limiter.hit(parse_limits(notation), bucket, counted)
         if retry_after is None:
             await self.app(scope, receive, send)
             return

@@ -1,97 +1,108 @@
-"""Rate limits counted in Redis, so every instance of every function shares them (the `limits` library,
-moving windows). Redis is never required: when it fails, requests pass, a warning is logged, and Redis
-is left alone for a while so that nobody waits on it (redis_breaker)."""
+"""Rate limits counted in Redis, so every instance of every function shares them (moving windows, in the
+`limits` library's notation). Redis is never required: when it fails, requests pass, a warning is logged,
+and Redis is left alone for a while so that nobody waits on it (redis_breaker)."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import math
 import threading
 import time
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from reservas.cache import reach_redis
 from reservas.redis_breaker import breaker
 from reservas.settings import get_settings
 
 if TYPE_CHECKING:
     from limits import RateLimitItem
-    from limits.strategies import MovingWindowRateLimiter
+    from redis import Redis
+    from redis.cluster import RedisCluster
+    from redis.commands.core import Script
 
-REDIS_TIMEOUT_SECONDS = 0.5
+# A count: one window (`100/minute`) of what is counted (identifiers: the bucket, an address...).
+Count = tuple["RateLimitItem", Sequence[str]]
+
+# Every window a request is counted in, in one round trip and atomically: the request takes a place in
+# each of them, or, when one is full, in none, and learns in how many seconds that one has room again.
+# A window is a list of the times of its places, newest first, at most `limit` long (as the `limits`
+# library's moving window keeps it). KEYS: the windows; ARGV: now, then each window's limit and seconds.
+ACQUIRE = """
+local now = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+    local oldest = redis.call('lindex', key, tonumber(ARGV[2 * i]) - 1)
+    if oldest and tonumber(oldest) >= now - tonumber(ARGV[2 * i + 1]) then
+        return math.max(1, math.ceil(tonumber(oldest) + tonumber(ARGV[2 * i + 1]) - now))
+    end
+end
+for i, key in ipairs(KEYS) do
+    redis.call('lpush', key, ARGV[1])
+    redis.call('ltrim', key, 0, tonumber(ARGV[2 * i]) - 1)
+    redis.call('expire', key, tonumber(ARGV[2 * i + 1]))
+end
+return 0
+"""
 
 
 class RateLimiter:
-    def __init__(self, redis_url: str) -> None:
-        self._redis_url = redis_url
-        self._strategy: MovingWindowRateLimiter | None = None
-        self._lock = threading.Lock()
+    def __init__(self) -> None:
+        self._script: Script | None = None
 
     def hit(self, limits: list[RateLimitItem], *identifiers: str) -> int | None:
-        """Count one request against every limit; the seconds to wait when one is exceeded, else None."""
-        strategy = self._available_strategy()
-        if strategy is None:
+        """Count one request in every window of `limits`; the seconds to wait when one is full, else None."""
+        return self.hit_all([(limit, identifiers) for limit in limits])
+
+    def hit_all(self, counts: Sequence[Count]) -> int | None:
+        """Count one request in every count, in one round trip: in all of them or, when one is full, in
+        none; the seconds to wait then, else None."""
+        client = None if breaker.open else reach_redis("rate limits")
+        if client is None:
             return None
+        arguments: list[float] = [time.time()]
+        for limit, _ in counts:
+            arguments += [limit.amount, limit.get_expiry()]
         try:
-            for limit in limits:
-                if not strategy.hit(limit, *identifiers):
-                    return self._retry_after(strategy, limit, identifiers)
+            retry_after = int(self._acquire(client)(window_keys(counts), arguments, client=client))
         except Exception as error:  # any Redis failure: let the request through
-            self._pause(error)
-        return None
+            breaker.trip(error, "rate limits")
+            return None
+        return retry_after or None
 
     def clear(self, limits: list[RateLimitItem], *identifiers: str) -> None:
-        strategy = self._available_strategy()
-        if strategy is None:
+        self.clear_all([(limit, identifiers) for limit in limits])
+
+    def clear_all(self, counts: Sequence[Count]) -> None:
+        """Give back every place taken in these counts, in one round trip."""
+        client = None if breaker.open else reach_redis("rate limits")
+        if client is None:
             return
         try:
-            for limit in limits:
-                strategy.clear(limit, *identifiers)
+            client.delete(*window_keys(counts))
         except Exception as error:  # any Redis failure: nothing to clear then
-            self._pause(error)
+            breaker.trip(error, "rate limits")
 
-    @staticmethod
-    def _retry_after(
-        strategy: MovingWindowRateLimiter, limit: RateLimitItem, identifiers: tuple[Any, ...]
-    ) -> int:
-        reset_at, _ = strategy.get_window_stats(limit, *identifiers)
-        return max(1, math.ceil(reset_at - time.time()))
+    def _acquire(self, client: Redis | RedisCluster) -> Script:
+        """The script, registered once: called by its digest (EVALSHA), and loaded again by redis-py
+        when Redis does not know it (restarted, flushed)."""
+        if self._script is None:
+            self._script = client.register_script(ACQUIRE)
+        return self._script
 
-    def _available_strategy(self) -> MovingWindowRateLimiter | None:
-        if breaker.open:
-            return None
-        try:
-            return self._strategy_made()
-        except Exception as error:  # a cluster's storage connects as it is made: out of reach, pass
-            self._pause(error)
-            return None
 
-    def _strategy_made(self) -> MovingWindowRateLimiter:
-        with self._lock:
-            if self._strategy is None:
-                from limits.storage import RedisClusterStorage, RedisStorage
-                from limits.strategies import MovingWindowRateLimiter
-
-                timeout = REDIS_TIMEOUT_SECONDS
-                if get_settings().redis_cluster:  # each limit is one key: any slot will do
-                    scheme, rest = self._redis_url.split("://", 1)
-                    cluster_url = "redis+cluster://" + rest.split("/", 1)[0]  # no database in a cluster
-                    storage: RedisStorage | RedisClusterStorage = RedisClusterStorage(
-                        cluster_url,
-                        ssl=scheme == "rediss",
-                        socket_connect_timeout=timeout,
-                        socket_timeout=timeout,
-                    )
-                else:
-                    storage = RedisStorage(
-                        self._redis_url, socket_connect_timeout=timeout, socket_timeout=timeout
-                    )
-                self._strategy = MovingWindowRateLimiter(storage)
-            return self._strategy
-
-    def _pause(self, error: Exception) -> None:
-        breaker.trip(error, "rate limits")
+def window_keys(counts: Sequence[Count]) -> list[str]:
+    """The Redis key of each count's window. The identifiers that the counts share, from the first on,
+    are the keys' hash tag: on a cluster the windows of one request share a slot, as one script needs."""
+    shared: list[str] = []
+    for column in zip(*(identifiers for _, identifiers in counts), strict=False):
+        if len(set(column)) > 1:
+            break
+        shared.append(column[0])
+    if not shared:
+        raise ValueError("the counts of one request must share their first identifier")
+    tag = "/".join(shared)
+    return [f"LIMITS:{{{tag}}}:{limit.key_for(*identifiers)}" for limit, identifiers in counts]
 
 
 @functools.cache
@@ -103,7 +114,7 @@ def get_rate_limiter() -> RateLimiter | None:
         or not settings.redis_url.get_secret_value()
     ):
         return None
-    return RateLimiter(settings.redis_url.get_secret_value())
+    return RateLimiter()
 
 
 @functools.cache

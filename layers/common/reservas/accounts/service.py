@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import RowMapping
@@ -17,7 +16,7 @@ from reservas.accounts.schemas import Account, User
 from reservas.errors import TooManyRequests, Unauthorized
 from reservas.observability import logger
 from reservas.passwords import burn_verification_time, verify_password
-from reservas.rate_limits import get_rate_limiter, parse_limits
+from reservas.rate_limits import Count, get_rate_limiter, parse_limits
 from reservas.settings import get_settings
 from reservas.tokens import (
     hash_refresh_token,
@@ -58,12 +57,9 @@ def authenticate(
     limiter = get_rate_limiter()
     attempts = _attempt_counts(email, client_address)
     if limiter is not None:
-        for limits, *identifiers in attempts:
-            retry_after = limiter.hit(limits, *identifiers)
-            if retry_after is not None:
-                raise TooManyRequests(
-                    retry_after, "Too many failed sign-ins for this account; try again later."
-                )
+        retry_after = limiter.hit_all(attempts)
+        if retry_after is not None:
+            raise TooManyRequests(retry_after, "Too many failed sign-ins for this account; try again later.")
     row = repository.find_user_with_hash(db, email=email)
     if row is None:
         burn_verification_time(password)
@@ -71,17 +67,22 @@ def authenticate(
     if not verify_password(password, password_hash or row["password_hash"]):
         return None
     if limiter is not None:
-        for limits, *identifiers in attempts:
-            limiter.clear(limits, *identifiers)
+        limiter.clear_all(attempts)
     return row
 
 
-def _attempt_counts(email: str, client_address: str) -> list[tuple[Any, ...]]:
-    """(limits, identifiers...) of each count a sign-in attempt takes a place in, the narrowest first."""
+def _attempt_counts(email: str, client_address: str) -> list[Count]:
+    """Each count a sign-in attempt takes a place in: per account and address, and per account."""
     settings = get_settings()
     return [
-        (parse_limits(settings.login_failure_limit), "login-attempts", email, client_address),
-        (parse_limits(settings.login_failure_limit_per_account), "login-attempts", email),
+        *(
+            (limit, ("login-attempts", email, client_address))
+            for limit in parse_limits(settings.login_failure_limit)
+        ),
+        *(
+            (limit, ("login-attempts", email))
+            for limit in parse_limits(settings.login_failure_limit_per_account)
+        ),
     ]
 
 
