@@ -8,7 +8,7 @@ import io
 import pg8000.core
 import pg8000.dbapi
 import pytest
-from sqlalchemy import text
+from sqlalchemy import exc, text
 
 from devtools.round_trips import counting
 from reservas import database
@@ -129,3 +129,55 @@ def test_a_connection_used_moments_ago_is_not_pinged(services):
         assert trips["postgresql"] == 2  # BEGIN with the SELECT, then the rollback on its return
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def scratch(engine):
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE IF NOT EXISTS scratch (n int)"))
+        connection.execute(text("DELETE FROM scratch"))
+    yield
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE scratch"))
+
+
+def _scratch(engine) -> list[int]:
+    with engine.connect() as connection:
+        return list(connection.execute(text("SELECT n FROM scratch ORDER BY n")).scalars())
+
+
+def test_the_last_statement_carries_the_commit(engine, scratch):
+    with engine.connect() as db:
+        db.execute(text("INSERT INTO scratch VALUES (1)"))
+        with counting() as trips:
+            database.commit_with(db, lambda: db.execute(text("INSERT INTO scratch VALUES (:n)"), {"n": 2}))
+        assert trips["postgresql"] == 1  # the statement and its COMMIT, together
+    assert _scratch(engine) == [1, 2]
+
+
+def test_a_last_statement_that_fails_commits_nothing_and_leaves_the_connection_usable(engine, scratch):
+    with engine.connect() as db:
+        db.execute(text("INSERT INTO scratch VALUES (1)"))
+        with pytest.raises(exc.DBAPIError) as refused:
+            database.commit_with(db, lambda: db.execute(text("INSERT INTO scratch VALUES (1 / 0)")))
+        assert database.sqlstate(refused.value) == "22012"
+        db.rollback()
+        assert db.execute(text("SELECT count(*) FROM scratch")).scalar_one() == 0
+    assert _scratch(engine) == []
+
+
+def test_a_statement_after_the_commit_went_is_refused(engine, scratch):
+    def two_statements():
+        db.execute(text("INSERT INTO scratch VALUES (1)"))
+        db.execute(text("INSERT INTO scratch VALUES (2)"))
+
+    with engine.connect() as db, pytest.raises(exc.InterfaceError):
+        database.commit_with(db, two_statements)
+    assert _scratch(engine) == [1]  # the first committed; the second never ran outside a transaction
+
+
+def test_when_the_last_write_sends_nothing_the_commit_goes_on_its_own(engine, scratch):
+    with engine.connect() as db:
+        db.execute(text("INSERT INTO scratch VALUES (3)"))
+        database.commit_with(db, lambda: None)
+    assert _scratch(engine) == [3]

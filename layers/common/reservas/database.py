@@ -6,7 +6,7 @@ import functools
 import re
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -30,6 +30,7 @@ LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout
 QUERY_CANCELED = "57014"  # statement_timeout
 
 _SSL_MODES = {"require", "verify-ca", "verify-full"}
+T = TypeVar("T")
 
 
 def pg8000_url(url: str) -> tuple[URL, dict[str, Any]]:
@@ -249,6 +250,16 @@ def _within_the_requests_budget(connection: Connection, *_: object) -> None:
     deadline = connection.info.get(_DEADLINE)
     if deadline is not None and time.monotonic() > deadline:
         raise DatabaseBudgetSpent("the request's time for database work is spent")
+
+
+def commit_with(db: Connection, last_write: Callable[[], T]) -> T:
+    """Run `last_write`, which sends the transaction's last statement, and commit, in one round trip
+    (the COMMIT travels with that statement); what it returns."""
+    driver = cast(OneTripConnection, db.connection.dbapi_connection)
+    with driver.commit_with_next_statement():
+        written = last_write()
+    db.commit()  # committed already, unless last_write sent nothing: then now
+    return written
 
 
 def postgres_insert(table: Table) -> PostgresInsert:

@@ -5,7 +5,8 @@ wait; Bind and Execute, wait. Nothing in the later messages depends on the earli
 go as text, results come back as text, and the result's columns are described before its rows), so
 `OneTripConnection` sends Parse, Bind, Describe, Execute and Sync together and reads the answers once,
 as libpq and the other drivers do. The BEGIN pg8000 sends before a transaction's first statement
-travels with that statement. On a local server that is a third of the time of a booking; behind RDS
+travels with that statement, and a COMMIT may travel with a transaction's last statement
+(`commit_with_next_statement`). On a local server that is a third of the time of a booking; behind RDS
 Proxy, each exchange saved is a network round trip.
 
 It relies on pg8000's internals (its message writers and readers), so requirements.txt keeps pg8000
@@ -14,6 +15,8 @@ below its next minor version; tests/integration/test_pg_connection.py checks the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pg8000.core
@@ -25,46 +28,82 @@ _BEGIN = "begin transaction"  # what pg8000's cursor sends before a transaction'
 
 class OneTripConnection(pg8000.dbapi.Connection):  # type: ignore[misc]  # pg8000 is untyped
     _begin_pending = False
+    _commit_with_next = False  # the next statement carries the COMMIT (commit_with_next_statement)
+    _committed_early = False  # ... and it committed: commit() has nothing left to send
+
+    @contextmanager
+    def commit_with_next_statement(self) -> Iterator[None]:
+        """Within it, the next statement carries COMMIT in its round trip: for a caller who knows that
+        statement ends the transaction (its answers are read before the COMMIT's). A statement after
+        it, before commit() or rollback(), is refused: it would run outside the transaction."""
+        self._commit_with_next = True
+        try:
+            yield
+        finally:
+            self._commit_with_next = False
+
+    def commit(self) -> None:
+        if self._committed_early:
+            self._committed_early = False
+            return
+        super().commit()
+
+    def rollback(self) -> None:
+        self._committed_early = False
+        super().rollback()
 
     def execute_simple(self, statement: str) -> Context:
         if statement == _BEGIN and not self._in_transaction:
             self._begin_pending = True  # sent with the next statement
             return Context(statement)
-        contexts = self._pending_begin()
+        before = self._before_the_statement()
         self.send_QUERY(statement)
-        return self._send_and_read([*contexts, Context(statement)])
+        return self._send_and_read(before, Context(statement))
 
     def execute_unnamed(self, statement: str, vals: Any = (), oids: Any = (), stream: Any = None) -> Context:
         if stream is not None:  # COPY streams data both ways: pg8000's own exchanges
-            if contexts := self._pending_begin():
-                self._send_and_read(contexts)
+            if before := self._before_the_statement():
+                pg8000.core._flush(self._sock)
+                self._read(before)
             return super().execute_unnamed(statement, vals=vals, oids=oids, stream=stream)
         params = make_params(self.py_types, vals)
         for value in params:  # a value that cannot be sent fails here, before anything is written
             if value is not None:
                 value.encode(self._client_encoding)
-        contexts = self._pending_begin()
+        before = self._before_the_statement()
         self.send_PARSE(NULL_BYTE, statement, oids)
         self.send_BIND(NULL_BYTE, params)
         self._send_message(DESCRIBE, PORTAL + NULL_BYTE)
         pg8000.core._write(self._sock, EXECUTE_MSG)
         pg8000.core._write(self._sock, SYNC_MSG)
-        return self._send_and_read([*contexts, Context(statement)])
+        return self._send_and_read(before, Context(statement))
 
-    def _pending_begin(self) -> list[Context]:
+    def _before_the_statement(self) -> list[Context]:
         """The BEGIN waiting for this statement, written first (nothing when none waits, or when the
         connection was switched to autocommit since)."""
+        if self._committed_early:
+            raise pg8000.dbapi.InterfaceError("the transaction was committed; commit() comes first")
         pending, self._begin_pending = self._begin_pending, False
         if not pending or self.autocommit:
             return []
         self.send_QUERY(_BEGIN)
         return [Context(_BEGIN)]
 
-    def _send_and_read(self, contexts: list[Context]) -> Context:
-        """Flush what is written and read every answer. An error the server reported is raised once all
-        answers are read, so the connection stays in step with it; a failure of the connection itself
-        at once. The last context is the statement's."""
+    def _send_and_read(self, before: list[Context], statement: Context) -> Context:
+        after = []
+        if self._commit_with_next:
+            self._commit_with_next = False
+            self.send_QUERY("commit")
+            after.append(Context("commit"))
         pg8000.core._flush(self._sock)
+        self._read([*before, statement, *after])
+        if after:  # no error was raised: the statement and the COMMIT went through
+            self._committed_early = True
+        return statement
+
+    def _read(self, contexts: list[Context]) -> None:
+        """Read every answer. An error the server reported is raised once all answers are read, so the
+        connection stays in step with it; a failure of the connection itself, at once."""
         reported: Exception | None = None
         for context in contexts:
             try:
@@ -75,4 +114,3 @@ class OneTripConnection(pg8000.dbapi.Connection):  # type: ignore[misc]  # pg800
                 reported = reported or error
         if reported is not None:
             raise reported
-        return contexts[-1]
