@@ -16,12 +16,12 @@ from reservas.accounts.requests import (
     ValidateRequest,
     VerifyRequest,
 )
-from reservas.app_factory import create_app, lambda_handler
+from reservas.app_factory import DeferredRoute, create_app, lambda_handler
 from reservas.dependencies import CallerDep, ClientAddress, DbDep
 from reservas.errors import problem_doc
 
 # Answers carrying tokens are never cached (RFC 6749, section 5.1): every answer is `no-store`.
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], route_class=DeferredRoute)
 
 
 REGISTERED = Accepted(

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import JSONResponse, Response
 
-from reservas.app_factory import create_app, lambda_handler
+from reservas.app_factory import DeferredRoute, create_app, lambda_handler
 from reservas.dependencies import ActorDep, CurrentUser, DbDep, api_key_scope
 from reservas.errors import NotFound, fields_from, problem_doc
 from reservas.pagination import DEFAULT_LIMIT, Page
@@ -45,7 +45,7 @@ IdempotencyKey = Annotated[
     str | None, Header(description="Repeat a request safely: the same key gives the same answer.")
 ]
 
-router = APIRouter(prefix="/reservations", tags=["reservations"])
+router = APIRouter(prefix="/reservations", tags=["reservations"], route_class=DeferredRoute)
 
 
 def _series() -> ModuleType:
@@ -325,7 +325,7 @@ def cancel_reservation(
     return service.cancel(db, user, reservation_id, actor=actor)
 
 
-waitlist_router = APIRouter(prefix="/waitlist", tags=["waitlist"])
+waitlist_router = APIRouter(prefix="/waitlist", tags=["waitlist"], route_class=DeferredRoute)
 
 
 @waitlist_router.post(
@@ -358,7 +358,7 @@ def leave_waitlist(entry_id: uuid.UUID, user: CurrentUser, db: DbDep) -> Respons
     return Response(status_code=204)
 
 
-calendar_router = APIRouter(prefix="/calendar", tags=["calendar"])
+calendar_router = APIRouter(prefix="/calendar", tags=["calendar"], route_class=DeferredRoute)
 FeedToken = Annotated[str, Path(min_length=20, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
-from reservas.app_factory import create_app, lambda_handler
+from reservas.app_factory import DeferredRoute, create_app, lambda_handler
 from reservas.dependencies import ActorDep, AdminUser, DbDep, OptionalUser, api_key_scope
 from reservas.errors import fields_from, problem_doc
 from reservas.pagination import DEFAULT_LIMIT, Page
@@ -50,7 +50,7 @@ def _amenities(value: str | None) -> list[str]:
     return [a.strip() for a in value.split(",") if a.strip()] if value else []
 
 
-router = APIRouter(prefix="/spaces", tags=["spaces"])
+router = APIRouter(prefix="/spaces", tags=["spaces"], route_class=DeferredRoute)
 
 
 def _closures() -> ModuleType:
@@ -274,7 +274,7 @@ def rotate_check_in_code(space_id: uuid.UUID, _: AdminUser, actor: ActorDep, db:
     return _check_in().rotate(db, space_id, actor=actor)
 
 
-closures_router = APIRouter(prefix="/closures", tags=["closures"])
+closures_router = APIRouter(prefix="/closures", tags=["closures"], route_class=DeferredRoute)
 
 
 @closures_router.post("", status_code=201, responses={**ADMIN_ONLY, **BOOKINGS_IN_THE_WAY})

@@ -11,7 +11,7 @@ from reservas.accounts import profile
 from reservas.accounts.api_keys import ApiKey, ApiKeyCreated, ApiKeyRequest
 from reservas.accounts.requests import DeleteMeRequest, RoleChange, UpdateMeRequest
 from reservas.accounts.schemas import User
-from reservas.app_factory import create_app, lambda_handler
+from reservas.app_factory import DeferredRoute, create_app, lambda_handler
 from reservas.audit import Entity
 from reservas.audit_search import AuditEntry
 from reservas.dependencies import ActorDep, AdminUser, CallerDep, ClientAddress, CurrentUser, DbDep
@@ -24,7 +24,7 @@ from reservas.webhooks.schemas import Delivery, DeliveryState, Webhook, WebhookC
 AUTHENTICATED = {401: problem_doc("Not authenticated")}
 ADMIN_ONLY = {**AUTHENTICATED, 403: problem_doc("Not an administrator")}
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix="/users", tags=["users"], route_class=DeferredRoute)
 
 
 @router.get("/me", responses=AUTHENTICATED)
@@ -73,7 +73,7 @@ def change_user_role(user_id: uuid.UUID, body: RoleChange, _: AdminUser, actor: 
     return profile.change_role(db, user_id, body.role, actor=actor)
 
 
-audit_router = APIRouter(prefix="/audit", tags=["audit"])
+audit_router = APIRouter(prefix="/audit", tags=["audit"], route_class=DeferredRoute)
 
 
 @audit_router.get("", responses=ADMIN_ONLY)
@@ -107,7 +107,7 @@ def read_audit_log(
 # The service (the signing library, the address checks) loads with the first webhook request; the schemas
 # are light.
 
-webhooks_router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+webhooks_router = APIRouter(prefix="/webhooks", tags=["webhooks"], route_class=DeferredRoute)
 NO_WEBHOOK = {**ADMIN_ONLY, 404: problem_doc("No such webhook")}
 NO_DELIVERY = {**ADMIN_ONLY, 404: problem_doc("No such webhook, or no such delivery of it")}
 
@@ -204,7 +204,7 @@ def replay_webhook_delivery(
     return registry.replay(db, webhook_id, delivery_id, actor)
 
 
-keys_router = APIRouter(prefix="/api-keys", tags=["api keys"])
+keys_router = APIRouter(prefix="/api-keys", tags=["api keys"], route_class=DeferredRoute)
 KEY_NOT_FOUND = {404: problem_doc("No API key has this id")}
 
 

@@ -85,16 +85,21 @@ def test_restored_copies_serve_on_connections_and_random_numbers_of_their_own(en
     monkeypatch.setattr(snapshot_restore, "_before_snapshot_registry", [])
     monkeypatch.setattr(snapshot_restore, "_after_restore_registry", [])
     monkeypatch.setattr(snapstart, "_installed", False)
+    monkeypatch.setattr(snapstart, "_apps", [])
     # Init, as Lambda runs it: a handler is built (which registers the hooks), a request is served.
-    from reservas.app_factory import create_app, lambda_handler
+    from reservas.app_factory import DeferredRoute, create_app, lambda_handler
 
-    lambda_handler(create_app("probe"))
+    probe = create_app("probe")
+    lambda_handler(probe)
+    routes = [route for route in probe.routes if isinstance(route, DeferredRoute)]
+    assert routes and not any(route.built for route in routes)  # built by the requests that need them
     assert len(snapshot_restore.get_before_snapshot()) == len(snapshot_restore.get_after_restore()) == 1
     assert invoke("spaces", http_event("GET", "/spaces"))[0] == 200
     snapshotted = backend_pid()
 
     run(snapshot_restore.get_before_snapshot())
     assert {name.split(".")[0] for name in sys.modules} >= HEAVY  # loaded into the snapshot
+    assert all(route.built for route in routes)  # and the routes built
 
     first, second = in_a_restored_copy(serve_requests), in_a_restored_copy(serve_requests)
     assert first["statuses"] == second["statuses"] == [202, 200]

@@ -60,3 +60,22 @@ def test_a_cold_start_leaves_what_few_requests_need(group, modules):
     )
     loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert json.loads(loaded.stdout.strip().splitlines()[-1]) == []
+
+
+@pytest.mark.parametrize("group", ["auth", "users", "spaces", "reservations"])
+def test_a_cold_start_builds_no_route(group):
+    """Routes are built by the request that needs them (app_factory.DeferredRoute), or by SnapStart's
+    before-snapshot hook; FastAPI's check for pydantic.v1 models (pydantic.v1 is about 10 ms to import)
+    comes with the first route built."""
+    script = (
+        "import json, sys\n"
+        f"sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'layers' / 'common')!r}]\n"
+        "from devtools.apigw import load_function_module\n"
+        f"module = load_function_module(__import__('pathlib').Path({str(ROOT / 'functions' / group)!r}))\n"
+        "from reservas.app_factory import DeferredRoute\n"
+        "routes = [r for r in module.app.routes if isinstance(r, DeferredRoute)]\n"
+        "print(json.dumps([len(routes) == len(module.app.routes), [r.path for r in routes if r.built],\n"
+        "                  'pydantic.v1' in sys.modules]))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert json.loads(loaded.stdout.strip().splitlines()[-1]) == [True, [], False]

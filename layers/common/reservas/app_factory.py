@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +13,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security.utils import get_authorization_scheme_param
+from starlette.routing import compile_path, get_name
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reservas.errors import (
@@ -157,6 +159,44 @@ def _correlation_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
+class DeferredRoute(APIRoute):
+    """A route that FastAPI builds (its dependencies, validators and handler: most of a function's init)
+    when something first needs more than its path and methods: a request it serves, or the OpenAPI
+    document. A cold start builds the route its first request needs, not all of them. Routers use it
+    (`APIRouter(..., route_class=DeferredRoute)`), and create_app adds their routes to the app as they
+    were declared, so that each is built once: FastAPI builds an included router's routes again for
+    the app."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
+        self.path = path
+        self.endpoint = endpoint
+        self.name = options.get("name") or get_name(endpoint)
+        self.methods = {method.upper() for method in options.get("methods") or ["GET"]}
+        self.path_regex, self.path_format, self.param_convertors = compile_path(path)
+        self.declared = options
+        self._options: dict[str, Any] | None = options
+        self._building = threading.RLock()
+
+    def __getattr__(self, name: str) -> Any:
+        """Called only for an attribute not set yet: build the route, then answer."""
+        state = self.__dict__
+        if name.startswith("__") or "_building" not in state:
+            raise AttributeError(name)
+        with state["_building"]:
+            options, state["_options"] = state["_options"], None
+            if options is not None:
+                APIRoute.__init__(self, self.path, self.endpoint, **options)
+        return object.__getattribute__(self, name)
+
+    @property
+    def built(self) -> bool:
+        return self.__dict__["_options"] is None
+
+    def build(self) -> None:
+        """Build it now (SnapStart: before the snapshot)."""
+        self.app  # noqa: B018  # the first attribute a request reads
+
+
 def operation_id(route: APIRoute) -> str:
     """A route's operationId, short and stable, for generated clients: its function's name in
     camelCase (`book_reservation` is `bookReservation`)."""
@@ -180,6 +220,7 @@ def create_app(service: str, *routers: APIRouter) -> FastAPI:
         generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
+    app.router.route_class = DeferredRoute
 
     @app.get(
         f"/{service}/health",
@@ -195,7 +236,13 @@ def create_app(service: str, *routers: APIRouter) -> FastAPI:
         return result
 
     for router in routers:
-        app.include_router(router)
+        for route in router.routes:
+            if not isinstance(route, DeferredRoute):
+                raise TypeError(f"{route}: routers declare DeferredRoute routes (see DeferredRoute)")
+            # What the router added (its prefix, tags and responses) is in the route's declaration already.
+            declared = {**route.declared}
+            declared.pop("dependency_overrides_provider")  # the app's own is the one
+            app.router.add_api_route(route.path, route.endpoint, **declared)
 
     _document_problems(app)
     app.add_middleware(InputGateMiddleware)
@@ -256,7 +303,7 @@ def lambda_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, An
     from reservas import snapstart
     from reservas.event_handoff import publishing_after_response
 
-    snapstart.install()
+    snapstart.install(app)
     return publishing_after_response(handler)
 
 

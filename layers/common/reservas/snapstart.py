@@ -1,9 +1,10 @@
 """Lambda SnapStart (the template's `SnapStart=true`): Lambda runs a function's init once, snapshots the
 process, and starts every new instance from a copy of it. Whatever init made is in every copy.
 
-- Before the snapshot, what requests load only when they need it (boto3, Redis, the password list,
-  the QR codes...) is loaded now, so no request of a restored instance pays for it; and the
-  connections made so far are closed, since they cannot be carried into another instance.
+- Before the snapshot, what requests load or build only when they need it (boto3, Redis, the password
+  list, the QR codes..., and every route of the function's app: app_factory.DeferredRoute) is loaded
+  and built now, so no request of a restored instance pays for it; and the connections made so far
+  are closed, since they cannot be carried into another instance.
 - After each restore: the `random` module is seeded anew (every copy would otherwise draw the same
   numbers), and every client that holds a connection or a cached secret (PostgreSQL, Redis, the rate
   limiter, EventBridge, Secrets Manager's cache) is built again on first use, so that nothing opened
@@ -17,8 +18,12 @@ from __future__ import annotations
 
 import importlib
 import random
+from typing import TYPE_CHECKING
 
 from reservas.observability import logger
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 # What some requests load on first use (kept lazy for cold starts without SnapStart: see
 # tests/unit/test_cold_start_imports.py), loaded before the snapshot instead.
@@ -41,8 +46,9 @@ EAGER_MODULES = (
 )
 
 
-def install() -> bool:
-    """Register the hooks, once per process; False where the runtime offers none."""
+def install(app: FastAPI) -> bool:
+    """Register the hooks, once per process, and `app` as one whose routes are built before the
+    snapshot; False where the runtime offers none."""
     try:
         from snapshot_restore_py import (  # type: ignore[import-untyped]  # no type information
             register_after_restore,
@@ -50,6 +56,7 @@ def install() -> bool:
         )
     except ImportError:
         return False
+    _apps.append(app)
     global _installed
     if not _installed:
         register_before_snapshot(before_snapshot)
@@ -59,6 +66,7 @@ def install() -> bool:
 
 
 _installed = False
+_apps: list[FastAPI] = []
 
 
 def before_snapshot() -> None:
@@ -70,7 +78,12 @@ def before_snapshot() -> None:
         except ImportError:  # a module this function's layer does not carry
             continue
     from reservas import passwords
+    from reservas.app_factory import DeferredRoute
 
+    for app in _apps:
+        for route in app.routes:
+            if isinstance(route, DeferredRoute):
+                route.build()
     passwords.warm_up()
     forget_connections(close=True)
     logger.info("ready for the snapshot", extra={"loaded": loaded})
