@@ -23,7 +23,7 @@ BUDGETS = {
     "GET /spaces/{id} (cached)": (0, 3),
     "GET /spaces/{id}/availability (cached)": (0, 3),
     "GET /spaces/{id}/availability (uncached)": (2, 4),
-    "POST /reservations": (9, 2),
+    "POST /reservations": (5, 2),
     "POST /reservations (the same Idempotency-Key again)": (4, 1),
     "GET /reservations": (3, 1),
     "PATCH /reservations/{id}": (7, 2),

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Connection, insert, text
+from sqlalchemy import Connection, Insert, insert, text
 
 from reservas.tables import audit_log
 
@@ -69,7 +69,18 @@ def record(
 
 def record_all(db: Connection, actor: Actor, entries: list[Entry]) -> None:
     """Add entries made by one actor to the current transaction, in a few statements however many."""
-    rows = [
+    rows = _rows(actor, entries)
+    for start in range(0, len(rows), BATCH):
+        db.execute(insert(audit_log).values(rows[start : start + BATCH]))
+
+
+def recording(actor: Actor, entry: Entry) -> Insert:
+    """The statement that adds one entry, for a caller who sends it with others (events.record_all)."""
+    return insert(audit_log).values(_rows(actor, [entry]))
+
+
+def _rows(actor: Actor, entries: list[Entry]) -> list[dict[str, Any]]:
+    return [
         {
             "actor_id": actor.user_id,
             "actor_address": actor.address[:64] if actor.address else None,
@@ -83,8 +94,6 @@ def record_all(db: Connection, actor: Actor, entries: list[Entry]) -> None:
         }
         for entry in entries
     ]
-    for start in range(0, len(rows), BATCH):
-        db.execute(insert(audit_log).values(rows[start : start + BATCH]))
 
 
 def change_entry(

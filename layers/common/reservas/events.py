@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.sql.dml import UpdateBase
 
 from reservas.observability import logger
 from reservas.settings import get_settings
@@ -49,20 +50,40 @@ PUBLISHED_NOW = 1000  # events published by whoever recorded them; more wait for
 _collected: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("collected", default=None)
 
 
-def record(db: Connection, event_type: str, aggregate_id: uuid.UUID, payload: dict[str, Any]) -> None:
-    """Add an event to the current transaction."""
-    record_all(db, [(event_type, aggregate_id, payload)])
+def record(
+    db: Connection,
+    event_type: str,
+    aggregate_id: uuid.UUID,
+    payload: dict[str, Any],
+    *,
+    together_with: Sequence[UpdateBase] = (),
+) -> None:
+    """Add an event to the current transaction (with `together_with`, as record_all)."""
+    record_all(db, [(event_type, aggregate_id, payload)], together_with=together_with)
 
 
-def record_all(db: Connection, events: list[tuple[str, uuid.UUID, dict[str, Any]]]) -> None:
-    """Add events (type, aggregate id, payload) to the current transaction, in a few statements."""
+def record_all(
+    db: Connection,
+    events: list[tuple[str, uuid.UUID, dict[str, Any]]],
+    *,
+    together_with: Sequence[UpdateBase] = (),
+) -> None:
+    """Add events (type, aggregate id, payload) to the current transaction, in a few statements.
+    `together_with`: other writes of the transaction, which need no answer, sent in the same statement
+    as the first events (as data-modifying CTEs), a round trip saved for each."""
     rows = [
         {"event_type": event_type, "aggregate_id": aggregate_id, "payload": payload}
         for event_type, aggregate_id, payload in events
     ]
+    if not rows:
+        for write in together_with:
+            db.execute(write)
     collected = _collected.get()
     for start in range(0, len(rows), BATCH):
-        ids = db.execute(insert(outbox).values(rows[start : start + BATCH]).returning(outbox.c.id)).scalars()
+        statement = insert(outbox).values(rows[start : start + BATCH]).returning(outbox.c.id)
+        if start == 0 and together_with:
+            statement = statement.add_cte(*(write.cte(f"also_{n}") for n, write in enumerate(together_with)))
+        ids = db.execute(statement).scalars()
         if collected is not None:
             collected.extend(ids)
 

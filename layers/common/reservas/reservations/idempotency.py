@@ -11,13 +11,16 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Update, select
 
 from reservas.database import postgres_insert
 from reservas.errors import Unprocessable
 from reservas.tables import idempotency_keys
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql.dml import ReturningInsert
 
 KEY_LIFETIME = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
@@ -45,6 +48,14 @@ def check_key(key: str) -> str:
 def claim(db: Connection, user_id: uuid.UUID, key: str, fingerprint: str) -> Replay | None:
     """Reserve the key for this request inside the current transaction. A Replay when an earlier request
     with this key already succeeded; a 422 when that request was a different one."""
+    if db.execute(claiming(user_id, key, fingerprint)).first() is not None:
+        return None
+    return earlier(db, user_id, key, fingerprint)
+
+
+def claiming(user_id: uuid.UUID, key: str, fingerprint: str) -> ReturningInsert[Any]:
+    """The statement that reserves the key for this request, returning a row when it did: a key past its
+    lifetime is claimed again, as if new. Another request holding the key is waited for."""
     now = datetime.now(UTC)
     fresh = {
         "request_hash": fingerprint,
@@ -52,17 +63,22 @@ def claim(db: Connection, user_id: uuid.UUID, key: str, fingerprint: str) -> Rep
         "response_body": {},
         "expires_at": now + KEY_LIFETIME,
     }
-    insert = postgres_insert(idempotency_keys).values(user_id=user_id, key=key, **fresh)
-    claimed = db.execute(  # a key past its lifetime is claimed again, as if new
-        insert.on_conflict_do_update(
+    return (
+        postgres_insert(idempotency_keys)
+        .values(user_id=user_id, key=key, **fresh)
+        .on_conflict_do_update(
             index_elements=[idempotency_keys.c.user_id, idempotency_keys.c.key],
             set_=fresh,
             where=idempotency_keys.c.expires_at <= now,
-        ).returning(idempotency_keys.c.key)
-    ).first()
-    if claimed is not None:
-        return None
-    earlier = (
+        )
+        .returning(idempotency_keys.c.key)
+    )
+
+
+def earlier(db: Connection, user_id: uuid.UUID, key: str, fingerprint: str) -> Replay:
+    """The answer to the earlier request with this key, which `claiming` did not claim; a 422 when that
+    request asked something else."""
+    found = (
         db.execute(
             select(idempotency_keys).where(
                 idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key
@@ -71,16 +87,21 @@ def claim(db: Connection, user_id: uuid.UUID, key: str, fingerprint: str) -> Rep
         .mappings()
         .one()
     )
-    if earlier["request_hash"] != fingerprint:
+    if found["request_hash"] != fingerprint:
         raise Unprocessable(
             "This Idempotency-Key was used for a different request; use a new key for a new request.",
             title="Idempotency key reused",
         )
-    return Replay(earlier["response_body"])
+    return Replay(found["response_body"])
 
 
 def remember(db: Connection, user_id: uuid.UUID, key: str, body: dict[str, Any]) -> None:
-    db.execute(
+    db.execute(remembering(user_id, key, body))
+
+
+def remembering(user_id: uuid.UUID, key: str, body: dict[str, Any]) -> Update:
+    """The statement that keeps the answer the key replays."""
+    return (
         idempotency_keys.update()
         .where(idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key)
         .values(status_code=CREATED, response_body=body)

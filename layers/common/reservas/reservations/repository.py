@@ -15,6 +15,7 @@ from sqlalchemy import (
     Select,
     and_,
     case,
+    exists,
     func,
     insert,
     literal_column,
@@ -23,7 +24,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.sql.dml import Insert, Update
+from sqlalchemy.sql.dml import Insert, ReturningInsert, Update
 from sqlalchemy.sql.util import ClauseAdapter
 
 from reservas.database import after_key, contains
@@ -73,6 +74,19 @@ def lock_user(db: Connection, user_id: uuid.UUID) -> bool:
     whether the account still exists (it may have gone while the request waited)."""
     statement = select(users.c.id).where(users.c.id == user_id).with_for_update(key_share=True)
     return db.execute(statement).first() is not None
+
+
+def lock_user_claiming(db: Connection, user_id: uuid.UUID, claim: ReturningInsert[Any]) -> tuple[bool, bool]:
+    """lock_user, with `claim` (an INSERT that returns a row when it inserts) in the same statement:
+    whether the account still exists, and whether `claim` inserted."""
+    claimed = claim.cte("claimed")
+    statement = (
+        select(users.c.id, exists(select(literal_column("1")).select_from(claimed)).label("claimed"))
+        .where(users.c.id == user_id)
+        .with_for_update(of=users, key_share=True)
+    )
+    row = db.execute(statement).first()
+    return row is not None, bool(row and row.claimed)
 
 
 def count_active_future(db: Connection, user_id: uuid.UUID) -> int:

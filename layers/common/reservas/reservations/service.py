@@ -16,10 +16,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.sql.dml import UpdateBase
 
 from reservas import audit, events
 from reservas.accounts.schemas import User
-from reservas.database import Contention, Overlap, domain_errors, present
+from reservas.database import Contention, Overlap, commit_with, domain_errors, present
 from reservas.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from reservas.money import Money, booking_cost, rounded
 from reservas.pagination import Page, keyset, page
@@ -176,12 +177,22 @@ def retried(db: Connection, attempt: Callable[[], Outcome]) -> Outcome:
 def _book_once(
     db: Connection, user: User, request: BookingRequest, key: str | None, actor: audit.Actor
 ) -> Booked:
-    replayed = _replay(db, user, key, request.model_dump(mode="json"))
-    if replayed is not None:
-        return replayed
-    # This user's bookings take turns (the limit on upcoming ones holds), then this space's.
-    if not repository.lock_user(db, user.id):
+    # Five round trips with the access token's check: each statement below does all it can.
+    # This user's bookings take turns (the limit on upcoming ones holds), then this space's; the
+    # Idempotency-Key is claimed with the user's lock.
+    asked = idempotency.request_hash(request.model_dump(mode="json")) if key is not None else ""
+    if key is None:
+        exists, claimed = repository.lock_user(db, user.id), True
+    else:
+        exists, claimed = repository.lock_user_claiming(
+            db, user.id, idempotency.claiming(user.id, key, asked)
+        )
+    if not exists:
         raise Unauthorized("The account of this access token no longer exists.")
+    if key is not None and not claimed:
+        replay = idempotency.earlier(db, user.id, key, asked)
+        db.rollback()
+        return Booked(Reservation.model_validate(replay.body), replayed=True)
     space, holdings = space_and_holdings(db, request.space_id, user.id)
     refuse_if(interval_problems(space, request) + limit_problems(holdings))
     start, end = request.start_time, request.end_time
@@ -201,13 +212,13 @@ def _book_once(
     )
     reservation = to_reservation(row)
     body = reservation.model_dump(mode="json")
-    events.record(db, events.RESERVATION_CREATED, reservation.id, body)
-    audit.record(
-        db, actor, "reservation.created", "reservation", reservation.id, subject_id=user.id, after=body
-    )
+    entry = audit.Entry("reservation.created", "reservation", reservation.id, user.id, None, body)
+    also: list[UpdateBase] = [audit.recording(actor, entry)]
     if key is not None:
-        idempotency.remember(db, user.id, key, body)
-    db.commit()
+        also.append(idempotency.remembering(user.id, key, body))
+    commit_with(
+        db, lambda: events.record(db, events.RESERVATION_CREATED, reservation.id, body, together_with=also)
+    )
     spaces_cache.bookings_changed(space.id)
     return Booked(reservation, replayed=False)
 
