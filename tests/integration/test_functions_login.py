@@ -28,7 +28,7 @@ def login_as_the_functions(server, password: str) -> str:
     url = make_url(server["app"]).set(username=FUNCTIONS_ROLE, password=password)
     engine = build_engine(url.render_as_string(hide_password=False))
     try:
-        for _ in range(5):
+        for _ in range(30):  # on a busy machine the refusal is often lost that way several times in a row
             try:
                 with engine.connect() as connection:
                     connection.execute(text("SELECT 1"))
