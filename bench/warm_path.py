@@ -330,8 +330,9 @@ def report(
     result.notes.append(
         f"{SECTION}: rate limits on (production's), Powertools metrics on, INFO logs; every request from an "
         "address of its own; the trivial routes are a bare FastAPI app through Mangum, without our "
-        "middleware. Ratios are to the trivial `def` route (our routes are `def` too). The profile below "
-        "the table: cProfile, own time per function given to a category by module (see bench/warm_path.py)."
+        "middleware. Ratios are to the trivial `def` route, the reference of issue #20 (ours are "
+        "`async def`: see reservas/app_factory.py). The profile below the table: cProfile, own time per "
+        "function given to a category by module (see bench/warm_path.py)."
     )
     result.print_markdown()
     result.save(args.json)

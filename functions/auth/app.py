@@ -32,7 +32,7 @@ INVALID_LINK = problem_doc("The link is not valid, was already used or has expir
 
 
 @router.post("/register", status_code=202)
-def register(body: RegisterRequest, db: DbDep) -> Accepted:
+async def register(body: RegisterRequest, db: DbDep) -> Accepted:
     """The same answer for every address, taken or not: a link to verify it is sent to a new address,
     and the owner of a verified one is told someone tried. Registering an address nobody has verified
     again sends a new link (at most `RESERVAS_ACCOUNT_MAILS_PER_HOUR` an hour)."""
@@ -49,7 +49,7 @@ def register(body: RegisterRequest, db: DbDep) -> Accepted:
         409: problem_doc("Email taken"),
     },
 )
-def verify_address(
+async def verify_address(
     body: VerifyRequest,
     db: DbDep,
     address: ClientAddress,
@@ -67,7 +67,7 @@ def verify_address(
     openapi_extra=refresh_cookie.OPENAPI,
     responses={401: problem_doc("Wrong email or password, or an address not verified yet")},
 )
-def login(
+async def login(
     body: LoginRequest,
     db: DbDep,
     address: ClientAddress,
@@ -81,14 +81,14 @@ def login(
 
 
 @router.post("/password-reset", status_code=202)
-def request_password_reset(body: PasswordResetRequest, db: DbDep) -> Accepted:
+async def request_password_reset(body: PasswordResetRequest, db: DbDep) -> Accepted:
     """The same answer whether the address has an account or not; if it has, a link is sent to it."""
     verification.request_password_reset(db, body)
     return RESET_ASKED
 
 
 @router.post("/password-reset/confirm", status_code=204, responses={400: INVALID_LINK})
-def reset_password(body: PasswordReset, db: DbDep) -> Response:
+async def reset_password(body: PasswordReset, db: DbDep) -> Response:
     """Choose a new password with the link: every session of the account ends."""
     verification.reset_password(db, body)
     return Response(status_code=204)
@@ -99,7 +99,7 @@ def reset_password(body: PasswordReset, db: DbDep) -> Response:
     openapi_extra=refresh_cookie.OPENAPI,
     responses={401: problem_doc("Invalid, expired or reused refresh token (with the cookie: it is cleared)")},
 )
-def refresh_tokens(
+async def refresh_tokens(
     request: Request,
     db: DbDep,
     response: Response,
@@ -127,7 +127,7 @@ def refresh_tokens(
     openapi_extra=refresh_cookie.OPENAPI,
     responses={401: problem_doc("Not authenticated")},
 )
-def logout(
+async def logout(
     request: Request,
     db: DbDep,
     who: CallerDep,
@@ -149,7 +149,7 @@ def logout(
 
 
 @router.post("/validate", responses={401: problem_doc("Invalid token")})
-def validate_token(body: ValidateRequest, db: DbDep) -> TokenValidation:
+async def validate_token(body: ValidateRequest, db: DbDep) -> TokenValidation:
     return service.validate(db, body.token)
 
 

@@ -74,7 +74,7 @@ def _waitlist() -> ModuleType:
     },
     openapi_extra=WRITE,
 )
-def book_reservation(
+async def book_reservation(
     body: BookingRequest,
     user: CurrentUser,
     actor: ActorDep,
@@ -109,7 +109,7 @@ def book_reservation(
     },
     openapi_extra=WRITE,
 )
-def book_series(
+async def book_series(
     body: SeriesRequest,
     user: CurrentUser,
     actor: ActorDep,
@@ -128,12 +128,12 @@ def book_series(
 
 
 @router.get("/series/{series_id}", responses={**AUTHENTICATED, **SERIES_NOT_FOUND}, openapi_extra=READ)
-def get_series(series_id: uuid.UUID, user: CurrentUser, db: DbDep) -> Series:
+async def get_series(series_id: uuid.UUID, user: CurrentUser, db: DbDep) -> Series:
     return _series().get_series(db, user, series_id)
 
 
 @router.delete("/series/{series_id}", responses={**AUTHENTICATED, **SERIES_NOT_FOUND}, openapi_extra=WRITE)
-def cancel_series(
+async def cancel_series(
     series_id: uuid.UUID,
     user: CurrentUser,
     actor: ActorDep,
@@ -151,7 +151,7 @@ def cancel_series(
 
 
 @router.post("/series/{series_id}/approve", responses={**AUTHENTICATED, **DECIDING}, openapi_extra=WRITE)
-def approve_series(
+async def approve_series(
     series_id: uuid.UUID, user: CurrentUser, actor: ActorDep, db: DbDep, body: Decision | None = None
 ) -> Series:
     """Approve every occurrence of a series still pending, at once."""
@@ -161,7 +161,7 @@ def approve_series(
 
 
 @router.post("/series/{series_id}/decline", responses={**AUTHENTICATED, **DECIDING}, openapi_extra=WRITE)
-def decline_series(
+async def decline_series(
     series_id: uuid.UUID, body: Decision, user: CurrentUser, actor: ActorDep, db: DbDep
 ) -> Series:
     """Decline every occurrence of a series still pending, saying why."""
@@ -170,7 +170,7 @@ def decline_series(
 
 
 @router.get("", responses=AUTHENTICATED, openapi_extra=READ)
-def list_my_reservations(
+async def list_my_reservations(
     user: CurrentUser,
     db: DbDep,
     status: StatusFilter = None,
@@ -198,7 +198,7 @@ def list_my_reservations(
     responses={**AUTHENTICATED, 403: problem_doc("Only admins search other users")},
     openapi_extra=READ,
 )
-def search_reservations(
+async def search_reservations(
     user: CurrentUser,
     db: DbDep,
     space_id: uuid.UUID | None = None,
@@ -227,7 +227,7 @@ def search_reservations(
 
 
 @router.get("/pending", responses=AUTHENTICATED, openapi_extra=READ)
-def list_pending_decisions(
+async def list_pending_decisions(
     user: CurrentUser, db: DbDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Page[Reservation]:
     """The pending bookings you may decide: all of them for administrators, those of the spaces you
@@ -236,7 +236,7 @@ def list_pending_decisions(
 
 
 @router.post("/{reservation_id}/approve", responses={**AUTHENTICATED, **DECIDING}, openapi_extra=WRITE)
-def approve_reservation(
+async def approve_reservation(
     reservation_id: uuid.UUID, user: CurrentUser, actor: ActorDep, db: DbDep, body: Decision | None = None
 ) -> Reservation:
     """Approve a pending booking (administrators, and managers of its space): it holds its time as any."""
@@ -246,7 +246,7 @@ def approve_reservation(
 
 
 @router.post("/{reservation_id}/decline", responses={**AUTHENTICATED, **DECIDING}, openapi_extra=WRITE)
-def decline_reservation(
+async def decline_reservation(
     reservation_id: uuid.UUID, body: Decision, user: CurrentUser, actor: ActorDep, db: DbDep
 ) -> Reservation:
     """Decline a pending booking, saying why: its time is free at once."""
@@ -255,7 +255,7 @@ def decline_reservation(
 
 
 @router.get("/{reservation_id}", responses={**AUTHENTICATED, **NOT_FOUND}, openapi_extra=READ)
-def get_reservation(reservation_id: uuid.UUID, user: CurrentUser, db: DbDep) -> Reservation:
+async def get_reservation(reservation_id: uuid.UUID, user: CurrentUser, db: DbDep) -> Reservation:
     return service.get(db, user, reservation_id)
 
 
@@ -269,7 +269,7 @@ def get_reservation(reservation_id: uuid.UUID, user: CurrentUser, db: DbDep) -> 
     },
     openapi_extra=WRITE,
 )
-def change_reservation(
+async def change_reservation(
     reservation_id: uuid.UUID,
     body: BookingChange,
     user: CurrentUser,
@@ -292,7 +292,9 @@ def change_reservation(
     },
     openapi_extra=WRITE,
 )
-def check_in_with_code(body: CheckInWithCode, user: CurrentUser, actor: ActorDep, db: DbDep) -> Reservation:
+async def check_in_with_code(
+    body: CheckInWithCode, user: CurrentUser, actor: ActorDep, db: DbDep
+) -> Reservation:
     """Check in with the code where the space is (its QR code): to your booking there whose check-in is
     open now."""
     with fields_from("body"):
@@ -308,7 +310,7 @@ def check_in_with_code(body: CheckInWithCode, user: CurrentUser, actor: ActorDep
     },
     openapi_extra=WRITE,
 )
-def check_in(reservation_id: uuid.UUID, user: CurrentUser, actor: ActorDep, db: DbDep) -> Reservation:
+async def check_in(reservation_id: uuid.UUID, user: CurrentUser, actor: ActorDep, db: DbDep) -> Reservation:
     """Check in to a booking in a space that requires it, from check_in_opens_minutes before its start
     until its check_in_by; after that it is released. Checking in again changes nothing."""
     return service.check_in(db, user, reservation_id, actor=actor)
@@ -319,7 +321,7 @@ def check_in(reservation_id: uuid.UUID, user: CurrentUser, actor: ActorDep, db: 
     responses={**AUTHENTICATED, **NOT_FOUND, 409: problem_doc("Already started (owners) or already over")},
     openapi_extra=WRITE,
 )
-def cancel_reservation(
+async def cancel_reservation(
     reservation_id: uuid.UUID, user: CurrentUser, actor: ActorDep, db: DbDep
 ) -> Reservation:
     return service.cancel(db, user, reservation_id, actor=actor)
@@ -334,7 +336,7 @@ waitlist_router = APIRouter(prefix="/waitlist", tags=["waitlist"], route_class=D
     responses={**AUTHENTICATED, 422: problem_doc("A booking rule is broken, or too many entries already")},
     openapi_extra=WRITE,
 )
-def join_waitlist(body: BookingRequest, user: CurrentUser, db: DbDep) -> WaitlistEntry:
+async def join_waitlist(body: BookingRequest, user: CurrentUser, db: DbDep) -> WaitlistEntry:
     """Wait for exactly this interval (after a 409, say): when it frees up, the first waiting person
     whose whole interval is free is booked automatically. An entry expires at its interval's start."""
     with fields_from("body"):
@@ -342,7 +344,7 @@ def join_waitlist(body: BookingRequest, user: CurrentUser, db: DbDep) -> Waitlis
 
 
 @waitlist_router.get("", responses=AUTHENTICATED, openapi_extra=READ)
-def my_waitlist(user: CurrentUser, db: DbDep) -> list[WaitlistEntry]:
+async def my_waitlist(user: CurrentUser, db: DbDep) -> list[WaitlistEntry]:
     """Your entries whose interval has not started: waiting, or promoted (with their reservation_id)."""
     return _waitlist().mine(db, user)
 
@@ -353,7 +355,7 @@ def my_waitlist(user: CurrentUser, db: DbDep) -> list[WaitlistEntry]:
     responses={**AUTHENTICATED, 404: problem_doc("No entry of yours")},
     openapi_extra=WRITE,
 )
-def leave_waitlist(entry_id: uuid.UUID, user: CurrentUser, db: DbDep) -> Response:
+async def leave_waitlist(entry_id: uuid.UUID, user: CurrentUser, db: DbDep) -> Response:
     _waitlist().leave(db, user, entry_id)
     return Response(status_code=204)
 
@@ -371,7 +373,7 @@ FeedToken = Annotated[str, Path(min_length=20, max_length=100, pattern=r"^[A-Za-
         404: problem_doc("No feed has this token (rotated, revoked, or never made)"),
     },
 )
-def calendar_feed(
+async def calendar_feed(
     token: FeedToken, db: DbDep, if_none_match: Annotated[str | None, Header()] = None
 ) -> Response:
     """A person's private feed of their bookings, for calendars to subscribe to; the token is the key."""

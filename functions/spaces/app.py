@@ -82,7 +82,7 @@ def _usage() -> ModuleType:
 @router.get(
     "", responses={401: problem_doc("A token was sent and is not valid")}, openapi_extra=OPTIONAL_SIGN_IN
 )
-def list_spaces(
+async def list_spaces(
     db: DbDep,
     viewer: OptionalUser,
     capacity_min: Annotated[int | None, Query(ge=1, le=100_000)] = None,
@@ -109,7 +109,7 @@ def list_spaces(
 
 
 @router.get("/available", openapi_extra=OPTIONAL_SIGN_IN)
-def find_available_spaces(
+async def find_available_spaces(
     db: DbDep,
     _: OptionalUser,
     start_time: Annotated[Instant, Query()],
@@ -131,14 +131,16 @@ def find_available_spaces(
 
 
 @router.post("", status_code=201, responses=ADMIN_ONLY)
-def create_space(body: SpaceSettings, _: AdminUser, actor: ActorDep, db: DbDep, response: Response) -> Space:
+async def create_space(
+    body: SpaceSettings, _: AdminUser, actor: ActorDep, db: DbDep, response: Response
+) -> Space:
     space = service.create_space(db, body, actor=actor)
     response.headers["Location"] = f"/spaces/{space.id}"
     return space
 
 
 @router.get("/{space_id}", responses=NOT_FOUND, openapi_extra=OPTIONAL_SIGN_IN)
-def get_space(space_id: uuid.UUID, db: DbDep, viewer: OptionalUser) -> Space:
+async def get_space(space_id: uuid.UUID, db: DbDep, viewer: OptionalUser) -> Space:
     return service.get_space(db, space_id, viewer)
 
 
@@ -152,7 +154,7 @@ def get_space(space_id: uuid.UUID, db: DbDep, viewer: OptionalUser) -> Space:
     },
     openapi_extra=OPTIONAL_SIGN_IN,
 )
-def get_space_busy_feed(
+async def get_space_busy_feed(
     space_id: uuid.UUID,
     db: DbDep,
     viewer: OptionalUser,
@@ -174,19 +176,21 @@ def get_space_busy_feed(
         409: problem_doc("Moved to a location that is closed while the space is booked"),
     },
 )
-def update_space(space_id: uuid.UUID, body: SpaceUpdate, _: AdminUser, actor: ActorDep, db: DbDep) -> Space:
+async def update_space(
+    space_id: uuid.UUID, body: SpaceUpdate, _: AdminUser, actor: ActorDep, db: DbDep
+) -> Space:
     with fields_from("body"):
         return service.update_space(db, space_id, body, actor=actor)
 
 
 @router.delete("/{space_id}", status_code=204, responses={**ADMIN_ONLY, **NOT_FOUND})
-def deactivate_space(space_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep) -> Response:
+async def deactivate_space(space_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep) -> Response:
     service.deactivate_space(db, space_id, actor=actor)
     return Response(status_code=204)
 
 
 @router.get("/{space_id}/availability", responses=NOT_FOUND, openapi_extra=OPTIONAL_SIGN_IN)
-def get_space_availability(
+async def get_space_availability(
     space_id: uuid.UUID,
     db: DbDep,
     viewer: OptionalUser,
@@ -200,7 +204,7 @@ def get_space_availability(
 @router.post(
     "/{space_id}/closures", status_code=201, responses={**ADMIN_ONLY, **NOT_FOUND, **BOOKINGS_IN_THE_WAY}
 )
-def close_space(
+async def close_space(
     space_id: uuid.UUID, body: ClosureRequest, _: AdminUser, actor: ActorDep, db: DbDep
 ) -> ClosureCreated:
     """The space takes no bookings from `start_time` to `end_time`."""
@@ -209,7 +213,7 @@ def close_space(
 
 
 @router.get("/{space_id}/closures", responses=NOT_FOUND, openapi_extra=OPTIONAL_SIGN_IN)
-def list_space_closures(
+async def list_space_closures(
     space_id: uuid.UUID,
     db: DbDep,
     viewer: OptionalUser,
@@ -226,7 +230,7 @@ def list_space_closures(
 
 
 @router.get("/{space_id}/usage", responses={**ADMIN_ONLY, **NOT_FOUND})
-def get_space_usage(
+async def get_space_usage(
     space_id: uuid.UUID,
     _: AdminUser,
     db: DbDep,
@@ -241,13 +245,13 @@ def get_space_usage(
 
 
 @router.get("/{space_id}/managers", responses={**ADMIN_ONLY, **NOT_FOUND})
-def list_space_managers(space_id: uuid.UUID, _: AdminUser, db: DbDep) -> list[Manager]:
+async def list_space_managers(space_id: uuid.UUID, _: AdminUser, db: DbDep) -> list[Manager]:
     """Who approves the space's bookings besides the administrators."""
     return _managers().managers(db, space_id)
 
 
 @router.put("/{space_id}/managers/{user_id}", status_code=204, responses={**ADMIN_ONLY, **NOT_FOUND})
-def add_space_manager(
+async def add_space_manager(
     space_id: uuid.UUID, user_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep
 ) -> Response:
     _managers().add(db, space_id, user_id, actor=actor)
@@ -255,7 +259,7 @@ def add_space_manager(
 
 
 @router.delete("/{space_id}/managers/{user_id}", status_code=204, responses={**ADMIN_ONLY, **NOT_FOUND})
-def remove_space_manager(
+async def remove_space_manager(
     space_id: uuid.UUID, user_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep
 ) -> Response:
     _managers().remove(db, space_id, user_id, actor=actor)
@@ -263,13 +267,13 @@ def remove_space_manager(
 
 
 @router.get("/{space_id}/check-in-code", responses={**ADMIN_ONLY, **NOT_FOUND})
-def get_check_in_code(space_id: uuid.UUID, _: AdminUser, db: DbDep) -> CheckInCode:
+async def get_check_in_code(space_id: uuid.UUID, _: AdminUser, db: DbDep) -> CheckInCode:
     """The code to print where the space is (`svg`, a QR code of `url`), with which people check in."""
     return _check_in().current(db, space_id)
 
 
 @router.post("/{space_id}/check-in-code", responses={**ADMIN_ONLY, **NOT_FOUND})
-def rotate_check_in_code(space_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep) -> CheckInCode:
+async def rotate_check_in_code(space_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep) -> CheckInCode:
     """A new code; the printed ones stop working."""
     return _check_in().rotate(db, space_id, actor=actor)
 
@@ -278,7 +282,9 @@ closures_router = APIRouter(prefix="/closures", tags=["closures"], route_class=D
 
 
 @closures_router.post("", status_code=201, responses={**ADMIN_ONLY, **BOOKINGS_IN_THE_WAY})
-def close_location(body: LocationClosureRequest, _: AdminUser, actor: ActorDep, db: DbDep) -> ClosureCreated:
+async def close_location(
+    body: LocationClosureRequest, _: AdminUser, actor: ActorDep, db: DbDep
+) -> ClosureCreated:
     """Every space at `location` takes no bookings from `start_time` to `end_time`: those there now,
     and those created at or moved to that location while the closure lasts."""
     with fields_from("body"):
@@ -286,7 +292,7 @@ def close_location(body: LocationClosureRequest, _: AdminUser, actor: ActorDep, 
 
 
 @closures_router.get("", responses=ADMIN_ONLY)
-def list_closures(
+async def list_closures(
     _: AdminUser,
     db: DbDep,
     location: Annotated[
@@ -315,7 +321,7 @@ def list_closures(
 @closures_router.delete(
     "/{closure_id}", status_code=204, responses={**ADMIN_ONLY, 404: problem_doc("No such closure")}
 )
-def delete_closure(closure_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep) -> Response:
+async def delete_closure(closure_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep) -> Response:
     """The closure goes, and its time is free at once."""
     _closures().delete_closure(db, closure_id, actor=actor)
     return Response(status_code=204)

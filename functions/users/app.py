@@ -28,19 +28,19 @@ router = APIRouter(prefix="/users", tags=["users"], route_class=DeferredRoute)
 
 
 @router.get("/me", responses=AUTHENTICATED)
-def get_me(user: CurrentUser) -> User:
+async def get_me(user: CurrentUser) -> User:
     return user
 
 
 @router.put("/me", responses={**AUTHENTICATED, 403: problem_doc("Wrong current password")})
-def update_me(body: UpdateMeRequest, who: CallerDep, db: DbDep, address: ClientAddress) -> User:
+async def update_me(body: UpdateMeRequest, who: CallerDep, db: DbDep, address: ClientAddress) -> User:
     return profile.update_me(db, who.user, body, session_id=who.session_id, client_address=address)
 
 
 @router.delete(
     "/me", status_code=204, responses={**AUTHENTICATED, 403: problem_doc("Wrong current password")}
 )
-def delete_me(body: DeleteMeRequest, user: CurrentUser, db: DbDep, address: ClientAddress) -> Response:
+async def delete_me(body: DeleteMeRequest, user: CurrentUser, db: DbDep, address: ClientAddress) -> Response:
     """Leave: upcoming bookings are cancelled, past ones stay without your data, the account goes."""
     from reservas import leaving  # the booking rules it needs load with it, not at every cold start
 
@@ -49,12 +49,12 @@ def delete_me(body: DeleteMeRequest, user: CurrentUser, db: DbDep, address: Clie
 
 
 @router.get("/{user_id}", responses={**ADMIN_ONLY, 404: problem_doc("No such user")})
-def get_user(user_id: uuid.UUID, _: AdminUser, db: DbDep) -> User:
+async def get_user(user_id: uuid.UUID, _: AdminUser, db: DbDep) -> User:
     return profile.get_user(db, user_id)
 
 
 @router.get("", responses=ADMIN_ONLY)
-def list_users(
+async def list_users(
     _: AdminUser,
     db: DbDep,
     email: Annotated[str | None, Query(max_length=254, description="Part of the email, any case.")] = None,
@@ -68,7 +68,9 @@ def list_users(
     "/{user_id}/role",
     responses={**ADMIN_ONLY, 404: problem_doc("No such user"), 409: problem_doc("The last administrator")},
 )
-def change_user_role(user_id: uuid.UUID, body: RoleChange, _: AdminUser, actor: ActorDep, db: DbDep) -> User:
+async def change_user_role(
+    user_id: uuid.UUID, body: RoleChange, _: AdminUser, actor: ActorDep, db: DbDep
+) -> User:
     """Make someone an administrator, or a user again; recorded in the audit log."""
     return profile.change_role(db, user_id, body.role, actor=actor)
 
@@ -77,7 +79,7 @@ audit_router = APIRouter(prefix="/audit", tags=["audit"], route_class=DeferredRo
 
 
 @audit_router.get("", responses=ADMIN_ONLY)
-def read_audit_log(
+async def read_audit_log(
     _: AdminUser,
     db: DbDep,
     entity: Annotated[Entity | None, Query(description="What kind of thing changed.")] = None,
@@ -115,7 +117,7 @@ NO_DELIVERY = {**ADMIN_ONLY, 404: problem_doc("No such webhook, or no such deliv
 @webhooks_router.post(
     "", status_code=201, responses={**ADMIN_ONLY, 422: problem_doc("A URL webhooks may not reach")}
 )
-def create_webhook(body: WebhookCreate, _: AdminUser, actor: ActorDep, db: DbDep) -> WebhookWithSecret:
+async def create_webhook(body: WebhookCreate, _: AdminUser, actor: ActorDep, db: DbDep) -> WebhookWithSecret:
     """Register an https endpoint for the events it names. The answer holds its signing secret, shown
     this once: the URL must resolve to public addresses only (private networks an operator allowed
     aside), now and at every delivery."""
@@ -126,7 +128,7 @@ def create_webhook(body: WebhookCreate, _: AdminUser, actor: ActorDep, db: DbDep
 
 
 @webhooks_router.get("", responses=ADMIN_ONLY)
-def list_webhooks(
+async def list_webhooks(
     _: AdminUser, db: DbDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Page[Webhook]:
     """Every webhook, oldest first (without secrets)."""
@@ -136,14 +138,14 @@ def list_webhooks(
 
 
 @webhooks_router.get("/{webhook_id}", responses=NO_WEBHOOK)
-def get_webhook(webhook_id: uuid.UUID, _: AdminUser, db: DbDep) -> Webhook:
+async def get_webhook(webhook_id: uuid.UUID, _: AdminUser, db: DbDep) -> Webhook:
     from reservas.webhooks import registry
 
     return registry.get(db, webhook_id)
 
 
 @webhooks_router.delete("/{webhook_id}", status_code=204, responses=NO_WEBHOOK)
-def delete_webhook(webhook_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep) -> Response:
+async def delete_webhook(webhook_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep) -> Response:
     """No more deliveries to it; its pending and dead deliveries go with it."""
     from reservas.webhooks import registry
 
@@ -152,7 +154,7 @@ def delete_webhook(webhook_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbD
 
 
 @webhooks_router.post("/{webhook_id}/secret", responses=NO_WEBHOOK)
-def rotate_webhook_secret(
+async def rotate_webhook_secret(
     webhook_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep
 ) -> WebhookWithSecret:
     """A new signing secret, shown this once; for 24 hours deliveries carry a signature with the
@@ -163,7 +165,7 @@ def rotate_webhook_secret(
 
 
 @webhooks_router.post("/{webhook_id}/test", status_code=202, responses=NO_WEBHOOK)
-def send_webhook_test(webhook_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep) -> Delivery:
+async def send_webhook_test(webhook_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep) -> Delivery:
     """Send a `WebhookTest` event now; the answer is its delivery, with how the attempt went (retried
     like any delivery if it failed)."""
     from reservas.webhooks import registry
@@ -172,7 +174,7 @@ def send_webhook_test(webhook_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: 
 
 
 @webhooks_router.get("/{webhook_id}/deliveries", responses=NO_WEBHOOK)
-def list_webhook_deliveries(
+async def list_webhook_deliveries(
     webhook_id: uuid.UUID,
     _: AdminUser,
     db: DbDep,
@@ -194,7 +196,7 @@ def list_webhook_deliveries(
     status_code=202,
     responses={**NO_DELIVERY, 409: problem_doc("The delivery is still pending")},
 )
-def replay_webhook_delivery(
+async def replay_webhook_delivery(
     webhook_id: uuid.UUID, delivery_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep
 ) -> Delivery:
     """Send a delivery again with the same `webhook-id` (a dead one, typically): attempted now, then
@@ -209,7 +211,7 @@ KEY_NOT_FOUND = {404: problem_doc("No API key has this id")}
 
 
 @keys_router.post("", status_code=201, responses=ADMIN_ONLY)
-def create_api_key(body: ApiKeyRequest, _: AdminUser, actor: ActorDep, db: DbDep) -> ApiKeyCreated:
+async def create_api_key(body: ApiKeyRequest, _: AdminUser, actor: ActorDep, db: DbDep) -> ApiKeyCreated:
     """A key for an integrator, acting for `user_id` within `scopes`: the key is in this answer only."""
     from reservas.accounts import api_keys
 
@@ -218,7 +220,7 @@ def create_api_key(body: ApiKeyRequest, _: AdminUser, actor: ActorDep, db: DbDep
 
 
 @keys_router.get("", responses=ADMIN_ONLY)
-def list_api_keys(
+async def list_api_keys(
     _: AdminUser,
     db: DbDep,
     user_id: Annotated[uuid.UUID | None, Query(description="Only the keys acting for this account.")] = None,
@@ -232,7 +234,7 @@ def list_api_keys(
 
 
 @keys_router.delete("/{key_id}", status_code=204, responses={**ADMIN_ONLY, **KEY_NOT_FOUND})
-def revoke_api_key(key_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep) -> Response:
+async def revoke_api_key(key_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: DbDep) -> Response:
     """The key is refused from its next request on; it stays in the list, revoked."""
     from reservas.accounts import api_keys
 
@@ -248,7 +250,7 @@ class CalendarFeed(BaseModel):
 
 
 @router.post("/me/calendar-token", status_code=201, responses=AUTHENTICATED)
-def rotate_calendar_token(user: CurrentUser, db: DbDep, request: Request) -> CalendarFeed:
+async def rotate_calendar_token(user: CurrentUser, db: DbDep, request: Request) -> CalendarFeed:
     """A new private feed of your bookings; the URL of any earlier one stops working at once."""
     from reservas.reservations import feeds
 
@@ -259,7 +261,7 @@ def rotate_calendar_token(user: CurrentUser, db: DbDep, request: Request) -> Cal
 
 
 @router.delete("/me/calendar-token", status_code=204, responses=AUTHENTICATED)
-def revoke_calendar_token(user: CurrentUser, db: DbDep) -> Response:
+async def revoke_calendar_token(user: CurrentUser, db: DbDep) -> Response:
     """No more feed: its URL answers 404."""
     from reservas.reservations import feeds
 

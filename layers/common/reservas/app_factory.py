@@ -1,4 +1,10 @@
-"""The one way every function builds its FastAPI app and its Lambda handler."""
+"""The one way every function builds its FastAPI app and its Lambda handler.
+
+Routes and their dependencies are `async def`, although they call PostgreSQL and Redis without
+awaiting: a Lambda instance serves one request at a time, so FastAPI's threadpool, where it runs a
+`def`, would only add hand-offs between threads (most of a cached read's time). The local API and the
+tests' clients run each request on an event loop of its own, so requests still run side by side there.
+tests/unit/test_routes_run_inline.py holds every route to it."""
 
 from __future__ import annotations
 
@@ -229,7 +235,7 @@ def create_app(service: str, *routers: APIRouter) -> FastAPI:
         responses={503: {"model": Health}},
         operation_id=f"{service}Health",
     )
-    def health_check() -> Any:
+    async def health_check() -> Any:
         result = health(service)
         if result.status == "unhealthy":
             return JSONResponse(result.model_dump(mode="json"), status_code=503)

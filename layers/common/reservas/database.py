@@ -6,7 +6,7 @@ import functools
 import re
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -200,7 +200,7 @@ def get_engine() -> Engine:
     )
 
 
-def get_db() -> Iterator[Connection]:
+async def get_db() -> AsyncIterator[Connection]:
     """FastAPI dependency: the request's database connection (`db`), whose transaction begins with its first
     statement. Nothing is committed unless a service commits; the rest rolls back when it closes.
     (SQLAlchemy Core's Connection: the ORM is never imported, which keeps cold starts short.)

@@ -50,7 +50,7 @@ class Caller:
         return self.claims.session_id
 
 
-def caller(
+async def caller(
     request: Request,
     db: DbDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -84,31 +84,33 @@ def _key_caller(request: Request, db: Connection, key: str) -> Caller:
     return Caller(holder.user, None, holder.key_id)
 
 
-def optional_user(
+async def optional_user(
     request: Request,
     db: DbDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User | None:
     """Routes open to anyone: None for an anonymous caller; a token, when sent, must be good."""
-    return None if credentials is None else caller(request, db, credentials).user
+    return None if credentials is None else (await caller(request, db, credentials)).user
 
 
-def current_user(who: Annotated[Caller, Depends(caller)]) -> User:
+async def current_user(who: Annotated[Caller, Depends(caller)]) -> User:
     return who.user
 
 
-def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
+async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
     if not user.is_admin:
         raise Forbidden("This route is for administrators.")
     return user
 
 
-def client_address(request: Request) -> str:
+async def client_address(request: Request) -> str:
     """The caller's address as API Gateway saw it (`requestContext.http.sourceIp`)."""
     return request.client.host if request.client else "unknown"
 
 
-def actor(who: Annotated[Caller, Depends(caller)], address: Annotated[str, Depends(client_address)]) -> Actor:
+async def actor(
+    who: Annotated[Caller, Depends(caller)], address: Annotated[str, Depends(client_address)]
+) -> Actor:
     """Who makes a change and from where, as the audit log records it: with the key, when one was used."""
     return Actor(user_id=who.user.id, address=address, key_id=who.key_id)
 

@@ -50,7 +50,7 @@ HEADER_PARAMETER = {
 OPENAPI = {"parameters": [HEADER_PARAMETER]}
 
 
-def wants_cookie(request: Request) -> bool:
+async def wants_cookie(request: Request) -> bool:
     """Whether the request asks for the cookie (`X-Refresh-Cookie: 1`); any other value is a 422."""
     values = request.headers.getlist(HEADER)
     if not values:
