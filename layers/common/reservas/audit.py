@@ -12,8 +12,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Insert, insert, text
+from sqlalchemy import Connection, Insert, text
 
+from reservas.database import insert_rows
 from reservas.tables import audit_log
 
 Entity = Literal["reservation", "series", "space", "closure", "user", "api_key", "webhook"]
@@ -71,12 +72,12 @@ def record_all(db: Connection, actor: Actor, entries: list[Entry]) -> None:
     """Add entries made by one actor to the current transaction, in a few statements however many."""
     rows = _rows(actor, entries)
     for start in range(0, len(rows), BATCH):
-        db.execute(insert(audit_log).values(rows[start : start + BATCH]))
+        db.execute(insert_rows(audit_log, rows[start : start + BATCH]))
 
 
 def recording(actor: Actor, entry: Entry) -> Insert:
     """The statement that adds one entry, for a caller who sends it with others (events.record_all)."""
-    return insert(audit_log).values(_rows(actor, [entry]))
+    return insert_rows(audit_log, _rows(actor, [entry]))
 
 
 def _rows(actor: Actor, entries: list[Entry]) -> list[dict[str, Any]]:

@@ -12,9 +12,10 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.sql.dml import UpdateBase
 
+from reservas.database import insert_rows
 from reservas.observability import logger
 from reservas.settings import get_settings
 from reservas.tables import outbox
@@ -80,7 +81,7 @@ def record_all(
             db.execute(write)
     collected = _collected.get()
     for start in range(0, len(rows), BATCH):
-        statement = insert(outbox).values(rows[start : start + BATCH]).returning(outbox.c.id)
+        statement = insert_rows(outbox, rows[start : start + BATCH]).returning(outbox.c.id)
         if start == 0 and together_with:
             statement = statement.add_cte(*(write.cte(f"also_{n}") for n, write in enumerate(together_with)))
         ids = db.execute(statement).scalars()

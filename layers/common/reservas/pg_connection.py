@@ -15,7 +15,8 @@ below its next minor version; tests/integration/test_pg_connection.py checks the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -41,6 +42,9 @@ class OneTripConnection(pg8000.dbapi.Connection):  # type: ignore[misc]  # pg800
             yield
         finally:
             self._commit_with_next = False
+
+    def cursor(self) -> OneTripCursor:
+        return OneTripCursor(self)
 
     def commit(self) -> None:
         if self._committed_early:
@@ -114,3 +118,35 @@ class OneTripConnection(pg8000.dbapi.Connection):  # type: ignore[misc]  # pg800
                 reported = reported or error
         if reported is not None:
             raise reported
+
+
+class OneTripCursor(pg8000.dbapi.Cursor):  # type: ignore[misc]  # pg8000 is untyped
+    """pg8000's cursor, which turns a statement's `%s` placeholders into PostgreSQL's $1, $2... by
+    reading it character by character on every call (a quarter of a millisecond for a booking's
+    INSERT): here each statement's conversion is remembered. What it does besides is pg8000's."""
+
+    _c: Any
+    _context: Any
+    _row_iter: Any
+    _input_oids: Any
+    input_types: list[Any]
+
+    def execute(self, operation: str, args: Any = (), stream: Any = None) -> None:
+        if len(args) == 0 or stream is not None or isinstance(args, Mapping):
+            super().execute(operation, args, stream=stream)
+            return
+        connection = self._c
+        if connection is None:
+            raise pg8000.dbapi.InterfaceError("Cursor closed")
+        if not connection._in_transaction and not connection.autocommit:
+            connection.execute_simple(_BEGIN)
+        self._context = connection.execute_unnamed(_numbered(operation), vals=args, oids=self._input_oids)
+        self._row_iter = None if self._context.rows is None else iter(self._context.rows)
+        self._input_oids = ()
+        self.input_types = []
+
+
+@functools.lru_cache(maxsize=1024)
+def _numbered(operation: str) -> str:
+    converted: str = pg8000.dbapi.convert_paramstyle("format", operation, ())[0]
+    return converted

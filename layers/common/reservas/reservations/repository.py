@@ -4,16 +4,19 @@ goes through it."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Connection,
     ScalarSelect,
     Select,
     and_,
+    bindparam,
     case,
     exists,
     func,
@@ -119,17 +122,49 @@ def space_to_book(db: Connection, space_id: uuid.UUID, holder_id: uuid.UUID) -> 
 
 def insert_reservation(db: Connection, values: dict[str, Any]) -> RowMapping:
     """Insert a reservation; it as `find` reads it."""
-    return _as_found(db, insert(reservations).values(**values))
+    return _written(db, _inserting(tuple(sorted(values))), values)
 
 
-def _as_found(db: Connection, write: Insert | Update) -> RowMapping:
-    """Run `write` (of one reservation) and read its row as `find` does, in the same statement."""
+# The statements that write one reservation and read it back are built once per shape (their columns),
+# with the values as parameters: building one costs more than sending it.
+
+
+@functools.cache
+def _inserting(columns: tuple[str, ...]) -> Select[Any]:
+    return _read_back(insert(reservations).values({column: _value(column) for column in columns}))
+
+
+@functools.cache
+def _changing(columns: tuple[str, ...]) -> Select[Any]:
+    chosen = update(reservations).where(reservations.c.id == bindparam("reservation_id"))
+    return _read_back(chosen.values({column: _value(column) for column in columns}))
+
+
+@functools.cache
+def _cancelling() -> Select[Any]:
+    return _read_back(
+        update(reservations)
+        .where(reservations.c.id == bindparam("reservation_id"), reservations.c.status.in_(HOLDING))
+        .values(status="cancelled", cancelled_at=func.now())
+    )
+
+
+def _value(column: str) -> BindParameter[Any]:
+    return bindparam(f"new_{column}", type_=reservations.c[column].type)
+
+
+def _read_back(write: Insert | Update) -> Select[Any]:
+    """`write` (of one reservation), and its row read as `find` reads it, in one statement."""
     written = write.returning(*reservations.c).cte("written")
     as_written = ClauseAdapter(written).traverse
-    statement = select(*(as_written(column) for column in _COLUMNS)).join_from(
+    return select(*(as_written(column) for column in _COLUMNS)).join_from(
         written, spaces, spaces.c.id == written.c.space_id
     )
-    return db.execute(statement).mappings().one()
+
+
+def _written(db: Connection, statement: Select[Any], values: dict[str, Any], **keys: Any) -> RowMapping:
+    parameters = {f"new_{column}": value for column, value in values.items()} | keys
+    return db.execute(statement, parameters).mappings().one()
 
 
 def insert_reservations(db: Connection, rows: list[dict[str, Any]]) -> None:
@@ -180,17 +215,12 @@ def find_all(db: Connection, reservation_ids: list[uuid.UUID]) -> list[RowMappin
 
 def change(db: Connection, reservation_id: uuid.UUID, values: dict[str, Any]) -> RowMapping:
     """Change a reservation the caller holds locked; it as `find` reads it."""
-    return _as_found(db, update(reservations).where(reservations.c.id == reservation_id).values(**values))
+    return _written(db, _changing(tuple(sorted(values))), values, reservation_id=reservation_id)
 
 
 def cancel(db: Connection, reservation_id: uuid.UUID) -> RowMapping:
     """Cancel a reservation the caller holds locked, holding its time; it as `find` reads it."""
-    return _as_found(
-        db,
-        update(reservations)
-        .where(reservations.c.id == reservation_id, reservations.c.status.in_(HOLDING))
-        .values(status="cancelled", cancelled_at=func.now()),
-    )
+    return _written(db, _cancelling(), {}, reservation_id=reservation_id)
 
 
 def cancel_all(db: Connection, reservation_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
