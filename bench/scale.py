@@ -15,8 +15,8 @@ in --sizes, measuring the same operations at each size on the same questions:
 - a user's reservations as the web page lists them (`service.search`, 100 each: from an instant on,
   `from=`, and up to it, `to=`), for users with 1/1000 of all the bookings each; the instant is the
   start of the last day measured, so that every size has bookings on both sides of it and only the
-  history before it grows (the web page asks from now, which here would leave nothing before it at the
-  smaller sizes);
+  history before it grows (the web page asks from and up to now, before which the smaller sizes here
+  hold nothing);
 - a booking (`reservations.service.book`) and a 52-week series (`reservations.series.book_series`).
 
 Verdict by ratio: p50 at the largest size / p50 at the smallest <= 2x ("nothing grows with the size of
