@@ -74,8 +74,9 @@ openapi: $(STAMP)
 	$(BIN)/python scripts/export_openapi.py
 
 # Benchmarks build their own data on their own PostgreSQL and Redis; they are not part of `make test`.
+# BENCH_SCALE=10m make bench also grows one database to 10M reservations (docs/benchmarks-scale.md).
 bench: $(STAMP)
-	$(BIN)/python bench/report.py
+	$(BIN)/python bench/report.py $(if $(BENCH_SCALE),--scale $(BENCH_SCALE))
 
 # A live API, local or deployed: make smoke URL=https://...  (SMOKE_EMAIL and SMOKE_PASSWORD of a
 # verified account in the environment; ARGS="--origin https://rooms.example.org" for a web page's origin)

@@ -46,7 +46,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common")]
 
-from bench.common import Result, Row  # noqa: E402
+from bench.common import Result, Row, size_label  # noqa: E402
 from devtools import devservices  # noqa: E402
 
 if TYPE_CHECKING:
@@ -476,14 +476,21 @@ def run(args: argparse.Namespace, services: devservices.Services) -> int:
     days = populated_days(args.reservations, first_start)
     rng = random.Random(SEED)
     with Session(get_engine(), expire_on_commit=False) as session:
-        results = measure_all(session, rng, loaded.space_ids, days, args.runs)
+        samples = measure_all(session, rng, loaded.space_ids, days, args.runs)
         checks = run_checks(session, rng, loaded.space_ids, days)
+    results = {name: percentiles(values) for name, values in samples.items()}
     print_report(args, services, loaded, results, checks)
     failed = failures(results, checks)
     for failure in failed:
         print(f"FAILED: {failure}")
-    as_result(args, loaded, results, checks, failed).save(args.json)
+    result = as_result(args, loaded, results, checks, failed)
+    result.samples[title(args.reservations)] = samples
+    result.save(args.json)
     return 1 if failed else 0
+
+
+def title(reservations: int) -> str:
+    return f"Availability, {size_label(reservations)}"
 
 
 def as_result(
@@ -494,16 +501,13 @@ def as_result(
     failed: list[str],
 ) -> Result:
     """The figures for bench/report.py, as every benchmark hands them over."""
-    count = args.reservations
-    size = f"{count // 1_000_000}M" if count >= 1_000_000 else f"{count // 1000}k"
-    title = f"Availability, {size}"
     result = Result(failures=[f"availability: {failure}" for failure in failed])
     for name, target, _ in MEASURES:
         measured = results[name]
         judged = verdict(measured.p95, target)
         result.rows.append(
             Row(
-                title,
+                title(args.reservations),
                 name.removeprefix("availability, ") + f" ({args.runs} runs)",
                 f"{measured.p50:.3f} ms",
                 f"{measured.p95:.3f} ms",
@@ -514,7 +518,7 @@ def as_result(
     used = ", ".join(f"{node_type} on {index}" for node_type, index in plan.index_nodes) or "no index"
     result.rows.append(
         Row(
-            title,
+            title(args.reservations),
             "plan of held_intervals uses the GiST index",
             "yes" if plan.uses_gist_index else "no",
             "-",
@@ -558,13 +562,14 @@ def prepare_database(database_url: str, reservation_count: int, first_start: dat
 
 def measure_all(
     session: Session, rng: random.Random, spaces: list[UUID], days: list[date], runs: int
-) -> dict[str, Percentiles]:
+) -> dict[str, list[float]]:
+    """The samples of each measure, in ms."""
     warmup = random_cases(rng, spaces, days, WARMUP_RUNS)
-    results = {}
+    samples = {}
     for name, _, timer in MEASURES:
         print(f"Measuring {name}: {WARMUP_RUNS} warm-up runs, then {runs}...", flush=True)
-        results[name] = percentiles(sample(timer, session, warmup, random_cases(rng, spaces, days, runs)))
-    return results
+        samples[name] = sample(timer, session, warmup, random_cases(rng, spaces, days, runs))
+    return samples
 
 
 def run_checks(session: Session, rng: random.Random, spaces: list[UUID], days: list[date]) -> Checks:

@@ -21,6 +21,13 @@ def summarise(samples: list[float]) -> tuple[float, float]:
     return statistics.median(samples), percentile(samples, 95)
 
 
+def size_label(count: int) -> str:
+    """100000 -> "100k", 10000000 -> "10M"."""
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:g}M"
+    return f"{count / 1000:g}k"
+
+
 def fmt_ms(seconds: float) -> str:
     milliseconds = seconds * 1000
     if milliseconds >= 100:
@@ -41,14 +48,18 @@ class Row:
 
 @dataclass
 class Result:
-    """What a section script hands back: table rows, notes, failures (each a sentence) and facts about
-    the machine (PostgreSQL and Redis versions)."""
+    """What a section script hands back: table rows, notes, failures (each a sentence), facts about
+    the machine (PostgreSQL and Redis versions), the raw timings bench/plots.py draws (in ms, by plot,
+    then by line: {"Warm handler": {"GET /spaces": [...]}}) and markdown blocks for the end of the
+    report (query plans)."""
 
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
     tables: list[str] = field(default_factory=list)  # markdown of its own, after the notes
+    samples: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    appendix: list[str] = field(default_factory=list)
 
     def save(self, path: str | Path | None) -> None:
         if path:
@@ -63,6 +74,8 @@ class Result:
             failures=data["failures"],
             meta=data["meta"],
             tables=data.get("tables", []),
+            samples=data.get("samples", {}),
+            appendix=data.get("appendix", []),
         )
 
     def print_markdown(self) -> None:

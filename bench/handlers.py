@@ -74,6 +74,7 @@ class Route:
     after: Callable[[dict], None] | None = None  # untimed: reads what the answer handed out
     p50s: list[float] = field(default_factory=list)
     p95s: list[float] = field(default_factory=list)
+    samples: list[float] = field(default_factory=list)  # every repeat's, in seconds
     calls: int = 0
     statements: int = 0  # SQL statements the last call sent
     trips: tuple[int, int] = (0, 0)  # PostgreSQL and Redis round trips of the last call
@@ -1020,7 +1021,9 @@ def run(args: argparse.Namespace, services: devservices.Services) -> int:
     for repeat in range(args.repeats):
         for route in routes:
             runs = args.slow_runs if route.slow else args.runs
-            p50, p95 = summarise(bench.sample(route, 2 if route.slow else args.warmup, runs))
+            samples = bench.sample(route, 2 if route.slow else args.warmup, runs)
+            route.samples += samples
+            p50, p95 = summarise(samples)
             route.p50s.append(p50)
             route.p95s.append(p95)
         print(
@@ -1049,6 +1052,7 @@ def run(args: argparse.Namespace, services: devservices.Services) -> int:
     with get_engine().connect() as connection:
         postgres = connection.execute(text("SELECT version()")).scalar_one().split(" on ")[0]
     ratio = medians["POST /reservations"] / medians["GET /spaces/{space_id}"]
+    result.samples[SECTION] = {route.name: [s * 1000 for s in route.samples] for route in routes}
     result.notes += [
         f"Warm handler: in process, API Gateway v2 events, every route of template.yaml; each route "
         f"{args.warmup} warm-up calls (2 for bcrypt routes) then the runs, {args.repeats} repeats; p50 and "

@@ -1,6 +1,7 @@
 """`make bench`: every benchmark of Reservas in one run, printed as one markdown table.
 
-    .venv/bin/python bench/report.py [--quick] [--only cold,handlers,warm,local,availability,race]
+    .venv/bin/python bench/report.py [--quick] [--scale 10m] [--only cold,handlers,warm,...,scale]
+    BENCH_SCALE=10m make bench      # the same as --scale 10m
 
 Each section runs in a process of its own, with its own PostgreSQL and Redis where it needs them, one
 after the other (never two at once: they would skew each other's figures):
@@ -10,11 +11,18 @@ after the other (never two at once: they would skew each other's figures):
    warm              bench/warm_path.py    cached reads and login against a trivial route; the profile
 3. local             bench/local_api_load.py    a read-heavy mix over HTTP, 8 and 32 clients
 4. availability      bench/availability.py availability at 1,000,000 reservations
-5. race              bench/local_api_load.py    the race checker, Reservas and the naive baseline
+5. connections       bench/connections.py  what a connection costs; how many Aurora and RDS Proxy take
+6. race              bench/local_api_load.py    the race checker, Reservas and the naive baseline
+7. scale             bench/scale.py        only with --scale (BENCH_SCALE): one database grown to 250k,
+                                           1M and 10M reservations (10m; 1m stops at 1M), the same
+                                           operations measured at each size, with their query plans
 
 Every figure is a median of repeated runs; every ratio compares figures of the same run. The table and
-its notes are printed and written to docs/benchmarks.md with the machine they were measured on; each
-section's full output goes to a log folder under /tmp, named at the end.
+its notes are printed and written to docs/benchmarks.md with the machine they were measured on, and the
+plots bench/plots.py draws from the sections' raw timings to docs/benchmarks/*.png. The scale section,
+which the default run skips (the 10M load alone takes a good while), writes docs/benchmarks-scale.md and
+docs/benchmarks/scale/*.png instead, which benchmarks.md links to whether or not it ran. Each section's
+full output goes to a log folder under /tmp, named at the end.
 
 Exit status 1 when a function's cold start is over budget (or loads boto3, botocore.session or
 redis.asyncio at init), an availability target is missed, the local API answers a 5xx under load, or
@@ -42,10 +50,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-from bench.common import Result, Row, markdown_table  # noqa: E402
+from bench import plots  # noqa: E402
+from bench.common import Result, markdown_table, size_label  # noqa: E402
 
 BENCH = ROOT / "bench"
 REPORT = ROOT / "docs" / "benchmarks.md"
+SCALE_REPORT = ROOT / "docs" / "benchmarks-scale.md"
+PLOTS = ROOT / "docs" / "benchmarks"
+SCALE_PLOTS = PLOTS / "scale"
+SCALES = {"10m": [250_000, 1_000_000, 10_000_000], "1m": [250_000, 1_000_000]}
 
 
 # --- the sections ------------------------------------------------------------------------------------
@@ -59,9 +72,9 @@ class Section:
     timeout_s: int
 
 
-def sections(quick: bool) -> list[Section]:
+def sections(quick: bool, scale: str | None = None) -> list[Section]:
     python = sys.executable
-    return [
+    chosen = [
         Section(
             "cold",
             "Cold start",
@@ -113,6 +126,7 @@ def sections(quick: bool) -> list[Section]:
             ],
             900,
         ),
+        Section("connections", "Connections", [python, "-u", str(BENCH / "connections.py")], 300),
         Section(
             "race",
             "Race checker",
@@ -126,6 +140,12 @@ def sections(quick: bool) -> list[Section]:
             600,
         ),
     ]
+    if scale:
+        sizes = ",".join(str(size) for size in SCALES[scale])
+        chosen.append(
+            Section("scale", "Scale", [python, "-u", str(BENCH / "scale.py"), "--sizes", sizes], 4 * 3600)
+        )
+    return chosen
 
 
 def run_section(section: Section, logs: Path, quick: bool) -> tuple[Result, float]:
@@ -217,35 +237,75 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds and 100k reservations")
     parser.add_argument(
-        "--only", default="", help="comma-separated sections: cold, handlers, warm, local, availability, race"
+        "--scale",
+        choices=sorted(SCALES),
+        default=os.environ.get("BENCH_SCALE") or None,
+        help="also the scale section, up to 10M (or 1M) reservations (default: $BENCH_SCALE, else none)",
+    )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated sections: cold, handlers, warm, local, availability, connections, race, scale",
     )
     parser.add_argument("--output", type=Path, default=REPORT, help="where to write the markdown")
     args = parser.parse_args()
-    chosen = [s for s in sections(args.quick) if not args.only or s.key in args.only.split(",")]
+    every = sections(args.quick, args.scale)
+    chosen = [s for s in every if not args.only or s.key in args.only.split(",")]
     if not chosen:
-        parser.error("--only names no known section")
+        parser.error("--only names no known section (scale needs --scale or BENCH_SCALE)")
 
     logs = Path(tempfile.mkdtemp(prefix="reservas-bench-"))
     load_before = load_average()
     started = time.perf_counter()
-    rows: list[Row] = []
-    notes: list[str] = []
-    tables: list[str] = []
-    failures: list[str] = []
-    meta: dict[str, str] = {}
+    results: dict[str, Result] = {}
     durations = []
     for section in chosen:
-        result, seconds = run_section(section, logs, args.quick)
-        rows += result.rows
-        notes += result.notes
-        tables += result.tables
-        failures += result.failures
-        meta.update({k: v for k, v in result.meta.items() if v})
+        results[section.key], seconds = run_section(section, logs, args.quick)
         durations.append(f"{section.key} {seconds:.0f} s")
     total = time.perf_counter() - started
-    notes.append(f"Time per section: {', '.join(durations)}. Logs of this run: {logs}.")
+    scaled = results.pop("scale", None)
+    merged = Result()
+    for result in results.values():
+        merged.rows += result.rows
+        merged.notes += result.notes
+        merged.tables += result.tables
+        merged.samples.update(result.samples)
+        merged.failures += result.failures
+        merged.meta.update({k: v for k, v in result.meta.items() if v})
+    merged.notes.append(f"Time per section: {', '.join(durations)}. Logs of this run: {logs}.")
+    failures = merged.failures + (scaled.failures if scaled else [])
+    machine = machine_lines(
+        merged.meta or (scaled.meta if scaled else {}), load_before, load_average(), total
+    )
 
-    mode = " (--quick: fewer rounds, 100k reservations; not for comparison)" if args.quick else ""
+    if scaled is not None:
+        scale_text = scale_document(scaled, args.scale, machine, durations[-1], draw=args.output == REPORT)
+        print(scale_text)
+        if args.output == REPORT:
+            SCALE_REPORT.write_text(scale_text)
+            print(f"(written to {SCALE_REPORT})", file=sys.stderr)
+    if not results:
+        return 1 if failures else 0
+
+    text = main_document(
+        merged, failures, machine, args.quick, scaled is not None, draw=args.output == REPORT
+    )
+    print(text)
+    if {s.key for s in chosen} >= {s.key for s in sections(args.quick)} or args.output != REPORT:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text)
+        print(f"(written to {args.output})", file=sys.stderr)
+    else:
+        print(f"(--only: {REPORT.relative_to(ROOT)} left as it was)", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def main_document(
+    merged: Result, failures: list[str], machine: list[str], quick: bool, scale_ran: bool, *, draw: bool
+) -> str:
+    mode = " (--quick: fewer rounds, 100k reservations; not for comparison)" if quick else ""
+    connections = [note for note in merged.notes if note.startswith("Connections")]
+    notes = [note for note in merged.notes if note not in connections]
     document = [
         f"# Benchmarks{mode}",
         "",
@@ -253,28 +313,106 @@ def main() -> int:
         "here. Medians are over repeated runs; ratios compare figures of the same run. How each section "
         "measures is described in the docstring of its script (`bench/*.py`).",
         "",
-        *machine_lines(meta, load_before, load_average(), total),
+        *machine,
         "",
-        markdown_table(rows),
+        markdown_table(merged.rows),
         "",
         "Notes:",
         "",
         *(f"- {note}" for note in notes),
-        *(line for table in tables for line in ("", table)),
+        *(line for table in merged.tables for line in ("", table)),
     ]
     if failures:
         document += ["", "Failed:", "", *(f"- {failure}" for failure in failures)]
     else:
         document += ["", "Every budget and target above was met."]
-    text = "\n".join(document) + "\n"
-    print(text)
-    if set(s.key for s in chosen) == {s.key for s in sections(args.quick)} or args.output != REPORT:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text)
-        print(f"(written to {args.output})", file=sys.stderr)
+    if connections:
+        document += [
+            "",
+            "## Connections",
+            "",
+            "Each warm Lambda instance holds one database connection (pool_size=1). What is measured on "
+            "this machine and what comes from AWS's documentation is said in each point; the table above "
+            "has the figures (section Connections).",
+            "",
+            *(f"- {note.removeprefix('Connections, ')}" for note in connections),
+        ]
+    document += ["", "## At scale", "", scale_link(scale_ran)]
+    images = draw_plots(merged.samples, PLOTS) if draw else []
+    if images:
+        document += ["", "## Plots", "", *images]
+    return "\n".join(document) + "\n"
+
+
+def scale_link(scale_ran: bool) -> str:
+    where = f"[{SCALE_REPORT.name}]({SCALE_REPORT.name})"
+    if scale_ran:
+        return f"The scale mode ran in this run: {where} has its figures, plots and query plans."
+    return (
+        f"{where}: the same operations measured at 250k, 1M and 10M reservations in one database "
+        "grown step by step, with verdicts by ratio, plots and the query plans. The default `make bench` "
+        "does not run it (loading 10M rows takes a while); `BENCH_SCALE=10m make bench` does, and "
+        "rewrites that page. It is from its own run, not this one."
+    )
+
+
+def draw_plots(samples: dict[str, dict[str, list[float]]], folder: Path) -> list[str]:
+    """Each plot as a markdown image, drawn afresh: the folder's PNGs of an earlier run go first."""
+    for old in folder.glob("*.png"):
+        old.unlink()
+    folder.mkdir(parents=True, exist_ok=True)
+    images = []
+    for title, lines in samples.items():
+        path = plots.distributions(title, lines, folder)
+        images.append(f"![{title}]({path.relative_to(REPORT.parent)})")
+    return images
+
+
+def scale_document(result: Result, scale: str, machine: list[str], duration: str, *, draw: bool) -> str:
+    sizes = {size_label(size): size for size in SCALES[scale]}
+    images = []
+    if draw:
+        images = draw_plots(result.samples, SCALE_PLOTS)
+        measures = {title.removeprefix("Scale: "): lines for title, lines in result.samples.items()}
+        curves = plots.scale_curves("Latency against table size", measures, sizes, SCALE_PLOTS)
+        images.insert(0, f"![Latency against table size]({curves.relative_to(REPORT.parent)})")
+    document = [
+        f"# Benchmarks at scale (BENCH_SCALE={scale})",
+        "",
+        f"Written by `BENCH_SCALE={scale} make bench` (`bench/report.py` running `bench/scale.py`, whose "
+        "docstring describes the data and each measure); every figure below comes from the run described "
+        "here. One database is grown to each size in turn and the same questions are asked at each; "
+        "verdicts compare the p50 at the largest size with the p50 at the smallest, measured in the same "
+        "run. Absolute figures are informative (other work on the machine moves them), but for the two "
+        "targets of issue #20: availability in the database layer p95 <= 5 ms, the search of free spaces "
+        "p95 <= 50 ms. Back to [benchmarks.md](benchmarks.md).",
+        "",
+        *machine,
+        f"- this section: {duration}",
+        "",
+        markdown_table(result.rows),
+        "",
+        "Notes:",
+        "",
+        *(f"- {note}" for note in result.notes),
+    ]
+    if result.failures:
+        document += ["", "Failed:", "", *(f"- {failure}" for failure in result.failures)]
     else:
-        print(f"(--only: {REPORT.relative_to(ROOT)} left as it was)", file=sys.stderr)
-    return 1 if failures else 0
+        document += ["", "Every verdict and target above was met."]
+    document += ["", "## Plots", "", *images]
+    if result.appendix:
+        document += [
+            "",
+            f"## Query plans at {list(sizes)[-1]}",
+            "",
+            "EXPLAIN (ANALYZE, BUFFERS) of every SELECT (and UPDATE) each operation sends, as it sends it "
+            "(the SQL, then its parameters), run after the measurements in a transaction rolled back; "
+            "INSERTs are not explained (the booking's own row, its hold, the outbox, the audit entry).",
+            "",
+            *(block + "\n" for block in result.appendix),
+        ]
+    return "\n".join(document) + "\n"
 
 
 if __name__ == "__main__":

@@ -316,6 +316,7 @@ def report(
     profiles: dict[str, tuple[Counter[str], int]],
 ) -> int:
     result = Result()
+    result.samples[SECTION] = {name: [s * 1000 for s in values] for name, values in samples.items()}
     p50 = {name: statistics.median(values) for name, values in samples.items()}
     base = p50["trivial route (def)"]
     for name, values in samples.items():

@@ -95,7 +95,7 @@ def test_the_migrate_function_makes_the_login_and_completes_its_secret_once(
     reset_caches()
     migrate = load_function_module(ROOT / "functions" / "migrate").handler
     try:
-        assert migrate({}, LambdaContext("MigrateFunction"))["to"] == "0013"
+        assert migrate({}, LambdaContext("MigrateFunction"))["to"] == "0015"
         forget_secrets()
         migrate({}, LambdaContext("MigrateFunction"))  # again: nothing new to write
     finally:

@@ -112,7 +112,7 @@ def test_creating_the_stack_migrates_the_database_and_says_so(presigned, fresh_d
     handler(request("Create", presigned.url), LambdaContext("MigrateFunction", timeout_seconds=300))
     [answer] = presigned.answers
     assert answer["Status"] == "SUCCESS", answer
-    assert answer["Data"]["to"] == "0013" and answer["Data"]["from"] == "None"
+    assert answer["Data"]["to"] == "0015" and answer["Data"]["from"] == "None"
     assert answer["PhysicalResourceId"] and answer["LogicalResourceId"] == "Migrations"
     assert presigned.headers[0]["Content-Type"] == ""  # what the presigned URL was signed for
     assert {"reservations", "spaces", "users"} <= tables(fresh_database)
@@ -121,7 +121,7 @@ def test_creating_the_stack_migrates_the_database_and_says_so(presigned, fresh_d
     update = request("Update", presigned.url, PhysicalResourceId=answer["PhysicalResourceId"])
     handler(update, LambdaContext("MigrateFunction", timeout_seconds=300))
     assert presigned.answers[1]["Status"] == "SUCCESS"
-    assert presigned.answers[1]["Data"] == {"from": "0013", "to": "0013"}
+    assert presigned.answers[1]["Data"] == {"from": "0015", "to": "0015"}
     assert presigned.answers[1]["PhysicalResourceId"] == answer["PhysicalResourceId"]
 
 
@@ -166,7 +166,7 @@ def test_cloudformation_is_answered_even_when_its_url_refuses_at_first(presigned
 
 def test_a_plain_invocation_still_migrates_and_answers_the_caller(server_of_our_own, migrate_on):
     handler = migrate_on(server_of_our_own["app"])
-    assert handler({}, LambdaContext("MigrateFunction"))["to"] == "0013"
+    assert handler({}, LambdaContext("MigrateFunction"))["to"] == "0015"
 
 
 def test_a_database_that_starts_late_is_waited_for_during_a_deploy(presigned, fresh_database, migrate_on):

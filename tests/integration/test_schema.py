@@ -46,7 +46,7 @@ def test_migrations_are_idempotent_even_when_run_concurrently(engine):
     for thread in threads:
         thread.join()
     assert errors == []
-    assert current_revision(engine) == "0013"
+    assert current_revision(engine) == "0015"
 
 
 def test_tables_in_code_match_the_migrated_database(engine):
@@ -163,4 +163,4 @@ def test_a_failed_migration_shows_its_own_error_and_releases_the_lock(engine, mo
     assert sqlstate(raised.value) == "22012"  # division by zero, not "current transaction is aborted"
     monkeypatch.undo()
     upgrade(engine)  # the advisory lock was released
-    assert current_revision(engine) == "0013"
+    assert current_revision(engine) == "0015"
