@@ -9,6 +9,7 @@ import argparse
 import logging
 import os
 import secrets
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -32,6 +33,9 @@ def local_jwt_key() -> str:
 
 
 def main() -> int:
+    # Ctrl-C stops it, also when it was started by a job a shell put in the background: such a job
+    # inherits SIGINT ignored, and Python keeps an inherited "ignore".
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))

@@ -6,6 +6,7 @@ import email
 import email.policy
 import os
 import re
+import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -197,3 +198,16 @@ def test_a_calendar_feed_url_works_as_given(http, engine):
     assert feed.status_code == 201
     fetched = httpx.get(feed.json()["url"], timeout=30)
     assert fetched.status_code == 200 and fetched.text.startswith("BEGIN:VCALENDAR")
+
+
+def test_ctrl_c_stops_it_even_when_its_parent_ignores_ctrl_c(services):
+    """A job a shell starts in the background (`make bench &`) inherits SIGINT ignored, and Python then
+    leaves it ignored: the local API never stopped, and `make bench` failed its Local API and race
+    sections on the stop's 30 s timeout."""
+    env = {**os.environ, "DATABASE_URL": services.database_url, "REDIS_URL": services.redis_url}
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # what the child inherits
+    try:
+        api = start_local_api(env, "--no-seed", "--no-schedules")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert api.stop() == 0
