@@ -335,3 +335,27 @@ def test_deadlocks_and_serialization_failures_are_retried_then_409(booking, monk
     monkeypatch.setattr(service, "_book_once", always_busy)
     problem = _problem(booking.post("12:00", "13:00"), status=409)
     assert "try again" in problem["detail"]
+
+
+@pytest.mark.parametrize("key", [None, "gone-meanwhile"])
+def test_an_account_deleted_while_its_booking_runs_is_401_with_a_key_or_without(
+    booking, engine, monkeypatch, key
+):
+    from sqlalchemy import delete
+
+    from reservas.reservations import repository
+    from reservas.tables import users
+
+    def deleted_first(lock):
+        def locking(db, user_id, *args):
+            with engine.begin() as connection:  # the account goes after the token was checked
+                connection.execute(delete(users).where(users.c.id == user_id))
+            return lock(db, user_id, *args)
+
+        return locking
+
+    monkeypatch.setattr(repository, "lock_user", deleted_first(repository.lock_user))
+    monkeypatch.setattr(repository, "lock_user_claiming", deleted_first(repository.lock_user_claiming))
+    response = booking.post("10:00", "11:00", headers={"Idempotency-Key": key} if key else {})
+    assert response.status_code == 401, response.text
+    assert count(engine) == 0

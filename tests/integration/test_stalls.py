@@ -334,3 +334,32 @@ def test_calendar_feeds_answer_a_clear_503_when_the_database_freezes(own_postgre
 def _status_of(group: str, event: dict) -> int:
     """The status of an answer that need not be JSON (a calendar)."""
     return function_module(group).handler(event, LambdaContext(f"{group.title()}Function"))["statusCode"]
+
+
+@pytest.fixture
+def no_connection_slot(engine, monkeypatch):
+    """The functions log in as a role the server has no connection slot left for: what PostgreSQL
+    answers at max_connections, or while it starts up or shuts down (FATAL 53300, 57P03)."""
+    from sqlalchemy.engine import make_url
+
+    with engine.begin() as connection:
+        connection.execute(text("DROP ROLE IF EXISTS crowded"))
+        connection.execute(text("CREATE ROLE crowded LOGIN CONNECTION LIMIT 0"))
+    url = make_url(os.environ["DATABASE_URL"]).set(username="crowded")
+    monkeypatch.setenv("DATABASE_URL", url.render_as_string(hide_password=False))
+    reset_caches()
+    yield
+    monkeypatch.undo()
+    reset_caches()
+    with engine.begin() as connection:
+        connection.execute(text("DROP ROLE crowded"))
+
+
+def test_a_database_that_refuses_the_connection_for_want_of_room_answers_503(no_connection_slot):
+    for group, event in [
+        ("spaces", http_event("GET", "/spaces/00000000-0000-4000-8000-000000000000")),
+        ("auth", http_event("POST", "/auth/login", body={"email": "a@example.com", "password": "x" * 12})),
+    ]:
+        status, headers, body = invoke(group, event)
+        assert status == 503, (group, body)
+        assert headers["content-type"] == PROBLEM_JSON and headers["retry-after"]

@@ -175,6 +175,14 @@ def _message(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+# What PostgreSQL answers when it cannot serve anyone now, most often as it refuses a connection: no
+# connection slot left (53300, at max_connections), starting up or shutting down (57P03), out of memory
+# or disk (53), a connection failure (08, but for 08P01: a protocol violation is the client's bug), an
+# operator's shutdown (57P01-57P05), an I/O error (58).
+_SERVER_UNAVAILABLE = ("08", "53", "57P", "58")
+_PROTOCOL_VIOLATION = "08P01"
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(_: Request, error: Problem) -> JSONResponse:
@@ -208,6 +216,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(sa_exc.DBAPIError)
     async def _database_error(request: Request, error: sa_exc.DBAPIError) -> JSONResponse:
+        state = sqlstate(error) or ""
+        if state.startswith(_SERVER_UNAVAILABLE) and state != _PROTOCOL_VIOLATION:
+            return await _database_down(request, error)
         if sqlstate(error) in (LOCK_NOT_AVAILABLE, QUERY_CANCELED):
             logger.warning("database too busy", extra={"sqlstate": sqlstate(error)})
             return problem_response(

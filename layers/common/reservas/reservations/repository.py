@@ -18,6 +18,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    exc,
     exists,
     func,
     insert,
@@ -30,7 +31,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql.dml import Insert, ReturningInsert, Update
 from sqlalchemy.sql.util import ClauseAdapter
 
-from reservas.database import after_key, contains
+from reservas.database import FOREIGN_KEY_VIOLATION, after_key, contains, sqlstate
 from reservas.tables import reservations, series, space_managers, spaces, users
 
 RELEASE_BATCH = 1000  # bookings one release marks; the scheduled function runs again a minute later
@@ -81,14 +82,20 @@ def lock_user(db: Connection, user_id: uuid.UUID) -> bool:
 
 def lock_user_claiming(db: Connection, user_id: uuid.UUID, claim: ReturningInsert[Any]) -> tuple[bool, bool]:
     """lock_user, with `claim` (an INSERT that returns a row when it inserts) in the same statement:
-    whether the account still exists, and whether `claim` inserted."""
+    whether the account still exists, and whether `claim` inserted. (PostgreSQL runs `claim` whether
+    the account is there or not: for an account gone, its row refers to no one, and the statement fails.)"""
     claimed = claim.cte("claimed")
     statement = (
         select(users.c.id, exists(select(literal_column("1")).select_from(claimed)).label("claimed"))
         .where(users.c.id == user_id)
         .with_for_update(of=users, key_share=True)
     )
-    row = db.execute(statement).first()
+    try:
+        row = db.execute(statement).first()
+    except exc.DBAPIError as error:
+        if sqlstate(error) != FOREIGN_KEY_VIOLATION:
+            raise
+        return False, False  # the transaction failed with it: the caller refuses, and it rolls back
     return row is not None, bool(row and row.claimed)
 
 
