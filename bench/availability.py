@@ -30,7 +30,6 @@ import json
 import os
 import platform
 import random
-import secrets
 import statistics
 import sys
 import time
@@ -457,12 +456,7 @@ def failures(results: dict[str, Percentiles], checks: Checks) -> list[str]:
 
 def main() -> int:
     args = parse_args()
-    services = devservices.start(data_dir=None)
-    try:
-        devservices.configure_environment(services, secrets.token_urlsafe(48))
-        return run(args, services)
-    finally:
-        services.stop()
+    return devservices.serving(lambda services: run(args, services))
 
 
 def run(args: argparse.Namespace, services: devservices.Services) -> int:

@@ -22,7 +22,6 @@ which figure is which (bench/report.py prints them in docs/benchmarks.md, sectio
 from __future__ import annotations
 
 import argparse
-import secrets
 import statistics
 import sys
 import time
@@ -91,12 +90,7 @@ def aurora_max_connections(max_acu: float, min_acu: float) -> int:
 
 def main() -> int:
     args = parse_args()
-    services = devservices.start(data_dir=None)
-    try:
-        devservices.configure_environment(services, secrets.token_urlsafe(48))
-        return run(args, services)
-    finally:
-        services.stop()
+    return devservices.serving(lambda services: run(args, services))
 
 
 def run(args: argparse.Namespace, services: devservices.Services) -> int:

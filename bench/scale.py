@@ -42,7 +42,6 @@ import argparse
 import json
 import random
 import re
-import secrets
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -683,12 +682,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    services = devservices.start(data_dir=None)
-    try:
-        devservices.configure_environment(services, secrets.token_urlsafe(48))
-        return run(args, services)
-    finally:
-        services.stop()
+    return devservices.serving(lambda services: run(args, services))
 
 
 def run(args: argparse.Namespace, services: devservices.Services) -> int:

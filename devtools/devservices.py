@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -16,6 +17,7 @@ import tempfile
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,6 +116,17 @@ def start(*, data_dir: Path | None = None, allow_fake_redis: bool = True) -> Ser
     services = Services(database_url, redis_url, database_origin, redis_origin, [stop_postgres, stop_redis])
     atexit.register(services.stop)
     return services
+
+
+def serving(work: Callable[[Services], int], **overrides: str) -> int:
+    """`work` on a PostgreSQL and a Redis of its own (started, and stopped after), with the settings
+    pointed at them and a JWT secret of their own (`overrides` win): what a benchmark section runs on."""
+    services = start(data_dir=None)
+    try:
+        configure_environment(services, secrets.token_urlsafe(48), **overrides)
+        return work(services)
+    finally:
+        services.stop()
 
 
 def configure_environment(services: Services, jwt_key: str, **overrides: str) -> None:
