@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import exc, insert, select, update
+from sqlalchemy import exc, insert, select, text, update
 
 from reservas.database import sqlstate
 from reservas.migrations import current_revision, upgrade
@@ -163,4 +163,21 @@ def test_a_failed_migration_shows_its_own_error_and_releases_the_lock(engine, mo
     assert sqlstate(raised.value) == "22012"  # division by zero, not "current transaction is aborted"
     monkeypatch.undo()
     upgrade(engine)  # the advisory lock was released
+    assert current_revision(engine) == "0015"
+
+
+def test_an_index_an_operator_built_ahead_is_taken_as_done(engine):
+    """On a large table the README has operators build new indexes CONCURRENTLY before the deploy,
+    under the migration's own names; the migration then goes on without building them again."""
+    from alembic import command
+
+    from reservas.migrations import alembic_config
+
+    with engine.connect() as connection:
+        command.downgrade(alembic_config(connection), "0013")
+        connection.commit()
+        connection.execute(text("CREATE INDEX idx_spaces_by_name ON spaces (name, id)"))
+        connection.execute(text("CREATE INDEX idx_reservations_user_end ON reservations (user_id, end_time)"))
+        connection.commit()
+    upgrade(engine)
     assert current_revision(engine) == "0015"

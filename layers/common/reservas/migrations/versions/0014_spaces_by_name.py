@@ -18,7 +18,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.execute("CREATE INDEX idx_spaces_by_name ON spaces (name, id)")
+    # On a large table an operator builds it ahead, CONCURRENTLY (README, Deploying)
+    op.execute("CREATE INDEX IF NOT EXISTS idx_spaces_by_name ON spaces (name, id)")
 
 
 def downgrade() -> None:

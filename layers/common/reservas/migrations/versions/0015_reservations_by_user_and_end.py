@@ -18,7 +18,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.execute("CREATE INDEX idx_reservations_user_end ON reservations (user_id, end_time)")
+    # On a large table an operator builds it ahead, CONCURRENTLY (README, Deploying)
+    op.execute("CREATE INDEX IF NOT EXISTS idx_reservations_user_end ON reservations (user_id, end_time)")
 
 
 def downgrade() -> None:
