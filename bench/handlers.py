@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import platform
-import secrets
 import statistics
 import sys
 import time
@@ -948,6 +947,15 @@ class Bench:
         return samples
 
 
+# The settings the handlers run with here: rate limits off (measured: the handler, not the limiter),
+# room for every booking the runs make, and the benchmark's own webhook receiver on 127.0.0.1.
+BENCH_SETTINGS = {
+    "RESERVAS_RATE_LIMITS_ENABLED": "false",
+    "RESERVAS_MAX_ACTIVE_RESERVATIONS": "10000",
+    "RESERVAS_WEBHOOK_PRIVATE_NETWORKS": "127.0.0.0/8",
+}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100, help="timed calls per route and repeat")
@@ -957,18 +965,7 @@ def main() -> int:
     parser.add_argument("--json", help="write the result here (for bench/report.py)")
     args = parser.parse_args()
 
-    services = devservices.start(data_dir=None, allow_fake_redis=False)
-    try:
-        devservices.configure_environment(
-            services,
-            secrets.token_urlsafe(48),
-            RESERVAS_RATE_LIMITS_ENABLED="false",  # measured: the handler, not the limiter
-            RESERVAS_MAX_ACTIVE_RESERVATIONS="10000",
-            RESERVAS_WEBHOOK_PRIVATE_NETWORKS="127.0.0.0/8",  # the benchmark's own webhook receiver
-        )
-        return run(args, services)
-    finally:
-        services.stop()
+    return devservices.serving(lambda services: run(args, services), **BENCH_SETTINGS)
 
 
 def webhook_receiver() -> str:

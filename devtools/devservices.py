@@ -120,8 +120,9 @@ def start(*, data_dir: Path | None = None, allow_fake_redis: bool = True) -> Ser
 
 def serving(work: Callable[[Services], int], **overrides: str) -> int:
     """`work` on a PostgreSQL and a Redis of its own (started, and stopped after), with the settings
-    pointed at them and a JWT secret of their own (`overrides` win): what a benchmark section runs on."""
-    services = start(data_dir=None)
+    pointed at them and a JWT secret of their own (`overrides` win): what a benchmark section runs on,
+    with a real redis-server (a stand-in would skew its figures)."""
+    services = start(data_dir=None, allow_fake_redis=False)
     try:
         configure_environment(services, secrets.token_urlsafe(48), **overrides)
         return work(services)
