@@ -57,9 +57,8 @@ class Result:
     notes: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
-    tables: list[str] = field(default_factory=list)  # markdown of its own, after the notes
+    tables: list[str] = field(default_factory=list)  # blocks of markdown of their own, after the notes
     samples: dict[str, dict[str, list[float]]] = field(default_factory=dict)
-    appendix: list[str] = field(default_factory=list)
 
     def save(self, path: str | Path | None) -> None:
         if path:
@@ -75,7 +74,6 @@ class Result:
             meta=data["meta"],
             tables=data.get("tables", []),
             samples=data.get("samples", {}),
-            appendix=data.get("appendix", []),
         )
 
     def print_markdown(self) -> None:

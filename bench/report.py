@@ -401,7 +401,7 @@ def scale_document(result: Result, scale: str, machine: list[str], duration: str
     else:
         document += ["", "Every verdict and target above was met."]
     document += ["", "## Plots", "", *images]
-    if result.appendix:
+    if result.tables:
         document += [
             "",
             f"## Query plans at {list(sizes)[-1]}",
@@ -410,7 +410,7 @@ def scale_document(result: Result, scale: str, machine: list[str], duration: str
             "(the SQL, then its parameters), run after the measurements in a transaction rolled back; "
             "INSERTs are not explained (the booking's own row, its hold, the outbox, the audit entry).",
             "",
-            *(block + "\n" for block in result.appendix),
+            *(block + "\n" for block in result.tables),
         ]
     return "\n".join(document) + "\n"
 

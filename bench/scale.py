@@ -634,7 +634,7 @@ def as_result(
         f"(the route's default limit); the lists are of holders with 1/{HOLDERS} of the bookings each. Each "
         "timing is one call on a warm connection, then a rollback (the transaction a request closes)."
     )
-    result.appendix = [plan_markdown(plan) for plan in plans]
+    result.tables = [plan_markdown(plan) for plan in plans]
     result.meta["postgresql"] = postgres
     return result
 
