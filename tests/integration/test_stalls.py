@@ -297,7 +297,9 @@ def test_a_slow_database_costs_a_request_a_clear_503_within_seconds(engine, book
     reset_caches()
     try:
         assert booking.post("12:00", "13:00").status_code == 201  # a warm instance, its connection open
-        link.delay = 0.6  # every answer of the database now takes 0.6 s: slow, each under the timeout
+        # Every answer of the database now takes 0.9 s: slow, each under the 2 s timeout, and a booking's
+        # five round trips would take 4.5 s, well past the request's 2.5 s budget for database work.
+        link.delay = 0.9
         started = time.monotonic()
         response = booking.post("10:00", "11:00")
         seconds = time.monotonic() - started
