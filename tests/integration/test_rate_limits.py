@@ -142,7 +142,8 @@ def test_a_failing_redis_fails_no_request(limits_on, broken_service, caplog):
 
 def test_a_request_refused_by_one_window_takes_no_place_in_the_others(limits_on):
     """All of a request's windows are counted in one script: a place in each, or in none."""
-    from reservas.rate_limits import get_rate_limiter, parse_limits
+    from reservas.rate_limits import get_rate_limiter
+    from reservas.rate_windows import parse_limits
 
     limiter = get_rate_limiter()
     assert limiter is not None
@@ -156,13 +157,13 @@ def test_a_request_refused_by_one_window_takes_no_place_in_the_others(limits_on)
 
 
 def test_a_window_has_room_again_once_its_oldest_place_leaves_it(limits_on, monkeypatch):
-    from reservas import rate_limits
+    from reservas import rate_limits, rate_windows
 
     now = [1_000_000.0]
     monkeypatch.setattr(rate_limits, "time", SimpleNamespace(time=lambda: now[0]))
     limiter = rate_limits.get_rate_limiter()
     assert limiter is not None
-    limits, who = rate_limits.parse_limits("2/minute;10/hour"), uuid.uuid4().hex
+    limits, who = rate_windows.parse_limits("2/minute;10/hour"), uuid.uuid4().hex
 
     def at(seconds: float) -> int | None:
         now[0] = 1_000_000.0 + seconds

@@ -33,7 +33,8 @@ from reservas.errors import (
 from reservas.health import Health, health
 from reservas.input_gate import InputGateMiddleware
 from reservas.observability import logger, metrics, traced
-from reservas.rate_limits import genuine_keys, get_rate_limiter, key_digest, parse_limits
+from reservas.rate_limits import genuine_keys, get_rate_limiter, key_digest
+from reservas.rate_windows import parse_limits
 from reservas.settings import get_settings
 from reservas.tokens import API_KEY_PREFIX
 from reservas.viewer_address import ViewerAddressMiddleware

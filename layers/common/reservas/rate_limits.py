@@ -1,5 +1,5 @@
-"""Rate limits counted in Redis, so every instance of every function shares them (moving windows, in the
-`limits` library's notation). Redis is never required: when it fails, requests pass, a warning is logged,
+"""Rate limits counted in Redis, so every instance of every function shares them (moving windows, as
+rate_windows reads them). Redis is never required: when it fails, requests pass, a warning is logged,
 and Redis is left alone for a while so that nobody waits on it (redis_breaker)."""
 
 from __future__ import annotations
@@ -13,17 +13,17 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from reservas.cache import reach_redis
+from reservas.rate_windows import Window
 from reservas.redis_breaker import breaker
 from reservas.settings import get_settings
 
 if TYPE_CHECKING:
-    from limits import RateLimitItem
     from redis import Redis
     from redis.cluster import RedisCluster
     from redis.commands.core import Script
 
 # A count: one window (`100/minute`) of what is counted (identifiers: the bucket, an address...).
-Count = tuple["RateLimitItem", Sequence[str]]
+Count = tuple[Window, Sequence[str]]
 
 # Every window a request is counted in, in one round trip and atomically: the request takes a place in
 # each of them, or, when one is full, in none, and learns in how many seconds that one has room again.
@@ -50,7 +50,7 @@ class RateLimiter:
     def __init__(self) -> None:
         self._script: Script | None = None
 
-    def hit(self, limits: list[RateLimitItem], *identifiers: str) -> int | None:
+    def hit(self, limits: list[Window], *identifiers: str) -> int | None:
         """Count one request in every window of `limits`; the seconds to wait when one is full, else None."""
         return self.hit_all([(limit, identifiers) for limit in limits])
 
@@ -62,7 +62,7 @@ class RateLimiter:
             return None
         arguments: list[float] = [time.time()]
         for limit, _ in counts:
-            arguments += [limit.amount, limit.get_expiry()]
+            arguments += [limit.amount, limit.seconds]
         try:
             retry_after = int(self._acquire(client)(window_keys(counts), arguments, client=client))
         except Exception as error:  # any Redis failure: let the request through
@@ -70,7 +70,7 @@ class RateLimiter:
             return None
         return retry_after or None
 
-    def clear(self, limits: list[RateLimitItem], *identifiers: str) -> None:
+    def clear(self, limits: list[Window], *identifiers: str) -> None:
         self.clear_all([(limit, identifiers) for limit in limits])
 
     def clear_all(self, counts: Sequence[Count]) -> None:
@@ -115,13 +115,6 @@ def get_rate_limiter() -> RateLimiter | None:
     ):
         return None
     return RateLimiter()
-
-
-@functools.cache
-def parse_limits(notation: str) -> list[RateLimitItem]:
-    from limits import parse_many
-
-    return parse_many(notation)
 
 
 class GenuineKeys:

@@ -11,7 +11,9 @@ import os
 from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from reservas.rate_windows import parse_limits
 
 Stage = Literal["local", "test", "dev", "staging", "prod"]
 LOCAL_STAGES = ("local", "test")
@@ -67,7 +69,8 @@ class Settings(BaseModel):
 
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
 
-    # Rate limits per client IP, in the `limits` notation; the second figure caps bursts.
+    # Rate limits per client IP (`100/minute;20/second`, `5 per 15 minutes`: rate_windows); the second
+    # figure caps bursts.
     rate_limits_enabled: bool = True
     rate_limit_auth: str = "10/minute;5/second"
     rate_limit_default: str = "100/minute;20/second"
@@ -114,6 +117,19 @@ class Settings(BaseModel):
             if variable in environ:
                 values[variable if field.validation_alias else name] = environ[variable]
         return cls.model_validate(values)
+
+    @field_validator(
+        "rate_limit_auth",
+        "rate_limit_default",
+        "rate_limit_feeds",
+        "rate_limit_api_key",
+        "login_failure_limit",
+        "login_failure_limit_per_account",
+    )
+    @classmethod
+    def _readable_rate_limits(cls, notation: str) -> str:
+        parse_limits(notation)
+        return notation
 
     @model_validator(mode="after")
     def _refuse_weak_keys_outside_local_runs(self) -> Settings:

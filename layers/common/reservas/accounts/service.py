@@ -16,7 +16,8 @@ from reservas.accounts.schemas import Account, User
 from reservas.errors import TooManyRequests, Unauthorized
 from reservas.observability import logger
 from reservas.passwords import burn_verification_time, verify_password
-from reservas.rate_limits import Count, get_rate_limiter, parse_limits
+from reservas.rate_limits import Count, get_rate_limiter
+from reservas.rate_windows import parse_limits
 from reservas.settings import get_settings
 from reservas.tokens import (
     hash_refresh_token,
