@@ -4,7 +4,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from reservas import audit_search
 from reservas.accounts import profile
@@ -16,6 +16,7 @@ from reservas.audit import Entity
 from reservas.audit_search import AuditEntry
 from reservas.dependencies import ActorDep, AdminUser, CallerDep, ClientAddress, CurrentUser, DbDep
 from reservas.errors import fields_from, problem_doc
+from reservas.models import Model
 from reservas.pagination import DEFAULT_LIMIT, Page
 from reservas.route_parameters import Cursor, Limit
 from reservas.timestamps import Instant
@@ -242,7 +243,7 @@ async def revoke_api_key(key_id: uuid.UUID, _: AdminUser, actor: ActorDep, db: D
     return Response(status_code=204)
 
 
-class CalendarFeed(BaseModel):
+class CalendarFeed(Model):
     """Your private calendar feed, shown once: subscribe to `url` in Google, Outlook or Apple calendar."""
 
     path: str = Field(description="/calendar/{token}/bookings.ics")

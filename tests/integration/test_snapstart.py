@@ -18,7 +18,7 @@ from tests.support import STRONG_PASSWORD, http_event, invoke
 
 snapshot_restore = pytest.importorskip("snapshot_restore_py")
 
-HEAVY = {"boto3", "botocore", "redis", "zxcvbn", "segno", "icalendar", "limits"}
+HEAVY = {"boto3", "botocore", "redis", "zxcvbn", "segno", "icalendar"}
 
 
 def backend_pid() -> int:
@@ -79,6 +79,17 @@ def serve_requests() -> dict:
     }
 
 
+def every_model() -> list[type]:
+    from reservas.models import Model
+
+    found, waiting = [], [Model]
+    while waiting:
+        subclasses = waiting.pop().__subclasses__()
+        found += subclasses
+        waiting += subclasses
+    return found
+
+
 def test_restored_copies_serve_on_connections_and_random_numbers_of_their_own(engine, monkeypatch):
     from reservas import snapstart
 
@@ -100,6 +111,7 @@ def test_restored_copies_serve_on_connections_and_random_numbers_of_their_own(en
     run(snapshot_restore.get_before_snapshot())
     assert {name.split(".")[0] for name in sys.modules} >= HEAVY  # loaded into the snapshot
     assert all(route.built for route in routes)  # and the routes built
+    assert all(model.__pydantic_complete__ for model in every_model())  # and the models (models.Model)
 
     first, second = in_a_restored_copy(serve_requests), in_a_restored_copy(serve_requests)
     assert first["statuses"] == second["statuses"] == [202, 200]

@@ -7,17 +7,18 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import Connection, select
 
 from reservas.audit import Entity
 from reservas.database import after_key
+from reservas.models import Model
 from reservas.pagination import Page, keyset, page
 from reservas.tables import audit_log
 from reservas.timestamps import parse_instant
 
 
-class AuditEntry(BaseModel):
+class AuditEntry(Model):
     id: int
     occurred_at: datetime
     actor_id: uuid.UUID | None = Field(

@@ -10,18 +10,19 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reservas.credentials import DatabaseNotSetUp
 from reservas.database import FOREIGN_KEY_VIOLATION, LOCK_NOT_AVAILABLE, QUERY_CANCELED, sqlstate
+from reservas.models import Model
 from reservas.observability import logger
 
 PROBLEM_JSON = "application/problem+json"
 
 
-class ProblemDetails(BaseModel):
+class ProblemDetails(Model):
     """RFC 9457: what every error answer carries."""
 
     type: str = Field(

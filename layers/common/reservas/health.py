@@ -5,22 +5,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel
 from sqlalchemy import text
 
 from reservas.cache import get_redis
 from reservas.database import get_engine
+from reservas.models import Model
 from reservas.observability import logger
 
 CheckResult = Literal["ok", "unavailable", "disabled"]
 
 
-class HealthChecks(BaseModel):
+class HealthChecks(Model):
     database: CheckResult
     cache: CheckResult
 
 
-class Health(BaseModel):
+class Health(Model):
     status: Literal["healthy", "degraded", "unhealthy"]
     service: str
     timestamp: datetime

@@ -8,13 +8,13 @@ import functools
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from pydantic import BaseModel
+from reservas.models import Model
 
 # What the money columns hold (numeric(16,4)): every booking's cost must fit.
 LARGEST_AMOUNT = Decimal("999999999999")
 
 
-class Money(BaseModel):
+class Money(Model):
     amount: Decimal
     currency: str
 

@@ -8,9 +8,8 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
-
 from reservas.errors import Unprocessable
+from reservas.models import Model
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -18,7 +17,7 @@ MAX_LIMIT = 100
 Item = TypeVar("Item")
 
 
-class Page(BaseModel, Generic[Item]):
+class Page(Model, Generic[Item]):
     items: list[Item]
     next_cursor: str | None
 

@@ -2,9 +2,9 @@
 process, and starts every new instance from a copy of it. Whatever init made is in every copy.
 
 - Before the snapshot, what requests load or build only when they need it (boto3, Redis, the password
-  list, the QR codes..., and every route of the function's app: app_factory.DeferredRoute) is loaded
-  and built now, so no request of a restored instance pays for it; and the connections made so far
-  are closed, since they cannot be carried into another instance.
+  list, the QR codes..., every route of the function's app: app_factory.DeferredRoute, and every
+  model: models.Model) is loaded and built now, so no request of a restored instance pays for it;
+  and the connections made so far are closed, since they cannot be carried into another instance.
 - After each restore: the `random` module is seeded anew (every copy would otherwise draw the same
   numbers), and every client that holds a connection or a cached secret (PostgreSQL, Redis, the rate
   limiter, EventBridge, Secrets Manager's cache) is built again on first use, so that nothing opened
@@ -25,15 +25,14 @@ from reservas.observability import logger
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from reservas.models import Model
+
 # What some requests load on first use (kept lazy for cold starts without SnapStart: see
 # tests/unit/test_cold_start_imports.py), loaded before the snapshot instead.
 EAGER_MODULES = (
     "boto3",
     "botocore.config",
     "redis",
-    "limits",
-    "limits.storage",
-    "limits.strategies",
     "reservas.aws_secrets",
     "reservas.leaving",
     "reservas.spaces.service",
@@ -79,14 +78,25 @@ def before_snapshot() -> None:
             continue
     from reservas import passwords
     from reservas.app_factory import DeferredRoute
+    from reservas.models import Model
 
     for app in _apps:
         for route in app.routes:
             if isinstance(route, DeferredRoute):
                 route.build()
+    for model in _every_subclass(Model):
+        if not model.__pydantic_complete__:
+            model.model_rebuild(force=True)
     passwords.warm_up()
     forget_connections(close=True)
     logger.info("ready for the snapshot", extra={"loaded": loaded})
+
+
+def _every_subclass(model: type[Model]) -> list[type[Model]]:
+    found = []
+    for subclass in model.__subclasses__():
+        found += [subclass, *_every_subclass(subclass)]
+    return found
 
 
 def after_restore() -> None:

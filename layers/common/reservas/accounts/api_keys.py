@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from sqlalchemy import Connection, func, insert, or_, select, update
 
 from reservas import audit
@@ -23,6 +23,7 @@ from reservas.accounts import repository
 from reservas.accounts.schemas import User
 from reservas.database import after_key
 from reservas.errors import NotFound, Unauthorized, Unprocessable
+from reservas.models import Model
 from reservas.pagination import Page, keyset, page
 from reservas.tables import api_keys, users
 from reservas.text import Line
@@ -41,7 +42,7 @@ def hash_key(key: str) -> bytes:
     return hashlib.sha256(key.encode()).digest()
 
 
-class ApiKeyRequest(BaseModel):
+class ApiKeyRequest(Model):
     model_config = ConfigDict(extra="forbid", str_max_length=10_000)
 
     name: Annotated[str, Line(min_length=1, max_length=100)] = Field(
@@ -54,7 +55,7 @@ class ApiKeyRequest(BaseModel):
     )
 
 
-class ApiKey(BaseModel):
+class ApiKey(Model):
     id: uuid.UUID
     name: str
     user_id: uuid.UUID = Field(description="The account the key acts for.")

@@ -6,14 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from reservas.accounts.schemas import Account, AnyPassword, Email, Name, NewPassword, Preferences, Role
+from reservas.models import Model
 
 RefreshToken = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class RequestModel(BaseModel):
+class RequestModel(Model):
     # Unknown fields are refused, so nobody can slip in `role` or `id` (mass assignment).
     model_config = ConfigDict(extra="forbid", str_max_length=10_000)
 
@@ -45,7 +46,7 @@ class PasswordReset(RequestModel):
     password: NewPassword
 
 
-class Accepted(BaseModel):
+class Accepted(Model):
     """The request is taken; what follows arrives by email (the answer is the same whoever asked)."""
 
     detail: str
@@ -98,7 +99,7 @@ class DeleteMeRequest(RequestModel):
     current_password: AnyPassword
 
 
-class TokenPair(BaseModel):
+class TokenPair(Model):
     """Signing in and refreshing never depend on serializing what a user stored in `preferences`."""
 
     user: Account
@@ -117,6 +118,6 @@ class TokenPair(BaseModel):
         return self._refresh_expires_at
 
 
-class TokenValidation(BaseModel):
+class TokenValidation(Model):
     valid: Literal[True]
     claims: dict[str, Any]

@@ -12,12 +12,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
     Field,
 )
 
 from reservas import text
+from reservas.models import Model
 from reservas.passwords import MAX_LENGTH, MIN_LENGTH, password_problems
 
 PREFERENCES_MAX_BYTES = 4096
@@ -118,7 +118,7 @@ Preferences = Annotated[
 Role = Literal["user", "admin"]
 
 
-class Account(BaseModel):
+class Account(Model):
     """Who someone is, as signing in answers it: nothing they wrote as free-form JSON."""
 
     id: uuid.UUID

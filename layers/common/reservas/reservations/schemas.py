@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from reservas import text
+from reservas.models import Model
 from reservas.money import Money
 from reservas.reservations import recurrence
 from reservas.timestamps import Instant
@@ -17,7 +18,7 @@ Status = Literal["pending", "active", "cancelled", "completed", "released", "dec
 Notes = Annotated[str, text.FreeText(max_length=1000)]
 
 
-class BookingRequest(BaseModel):
+class BookingRequest(Model):
     # Unknown fields (status, cost, user_id...) are refused: nobody sets those but the service.
     model_config = ConfigDict(extra="forbid")
 
@@ -28,7 +29,7 @@ class BookingRequest(BaseModel):
     notes: Notes = ""
 
 
-class BookingChange(BaseModel):
+class BookingChange(Model):
     """What a booking's owner (or an admin) may change; what is left out stays as it is."""
 
     model_config = ConfigDict(extra="forbid")
@@ -48,7 +49,7 @@ class BookingChange(BaseModel):
         return self
 
 
-class Reservation(BaseModel):
+class Reservation(Model):
     id: uuid.UUID
     user_id: uuid.UUID | None = Field(description="Who booked it; null once they deleted their account.")
     space_id: uuid.UUID
@@ -81,7 +82,7 @@ class Reservation(BaseModel):
     decision_reason: str = ""
 
 
-class Suggestion(BaseModel):
+class Suggestion(Model):
     space_id: uuid.UUID
     start_time: datetime
     end_time: datetime
@@ -117,7 +118,7 @@ class SeriesRequest(BookingRequest):
     )
 
 
-class Skipped(BaseModel):
+class Skipped(Model):
     start_time: datetime
     end_time: datetime
     reason: Literal["taken", "closed", "rule"] = Field(
@@ -127,7 +128,7 @@ class Skipped(BaseModel):
     detail: str
 
 
-class Series(BaseModel):
+class Series(Model):
     id: uuid.UUID
     user_id: uuid.UUID | None
     space_id: uuid.UUID
@@ -140,7 +141,7 @@ class SeriesBooked(Series):
     skipped: list[Skipped] = Field(description="Occurrences not booked (skip_conflicts only).")
 
 
-class CheckInWithCode(BaseModel):
+class CheckInWithCode(Model):
     """What the QR code where a space is carries."""
 
     model_config = ConfigDict(extra="forbid")
@@ -149,13 +150,13 @@ class CheckInWithCode(BaseModel):
     code: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
-class Decision(BaseModel):
+class Decision(Model):
     model_config = ConfigDict(extra="forbid")
 
     reason: Annotated[str, text.Line(max_length=500)] = ""
 
 
-class WaitlistEntry(BaseModel):
+class WaitlistEntry(Model):
     id: uuid.UUID
     space_id: uuid.UUID
     start_time: datetime

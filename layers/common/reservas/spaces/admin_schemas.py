@@ -7,13 +7,14 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from reservas import text
+from reservas.models import Model
 from reservas.timestamps import Instant
 
 
-class ClosureRequest(BaseModel):
+class ClosureRequest(Model):
     """POST /spaces/{id}/closures: a time when the space takes no bookings."""
 
     model_config = ConfigDict(extra="forbid")
@@ -41,7 +42,7 @@ class LocationClosureRequest(ClosureRequest):
     ]
 
 
-class Closure(BaseModel):
+class Closure(Model):
     """Time when a space, or every space at a location, takes no bookings. Times are in UTC."""
 
     id: uuid.UUID
@@ -63,7 +64,7 @@ class ClosureCreated(Closure):
     )
 
 
-class CheckInCode(BaseModel):
+class CheckInCode(Model):
     space_id: uuid.UUID
     code: str
     url: str = Field(
@@ -74,13 +75,13 @@ class CheckInCode(BaseModel):
     rotated_at: datetime
 
 
-class Manager(BaseModel):
+class Manager(Model):
     id: uuid.UUID
     name: str
     email: str
 
 
-class Usage(BaseModel):
+class Usage(Model):
     space_id: uuid.UUID
     from_: datetime = Field(alias="from")
     to: datetime

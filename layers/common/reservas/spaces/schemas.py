@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -23,6 +22,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from reservas import text
+from reservas.models import Model
 from reservas.money import LARGEST_AMOUNT, Money, known_currencies, minor_unit, rounded
 from reservas.spaces.calendar import DAYS, LONGEST_BOOKING_MINUTES, MINUTES_PER_DAY, minute_of_day
 
@@ -179,7 +179,7 @@ BufferMinutes = Annotated[
 ]
 
 
-class SpaceSettings(BaseModel):
+class SpaceSettings(Model):
     """Every field of a space that an admin sets, with the rules that bind them together."""
 
     model_config = ConfigDict(extra="forbid")
@@ -241,7 +241,7 @@ class SpaceSettings(BaseModel):
         return self
 
 
-class SpaceUpdate(BaseModel):
+class SpaceUpdate(Model):
     """PUT /spaces/{id}: the fields to change; the result must still be a valid space."""
 
     model_config = ConfigDict(extra="forbid")
@@ -282,7 +282,7 @@ class AvailableSpace(Space):
     duration_minutes: int
 
 
-class TimeRange(BaseModel):
+class TimeRange(Model):
     start_time: datetime
     end_time: datetime
 
@@ -293,7 +293,7 @@ class HeldTime(TimeRange):
     held_by: Literal["booking", "closure"]
 
 
-class Availability(BaseModel):
+class Availability(Model):
     space_id: uuid.UUID
     timezone: str
     slot_minutes: int

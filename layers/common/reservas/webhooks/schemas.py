@@ -6,8 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
+from reservas.models import Model
 from reservas.text import Line
 
 MAX_URL_LENGTH = 2048  # as webhooks.url holds
@@ -49,7 +50,7 @@ def _unique(types: list[str]) -> list[str]:
     return types
 
 
-class WebhookCreate(BaseModel):
+class WebhookCreate(Model):
     model_config = ConfigDict(extra="forbid")
 
     url: Annotated[
@@ -65,7 +66,7 @@ class WebhookCreate(BaseModel):
     ]
 
 
-class Webhook(BaseModel):
+class Webhook(Model):
     """An endpoint that receives the events it subscribed to, signed with its secret."""
 
     id: uuid.UUID
@@ -85,7 +86,7 @@ class WebhookWithSecret(Webhook):
     secret: str = Field(description="whsec_...: verify deliveries with it (Standard Webhooks).")
 
 
-class Delivery(BaseModel):
+class Delivery(Model):
     """One event (or test) for one webhook, with how its attempts went."""
 
     id: uuid.UUID
