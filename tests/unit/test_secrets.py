@@ -115,3 +115,33 @@ def test_a_secrets_manager_that_hangs_fails_the_read_within_seconds(monkeypatch)
         silent.close()
         forget_secrets()
     assert time.monotonic() - started < 10
+
+
+def test_a_secrets_manager_out_of_reach_is_not_taken_for_a_secret_never_rotated(monkeypatch):
+    """Both reads fail as SecretsUnreachable (a 503 on the request path); before, the previous version's
+    read took the failure for "never rotated" and remembered that, so tokens signed with the previous
+    key were refused for minutes during a rotation."""
+    from reservas.aws_secrets import read_previous_secret, read_secret
+    from reservas.credentials import SecretsUnreachable
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    forget_secrets()
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt"
+    try:
+        with pytest.raises(SecretsUnreachable):
+            read_secret(arn)
+        with pytest.raises(SecretsUnreachable):
+            read_previous_secret(arn)
+    finally:
+        forget_secrets()
+
+
+def test_a_secret_never_rotated_has_no_previous_version(aws):
+    from reservas.aws_secrets import read_previous_secret
+
+    client, _ = aws
+    arn = client.create_secret(Name="reservas-jwt", SecretString=STRONG_KEY)["ARN"]
+    assert read_previous_secret(arn) is None

@@ -10,12 +10,16 @@ from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
 
+from reservas.credentials import SecretsUnreachable
 from reservas.settings import get_settings
 
 
 def read_secret(arn: str) -> str | dict[str, Any]:
-    """The current version; JSON secrets come back as dicts."""
-    return _decode(_current_provider().get(arn, max_age=get_settings().secrets_max_age_seconds))
+    """The current version; JSON secrets come back as dicts. SecretsUnreachable when it cannot be read."""
+    try:
+        return _decode(_current_provider().get(arn, max_age=get_settings().secrets_max_age_seconds))
+    except parameters.exceptions.GetParameterError as error:
+        raise SecretsUnreachable(f"{arn}: {error}") from error
 
 
 def read_previous_secret(arn: str) -> str | dict[str, Any] | None:
@@ -27,7 +31,9 @@ def read_previous_secret(arn: str) -> str | dict[str, Any] | None:
         return None
     try:
         value = _previous_provider().get(arn, max_age=max_age, VersionStage="AWSPREVIOUS")
-    except parameters.exceptions.GetParameterError:
+    except parameters.exceptions.GetParameterError as error:
+        if not _no_such_version(error):
+            raise SecretsUnreachable(f"{arn} (AWSPREVIOUS): {error}") from error
         no_previous_until[arn] = time.monotonic() + max_age
         return None
     no_previous_until.pop(arn, None)
@@ -61,6 +67,13 @@ def _current_provider() -> parameters.SecretsProvider:
 def _previous_provider() -> parameters.SecretsProvider:
     # Its own provider, so its cache never hands out the current version (the cache key ignores stages).
     return parameters.SecretsProvider(boto_config=_patient_enough())
+
+
+def _no_such_version(error: Exception) -> bool:
+    """Whether Secrets Manager answered that the version does not exist (Powertools keeps boto3's error
+    only as the context of its own)."""
+    answer = getattr(error.__context__, "response", None) or {}
+    return bool(answer.get("Error", {}).get("Code") == "ResourceNotFoundException")
 
 
 def forget() -> None:

@@ -60,6 +60,11 @@ class DatabaseNotSetUp(ConnectionError):
     """The functions' database secret has no address yet: MigrateFunction completes it."""
 
 
+class SecretsUnreachable(ConnectionError):
+    """Secrets Manager could not be read (unreachable, slow, or refusing): what needed the secret cannot
+    be done now, and a request answers 503."""
+
+
 def database_url_from_secret(secret: dict[str, Any]) -> str:
     """An RDS-shaped secret ({username, password, host, port, dbname}) as a connection URL."""
     from sqlalchemy.engine import URL

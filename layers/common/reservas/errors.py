@@ -14,7 +14,7 @@ from pydantic import Field, ValidationError
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from reservas.credentials import DatabaseNotSetUp
+from reservas.credentials import DatabaseNotSetUp, SecretsUnreachable
 from reservas.database import FOREIGN_KEY_VIOLATION, LOCK_NOT_AVAILABLE, QUERY_CANCELED, sqlstate
 from reservas.models import Model
 from reservas.observability import logger
@@ -213,6 +213,13 @@ def install_error_handlers(app: FastAPI) -> None:
         logger.error("database unavailable", extra={"error": str(error).splitlines()[0]})
         return problem_response(
             503, "The database is unavailable; try again shortly.", headers={"Retry-After": "5"}
+        )
+
+    @app.exception_handler(SecretsUnreachable)
+    async def _secrets_unreachable(_: Request, error: Exception) -> JSONResponse:
+        logger.error("Secrets Manager unreachable", extra={"error": str(error).splitlines()[0]})
+        return problem_response(
+            503, "The service is unavailable for a moment; try again shortly.", headers={"Retry-After": "5"}
         )
 
     @app.exception_handler(sa_exc.DBAPIError)
