@@ -290,7 +290,8 @@ def _document_problems(app: FastAPI) -> None:
 def lambda_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """The Lambda entry point: Mangum (no lifespan: the app's resources live at module scope) wrapped
     in Powertools' logging context, metrics flush and (opt-in) tracing; in Lambda, the events a request
-    recorded are published after its answer (event_handoff)."""
+    recorded are published after its answer (event_handoff). What nearly every request needs is made
+    now, during init (init_phase)."""
     from aws_lambda_powertools.logging import correlation_paths
     from mangum import Mangum
     from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
@@ -307,9 +308,10 @@ def lambda_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, An
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return _without_body_headers(asgi_handler(_without_stage_prefix(event), context))
 
-    from reservas import snapstart
+    from reservas import init_phase, snapstart
     from reservas.event_handoff import publishing_after_response
 
+    init_phase.prepare()
     snapstart.install(app)
     return publishing_after_response(handler)
 

@@ -65,10 +65,10 @@ def _address(value: bytes | None) -> str | None:
 
 
 def _is_the_distribution(proof: bytes) -> bool:
-    return any(hmac.compare_digest(proof, secret) for secret in _origin_secrets())
+    return any(hmac.compare_digest(proof, secret) for secret in origin_secrets())
 
 
-def _origin_secrets() -> list[bytes]:
+def origin_secrets() -> list[bytes]:
     """The current proof and, while a rotation settles, the one before it; none when the stack has no
     distribution, or Secrets Manager cannot be read (the request then counts under API Gateway's
     address, as without CloudFront: degraded, never refused)."""

@@ -1,0 +1,92 @@
+"""A function's init makes what nearly every request needs (init_phase): Lambda runs init on a full
+vCPU and the first request on the memory's share of one. Each case starts a fresh interpreter, as a
+cold start does."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from devtools.apigw import ROOT
+
+# What the first request used to load itself, each on every cold start.
+MADE_AT_INIT = ["redis", "sqlalchemy.dialects.postgresql.pg8000", "pydantic.v1"]
+
+COLD_START = """
+import json, sys, time
+sys.path[:0] = [{root!r}, {layer!r}]
+from devtools.apigw import LambdaContext, load_function_module, v2_event
+started = time.monotonic()
+module = load_function_module(__import__("pathlib").Path({function!r}))
+init_seconds = time.monotonic() - started
+at_init = set(sys.modules)
+from reservas import database
+made = database.get_engine.cache_info().currsize
+connections_at_init = made and database.get_engine().pool.checkedin() + database.get_engine().pool.checkedout()
+answer = module.handler(v2_event("GET", "/spaces"), LambdaContext("SpacesFunction"))
+print(json.dumps({{
+    "made_at_init": [name for name in {made!r} if name in at_init],
+    "loaded_by_the_first_request": sorted(set(sys.modules) - at_init),
+    "connections_at_init": connections_at_init,
+    "init_seconds": init_seconds,
+    "status": answer["statusCode"],
+}}))
+"""
+
+
+def cold_start(environment: dict[str, str | None]) -> dict:
+    """Init and a first request (`GET /spaces`) in a fresh interpreter; None unsets a variable."""
+    script = COLD_START.format(
+        root=str(ROOT),
+        layer=str(ROOT / "layers" / "common"),
+        function=str(ROOT / "functions" / "spaces"),
+        made=MADE_AT_INIT,
+    )
+    started = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={
+            name: value
+            for name, value in {**os.environ, "RESERVAS_STAGE": "local", **environment}.items()
+            if value is not None
+        },
+        timeout=60,
+    )
+    assert started.returncode == 0, started.stderr[-3000:]
+    return {**json.loads(started.stdout.strip().splitlines()[-1]), "logs": started.stdout + started.stderr}
+
+
+def test_init_makes_the_clients_every_request_needs_without_connecting(services, engine):
+    started = cold_start({"DATABASE_URL": services.database_url, "REDIS_URL": services.redis_url})
+    assert started["made_at_init"] == MADE_AT_INIT
+    assert started["connections_at_init"] == 0
+    assert started["status"] == 200, started["logs"][-3000:]
+    assert not set(MADE_AT_INIT) & set(started["loaded_by_the_first_request"])
+
+
+@pytest.mark.usefixtures("services")
+def test_an_unreachable_secrets_manager_at_init_leaves_the_work_to_the_first_request():
+    """Init neither fails nor waits on it: the first request tries again and answers 503, as it would
+    have without this preparation."""
+    started = time.monotonic()
+    result = cold_start(
+        {
+            "DATABASE_URL": None,
+            "RESERVAS_DATABASE_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf",
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER": "http://127.0.0.1:9",  # nothing listens there
+            "AWS_DEFAULT_REGION": "eu-west-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "REDIS_URL": None,
+        }
+    )
+    assert "init left its preparation to the first request" in result["logs"]
+    assert result["init_seconds"] < 10  # Lambda's init phase ends at 10 s
+    assert result["status"] == 503
+    assert time.monotonic() - started < 30
