@@ -25,9 +25,10 @@ docs/benchmarks/scale/*.png instead, which benchmarks.md links to whether or not
 full output goes to a log folder under /tmp, named at the end.
 
 Exit status 1 when a function's cold start (init and its first request) is over budget against the
-framework's own, or its init loads boto3 or botocore.session, an availability target is missed, the local API answers a 5xx under load, or
-the race checker finds a double booking, a lost booking, a wrong status or a 5xx in Reservas (the naive
-baseline's double bookings are expected and only reported); also when a section fails to run.
+framework's own, or its init loads boto3 or botocore.session, an availability target is missed, the
+local API answers a 5xx under load, or the race checker finds a double booking, a lost booking, a wrong
+status or a 5xx in Reservas (the naive baseline's double bookings are expected and only reported); also
+when a section fails to run.
 
 What the section scripts share (Result, summarise, ...) is in bench/common.py.
 """
