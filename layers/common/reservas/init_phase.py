@@ -8,25 +8,36 @@ Cold start, models it). With provisioned concurrency or SnapStart, init runs bef
 arrives. What only some requests need still waits for them (tests/unit/test_cold_start_imports.py).
 
 Nothing here connects to PostgreSQL or Redis. In AWS it reads the secrets every request needs (the
-database's, the JWT key, CloudFront's proof), which loads boto3. A failure here (Secrets Manager
-unreachable) is logged and leaves the work to the first request, which answers as it would have."""
+database's, the JWT key, CloudFront's proof), which loads boto3. A step that fails is logged and left
+to the first request, which answers as it would have; after Secrets Manager fails once, the steps
+left are not tried, so that init waits on it once."""
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 from reservas import cache, credentials, database, viewer_address
+from reservas.credentials import SecretsUnreachable
 from reservas.observability import logger
 
 
 def prepare() -> None:
-    try:
-        database.get_engine()  # SQLAlchemy's PostgreSQL dialects; in AWS, the database's secret
-        cache.get_redis()  # redis-py
-        credentials.get_jwt_keys()  # in AWS, the JWT secret
-        viewer_address.origin_secrets()  # behind CloudFront, its proof
-        with warnings.catch_warnings():  # as FastAPI imports it: to check a route's models
-            warnings.simplefilter("ignore", UserWarning)
-            from pydantic import v1  # noqa: F401  # FastAPI loads it with the first route it builds
-    except Exception as error:  # the first request does it again, and answers as it would have
-        logger.warning("init left its preparation to the first request", extra={"error": repr(error)})
+    with warnings.catch_warnings():  # as FastAPI imports it, when it builds its first route
+        warnings.simplefilter("ignore", UserWarning)
+        from pydantic import v1  # noqa: F401
+    steps: list[Callable[[], object]] = [
+        cache.get_redis,  # redis-py
+        database.get_engine,  # SQLAlchemy's PostgreSQL dialects; in AWS, the database's secret
+        credentials.get_jwt_keys,  # in AWS, the JWT secret
+        viewer_address.origin_secrets,  # behind CloudFront, its proof
+    ]
+    for step in steps:
+        try:
+            step()
+        except Exception as error:  # the first request does it again, and answers as it would have
+            logger.warning(
+                "init left a step to the first request", extra={"step": step.__name__, "error": repr(error)}
+            )
+            if isinstance(error, SecretsUnreachable):
+                return
