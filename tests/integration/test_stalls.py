@@ -365,3 +365,49 @@ def test_a_database_that_refuses_the_connection_for_want_of_room_answers_503(no_
         status, headers, body = invoke(group, event)
         assert status == 503, (group, body)
         assert headers["content-type"] == PROBLEM_JSON and headers["retry-after"]
+
+
+def test_a_connection_left_on_a_read_only_server_answers_503_and_is_replaced(own_postgres):
+    """After a failover, a pooled connection can still point at the old writer, now a reader: every write
+    fails with 25006 (read-only transaction). The request answers 503 with Retry-After, not 500, and the
+    connection leaves the pool, so the next request connects anew (in AWS, to the new writer)."""
+    from reservas.database import pg8000_url
+
+    url, connect_args = pg8000_url(own_postgres.get_uri())
+    superuser = create_engine(
+        url, connect_args=connect_args, poolclass=NullPool, isolation_level="AUTOCOMMIT"
+    )
+
+    def application_backends() -> set[int]:
+        with superuser.connect() as connection:
+            return set(
+                connection.execute(
+                    text(
+                        "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend'"
+                        " AND pid <> pg_backend_pid()"
+                    )
+                ).scalars()
+            )
+
+    def register(n: int) -> tuple[int, dict[str, str], object]:
+        body = {"email": f"reader-{n}@example.com", "password": "Correct-Horse-9", "name": "Ana"}
+        return invoke("auth", http_event("POST", "/auth/register", body=body))
+
+    assert register(1)[0] == 202
+    before = application_backends()
+    with superuser.connect() as connection:
+        connection.execute(text("ALTER SYSTEM SET default_transaction_read_only = on"))
+        connection.execute(text("SELECT pg_reload_conf()"))
+    try:
+        time.sleep(0.2)  # the reload reaches every backend
+        status, headers, body = register(2)
+        assert status == 503, body
+        assert headers["content-type"] == PROBLEM_JSON and headers["retry-after"]
+        assert not application_backends() & before  # that connection was closed, not kept
+    finally:
+        with superuser.connect() as connection:
+            connection.execute(text("ALTER SYSTEM RESET default_transaction_read_only"))
+            connection.execute(text("SELECT pg_reload_conf()"))
+        superuser.dispose()
+    time.sleep(0.2)
+    assert register(3)[0] == 202

@@ -38,6 +38,7 @@ UNIQUE_VIOLATION = "23505"
 FOREIGN_KEY_VIOLATION = "23503"
 DEADLOCK_DETECTED = "40P01"
 SERIALIZATION_FAILURE = "40001"
+READ_ONLY_TRANSACTION = "25006"  # a write on a server that is (now) a reader
 LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout
 QUERY_CANCELED = "57014"  # statement_timeout
 
@@ -146,9 +147,11 @@ def _contain_database_error(context: ExceptionContext) -> None:
     - a connection stays in the pool only after errors PostgreSQL itself reported (they carry a
       SQLSTATE, and the protocol is in step again after them). Anything else mid-statement, such as
       the driver failing to encode a value after the statement went out, may leave replies unread on
-      the connection, and the next request, perhaps another user's, would read them: it is discarded."""
+      the connection, and the next request, perhaps another user's, would read them: it is discarded;
+    - a connection whose server refuses writes as read-only (25006) is discarded too: after a failover
+      it still points at the old writer, now a reader, and a new one finds the new writer."""
     fields = _server_error_fields(context.original_exception)
-    if fields is None:
+    if fields is None or fields["C"] == READ_ONLY_TRANSACTION:
         context.is_disconnect = True
     elif fields.keys() & _FIELDS_WITH_VALUES:
         with_detail = str(context.original_exception)

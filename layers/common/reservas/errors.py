@@ -15,7 +15,13 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reservas.credentials import DatabaseNotSetUp, SecretsUnreachable
-from reservas.database import FOREIGN_KEY_VIOLATION, LOCK_NOT_AVAILABLE, QUERY_CANCELED, sqlstate
+from reservas.database import (
+    FOREIGN_KEY_VIOLATION,
+    LOCK_NOT_AVAILABLE,
+    QUERY_CANCELED,
+    READ_ONLY_TRANSACTION,
+    sqlstate,
+)
 from reservas.models import Model
 from reservas.observability import logger
 
@@ -179,7 +185,8 @@ def _message(error: dict[str, Any]) -> str:
 # What PostgreSQL answers when it cannot serve anyone now, most often as it refuses a connection: no
 # connection slot left (53300, at max_connections), starting up or shutting down (57P03), out of memory
 # or disk (53), a connection failure (08, but for 08P01: a protocol violation is the client's bug), an
-# operator's shutdown (57P01-57P05), an I/O error (58).
+# operator's shutdown (57P01-57P05), an I/O error (58). And a write refused by a server that is now a
+# reader (25006, READ_ONLY_TRANSACTION: after a failover, until the connection is replaced).
 _SERVER_UNAVAILABLE = ("08", "53", "57P", "58")
 _PROTOCOL_VIOLATION = "08P01"
 
@@ -225,7 +232,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(sa_exc.DBAPIError)
     async def _database_error(request: Request, error: sa_exc.DBAPIError) -> JSONResponse:
         state = sqlstate(error) or ""
-        if state.startswith(_SERVER_UNAVAILABLE) and state != _PROTOCOL_VIOLATION:
+        if (
+            state.startswith(_SERVER_UNAVAILABLE) and state != _PROTOCOL_VIOLATION
+        ) or state == READ_ONLY_TRANSACTION:
             return await _database_down(request, error)
         if sqlstate(error) in (LOCK_NOT_AVAILABLE, QUERY_CANCELED):
             logger.warning("database too busy", extra={"sqlstate": sqlstate(error)})
