@@ -16,10 +16,12 @@ below its next minor version; tests/integration/test_pg_connection.py checks the
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date, datetime
 from typing import Any
 
+import pg8000.converters
 import pg8000.core
 import pg8000.dbapi
 from pg8000.core import DESCRIBE, EXECUTE_MSG, NULL_BYTE, PORTAL, SYNC_MSG, Context, make_params
@@ -27,10 +29,36 @@ from pg8000.core import DESCRIBE, EXECUTE_MSG, NULL_BYTE, PORTAL, SYNC_MSG, Cont
 _BEGIN = "begin transaction"  # what pg8000's cursor sends before a transaction's first statement
 
 
+def _iso_or(parse: Callable[[str], Any], pg8000_reads: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A reader of PostgreSQL's text for times and dates that uses the standard library's ISO parser
+    (in C, about 60 times faster than pg8000's strptime: a list of bookings holds hundreds of times),
+    and pg8000's own for what that parser cannot read (infinity, BC, beyond year 9999)."""
+
+    def read(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError:
+            return pg8000_reads(text)
+
+    return read
+
+
+_READERS = {
+    pg8000.converters.TIMESTAMPTZ: _iso_or(datetime.fromisoformat, pg8000.converters.timestamptz_in),
+    pg8000.converters.TIMESTAMP: _iso_or(datetime.fromisoformat, pg8000.converters.timestamp_in),
+    pg8000.converters.DATE: _iso_or(date.fromisoformat, pg8000.converters.date_in),
+}
+
+
 class OneTripConnection(pg8000.dbapi.Connection):  # type: ignore[misc]  # pg8000 is untyped
     _begin_pending = False
     _commit_with_next = False  # the next statement carries the COMMIT (commit_with_next_statement)
     _committed_early = False  # ... and it committed: commit() has nothing left to send
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for oid, read in _READERS.items():
+            self.register_in_adapter(oid, read)
 
     @contextmanager
     def commit_with_next_statement(self) -> Iterator[None]:
