@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -91,3 +92,31 @@ def test_a_cold_start_builds_no_route_and_almost_no_model(group):
     assert built_routes == []
     assert models >= 15
     assert len(built_models) <= 1, built_models
+
+
+def test_a_route_s_first_body_is_read_without_a_warning():
+    """A route's body is validated by a TypeAdapter that FastAPI makes with pydantic's warning about its
+    alias silenced; a deferred model (models.Model) builds it later, at its first request, where that
+    warning would reach the logs of every cold start."""
+    script = (
+        "import json, sys\n"
+        f"sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'layers' / 'common')!r}]\n"
+        "from devtools.apigw import LambdaContext, load_function_module, v2_event\n"
+        f"module = load_function_module(__import__('pathlib').Path({str(ROOT / 'functions' / 'auth')!r}))\n"
+        "answer = module.handler(v2_event('POST', '/auth/login', body={}), LambdaContext('AuthFunction'))\n"
+        "print(json.dumps(answer['statusCode']))\n"
+    )
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "RESERVAS_STAGE": "local",
+        "RESERVAS_RATE_LIMITS_ENABLED": "false",
+    }
+    answered = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=True,
+    )
+    assert json.loads(answered.stdout.strip().splitlines()[-1]) == 422
+    assert "UnsupportedFieldAttributeWarning" not in answered.stderr, answered.stderr[-2000:]
