@@ -121,3 +121,14 @@ def test_a_secrets_manager_that_hangs_at_init_is_waited_on_once():
     assert result["logs"].count("init left a step to the first request") == 1
     assert result["init_seconds"] < 8
     assert result["status"] == 503
+
+
+@pytest.mark.usefixtures("services")
+def test_settings_that_cannot_be_read_are_an_error_at_init_naming_them():
+    """Every step reads the settings: init says once, as an error, that they cannot be read and why,
+    rather than leaving each step 'to the first request', which fails on them as well."""
+    result = cold_start({"RESERVAS_RATE_LIMIT_DEFAULT": "100/fortnight"})
+    at_init = [json.loads(line) for line in result["logs"].splitlines() if line.startswith('{"level"')]
+    at_init = [entry for entry in at_init if entry.get("location", "").startswith("prepare")]
+    assert [(entry["level"], "100/fortnight" in entry["error"]) for entry in at_init] == [("ERROR", True)]
+    assert result["status"] == 500

@@ -10,7 +10,8 @@ arrives. What only some requests need still waits for them (tests/unit/test_cold
 Nothing here connects to PostgreSQL or Redis. In AWS it reads the secrets every request needs (the
 database's, the JWT key, CloudFront's proof), which loads boto3. A step that fails is logged and left
 to the first request, which answers as it would have; after Secrets Manager fails once, the steps
-left are not tried, so that init waits on it once."""
+left are not tried, so that init waits on it once. Settings that cannot be read fail every step and
+every request: init says so once, as an error naming them."""
 
 from __future__ import annotations
 
@@ -20,12 +21,21 @@ from collections.abc import Callable
 from reservas import cache, credentials, database, viewer_address
 from reservas.credentials import SecretsUnreachable
 from reservas.observability import logger
+from reservas.settings import get_settings
 
 
 def prepare() -> None:
     with warnings.catch_warnings():  # as FastAPI imports it, when it builds its first route
         warnings.simplefilter("ignore", UserWarning)
         from pydantic import v1  # noqa: F401
+    try:
+        get_settings()
+    except ValueError as error:  # every step needs them, and every request fails on them too
+        logger.error(
+            "the settings cannot be read; every request fails until they are fixed",
+            extra={"error": str(error)},
+        )
+        return
     steps: list[Callable[[], object]] = [
         cache.get_redis,  # redis-py
         database.get_engine,  # SQLAlchemy's PostgreSQL dialects; in AWS, the database's secret
