@@ -7,6 +7,7 @@ import pytest
 from devtools.apigw import ROOT
 from reservas.errors import PROBLEM_JSON
 from scripts.sample_events import SAMPLES
+from tests.conftest import reset_caches
 from tests.support import GROUPS, STRONG_PASSWORD, http_event, invoke, load_event, mark_verified
 
 
@@ -44,6 +45,25 @@ def test_routes_answer_503_not_500_when_the_database_is_down(broken_service, reg
     assert headers["content-type"] == PROBLEM_JSON
     assert headers["retry-after"]
     assert "database is unavailable" in body["detail"]
+
+
+def test_settings_that_cannot_be_read_fail_every_request_as_a_logged_bug(engine, monkeypatch, caplog):
+    """A deployment's mistake (here an unreadable rate limit) is a 500, but one like any other: problem
+    details with the correlation id, and the error logged naming the setting. The headers' middleware read
+    the settings before it guarded what follows, and Mangum answered a bare `Internal Server Error`."""
+    monkeypatch.setenv("RESERVAS_RATE_LIMIT_DEFAULT", "100/fortnight")
+    reset_caches()
+    try:
+        for group in ("spaces", "users"):
+            status, headers, body = invoke(group, http_event("GET", f"/{group}/health"))
+            assert status == 500
+            assert headers["content-type"] == PROBLEM_JSON
+            assert headers["x-correlation-id"]
+            assert "unexpected error" in body["detail"]
+        assert "100/fortnight" in caplog.text
+    finally:
+        monkeypatch.undo()
+        reset_caches()
 
 
 def test_a_redis_outage_degrades_health_but_fails_nothing(broken_service, register):

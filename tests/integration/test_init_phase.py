@@ -9,7 +9,9 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -121,3 +123,89 @@ def test_a_secrets_manager_that_hangs_at_init_is_waited_on_once():
     assert result["logs"].count("init left a step to the first request") == 1
     assert result["init_seconds"] < 8
     assert result["status"] == 503
+
+
+class FlakySecretsManager(ThreadingHTTPServer):
+    """Answers each secret's second request; the first gets no answer, so botocore's read times out
+    and its retry asks again: every read succeeds, in a little over 2 s."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values, self.asked, self.released = values, set[str](), threading.Event()
+        super().__init__(("127.0.0.1", 0), FlakySecretsManager.Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.released.set()
+        self.shutdown()
+        self.server_close()
+
+    class Handler(BaseHTTPRequestHandler):
+        server: FlakySecretsManager
+
+        def do_POST(self) -> None:
+            asked = json.loads(self.rfile.read(int(self.headers["content-length"])))
+            arn, stage = asked["SecretId"], asked.get("VersionStage", "AWSCURRENT")
+            if f"{arn} {stage}" not in self.server.asked:
+                self.server.asked.add(f"{arn} {stage}")
+                self.server.released.wait(10)
+                return
+            name = arn.split(":")[-1]
+            if stage == "AWSCURRENT":
+                status, answer = 200, {"ARN": arn, "Name": name, "SecretString": self.server.values[name]}
+            else:
+                status, answer = 400, {"__type": "ResourceNotFoundException", "message": "no AWSPREVIOUS"}
+            body = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/x-amz-json-1.1")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+
+@pytest.mark.usefixtures("services")
+def test_a_slow_secrets_manager_holds_init_for_a_few_seconds_at_most():
+    """Lambda ends an init at 10 s (and runs it again within the first request). A Secrets Manager whose
+    every read answers, but each in 2 s, held init for five reads, past 10 s: init starts no step after
+    its first seconds, and leaves the rest to the first request."""
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:{}"
+    secrets_manager = FlakySecretsManager(
+        {
+            "db": json.dumps({"username": "u", "password": "p", "host": "127.0.0.1", "port": 9}),
+            "jwt": "Zm9vYmFyYmF6cXV4LXN0cm9uZy1lbm91Z2gtZm9yLXByb2R1Y3Rpb24",
+            "origin": "the-proof-cloudfront-sends",
+        }
+    )
+    try:
+        result = cold_start(
+            {
+                "RESERVAS_STAGE": "prod",
+                "DATABASE_URL": None,
+                "REDIS_URL": None,
+                "RESERVAS_JWT_SECRET": None,
+                "RESERVAS_DATABASE_SECRET_ARN": arn.format("db"),
+                "RESERVAS_JWT_SECRET_ARN": arn.format("jwt"),
+                "RESERVAS_ORIGIN_SECRET_ARN": arn.format("origin"),
+                "AWS_ENDPOINT_URL_SECRETS_MANAGER": f"http://127.0.0.1:{secrets_manager.server_port}",
+                "AWS_DEFAULT_REGION": "eu-west-1",
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+            }
+        )
+    finally:
+        secrets_manager.close()
+    assert result["init_seconds"] < 6, result["logs"][-3000:]
+    assert result["status"] == 503  # the database the secret names is out of reach
+
+
+@pytest.mark.usefixtures("services")
+def test_settings_that_cannot_be_read_are_an_error_at_init_naming_them():
+    """Every step reads the settings: init says once, as an error, that they cannot be read and why,
+    rather than leaving each step 'to the first request', which fails on them as well."""
+    result = cold_start({"RESERVAS_RATE_LIMIT_DEFAULT": "100/fortnight"})
+    at_init = [json.loads(line) for line in result["logs"].splitlines() if line.startswith('{"level"')]
+    at_init = [entry for entry in at_init if entry.get("location", "").startswith("prepare")]
+    assert [(entry["level"], "100/fortnight" in entry["error"]) for entry in at_init] == [("ERROR", True)]
+    assert result["status"] == 500

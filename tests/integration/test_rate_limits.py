@@ -6,6 +6,8 @@ import time
 import uuid
 from types import SimpleNamespace
 
+import pytest
+
 from reservas.errors import PROBLEM_JSON
 from tests.support import STRONG_PASSWORD, http_event, invoke
 
@@ -154,6 +156,27 @@ def test_a_request_refused_by_one_window_takes_no_place_in_the_others(limits_on)
     assert 3590 <= (limiter.hit_all(both) or 0) <= 3600  # the narrow one is full, for an hour
     assert limiter.hit_all([(wide, ("t", who))]) is None  # the refusal took no place in the wide one
     assert limiter.hit_all([(wide, ("t", who))]) is not None
+
+
+@pytest.mark.parametrize("unit", ["second", "minute", "hour", "day", "month", "year"])
+def test_a_window_the_settings_accept_is_one_redis_can_count(limits_on, unit):
+    """The longest window of each unit that a notation can write is refused at start, or counted. One
+    past what Redis's EXPIRE takes (`1/999999999 years`) failed every request's script instead, and each
+    failure opened the breaker: no rate limit, and no cache, for anyone."""
+    from reservas.rate_limits import get_rate_limiter
+    from reservas.rate_windows import parse_limits
+    from reservas.redis_breaker import breaker
+
+    try:
+        longest = parse_limits(f"1/999999999 {unit}s")
+    except ValueError:
+        return  # refused when the settings are read
+    limiter = get_rate_limiter()
+    assert limiter is not None
+    who = uuid.uuid4().hex
+    assert limiter.hit(longest, "t", who) is None
+    assert limiter.hit(longest, "t", who) is not None
+    assert not breaker.open
 
 
 def test_a_window_has_room_again_once_its_oldest_place_leaves_it(limits_on, monkeypatch):

@@ -118,3 +118,36 @@ def test_restored_copies_serve_on_connections_and_random_numbers_of_their_own(en
     assert len({snapshotted, first["backend"], second["backend"]}) == 3  # a connection each
     assert first["random"] != second["random"]
     assert first["loaded_heavy"] == second["loaded_heavy"] == []  # nothing heavy left to load
+
+
+def test_a_copy_reads_the_proof_that_could_not_be_read_before_the_snapshot(engine, monkeypatch):
+    """Init reads CloudFront's proof (init_phase). When Secrets Manager fails then, viewer_address waits
+    a minute before it tries again, and a snapshot taken meanwhile carried that wait into every copy:
+    for a minute after each restore, every viewer was counted under CloudFront's addresses (their rate
+    limits and sign-in attempts lumped together), though Secrets Manager had long been back."""
+    from reservas import aws_secrets, snapstart, viewer_address
+    from reservas.credentials import SecretsUnreachable
+    from tests.conftest import reset_caches
+
+    monkeypatch.setattr(snapshot_restore, "_after_restore_registry", [])
+    snapshot_restore.register_after_restore(snapstart.after_restore)
+    monkeypatch.setattr(snapstart, "_apps", [])
+    monkeypatch.setenv("RESERVAS_ORIGIN_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:o")
+    reset_caches()
+
+    def unreachable(arn: str) -> str:
+        raise SecretsUnreachable(arn)
+
+    monkeypatch.setattr(aws_secrets, "read_secret", unreachable)
+    assert viewer_address.origin_secrets() == []  # at init
+    snapstart.before_snapshot()
+    monkeypatch.setattr(aws_secrets, "read_secret", lambda arn: "the-proof")
+    monkeypatch.setattr(aws_secrets, "read_previous_secret", lambda arn: None)
+    try:
+        restored = in_a_restored_copy(
+            lambda: {"proofs": [p.decode() for p in viewer_address.origin_secrets()]}
+        )
+    finally:
+        monkeypatch.undo()
+        reset_caches()
+    assert restored == {"proofs": ["the-proof"]}

@@ -14,6 +14,7 @@ from reservas.settings import Settings
         ("5 per 15 minutes", [(5, 900)]),
         ("1/2 hours, 100 PER Day", [(1, 7200), (100, 86_400)]),
         (" 3 / month | 4/year ", [(3, 2_592_000), (4, 31_104_000)]),
+        ("1/100 years", [(1, 3_110_400_000)]),
         ("1200/minute;100/second", [(1200, 60), (100, 1)]),
     ],
 )
@@ -35,6 +36,8 @@ def test_the_notation_reads_as_the_limits_library_read_it(notation, windows):
         "1" * 5000 + "/minute",
         "10/minute\x00",
         "ten/minute",
+        "1/101 years",
+        "1/999999999 years",
     ],
 )
 def test_anything_else_is_refused_with_the_part_that_is_wrong(notation):

@@ -74,6 +74,19 @@ def test_secrets_are_not_shown_in_reprs(clean_env):
     assert "k" * 40 not in text and "hunter2" not in text
 
 
+def test_secrets_are_not_shown_in_the_error_of_settings_refused():
+    """The error is logged (at init, and by every request that meets it): a check of the whole settings
+    quoted them all, cut in the middle, so that whatever came last showed, here most of the key."""
+    key = "Q7f9ZpL2xWm4Rt8KbN3vYc6HsJ1dGe0"  # 31 bytes: refused
+    environment = {"RESERVAS_STAGE": "prod", "DATABASE_URL": "postgresql://u:hunter2@db/reservas"}
+    with pytest.raises(ValidationError, match="at least 32 bytes") as refused:
+        Settings.from_environment({**environment, "RESERVAS_JWT_SECRET": key})
+    assert key[-8:] not in str(refused.value)
+    with pytest.raises(ValidationError, match="JWT_SECRET_ARN") as refused:
+        Settings.from_environment(environment)
+    assert "hunter2" not in str(refused.value)
+
+
 def test_an_rds_secret_becomes_a_url_with_tls():
     url = database_url_from_secret(
         {

@@ -73,9 +73,6 @@ class StandardHeadersMiddleware:
         correlation_id = _correlation_id(scope)
         logger.set_correlation_id(correlation_id)
         added = [(b"x-correlation-id", correlation_id.encode()), *_SECURITY_HEADERS]
-        if not get_settings().is_local:
-            added.append(_HSTS)
-
         started = False
 
         async def send_with_headers(message: Message) -> None:
@@ -89,6 +86,8 @@ class StandardHeadersMiddleware:
             await send(message)
 
         try:
+            if not get_settings().is_local:  # settings that cannot be read fail here, answered below
+                added.append(_HSTS)
             await self.app(scope, receive, send_with_headers)
         except Exception as error:
             # Answered here, not by Starlette's outermost error middleware, so a 500 carries these too.

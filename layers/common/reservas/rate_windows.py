@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 DAY = 86_400
 UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": DAY, "month": 30 * DAY, "year": 360 * DAY}
+# Far beyond any use, and within what Redis's EXPIRE takes (`1/999999999 years` is not).
+LONGEST_YEARS = 100
 
 
 @dataclass(frozen=True)
@@ -46,5 +48,8 @@ def parse_limits(notation: str) -> list[Window]:
         amount, multiples = int(match[1]), int(match[2] or 1)
         if amount < 1 or multiples < 1:
             raise ValueError(f"{part.strip()!r}: a rate limit allows at least 1 request in at least 1 {unit}")
-        windows.append(Window(amount, multiples, unit))
+        window = Window(amount, multiples, unit)
+        if window.seconds > LONGEST_YEARS * UNIT_SECONDS["year"]:
+            raise ValueError(f"{part.strip()!r}: a rate limit's window lasts at most {LONGEST_YEARS} years")
+        windows.append(window)
     return windows

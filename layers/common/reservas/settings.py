@@ -35,7 +35,8 @@ KNOWN_WEAK_KEYS = frozenset(
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Errors are logged: they name what is wrong without quoting the values, secrets among them.
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     stage: Stage = "local"
 

@@ -107,8 +107,9 @@ def after_restore() -> None:
 
 def forget_connections(*, close: bool) -> None:
     """Forget what holds a connection (closing it first when `close`), and what was built or read from
-    the environment, so that the next use builds it again (tests/conftest.py reset_caches uses it too)."""
-    from reservas import cache, database, events, rate_limits, settings
+    the environment or Secrets Manager, so that the next use builds it again (tests/conftest.py
+    reset_caches uses it too); a secret that could not be read, too, so that it is tried at once."""
+    from reservas import cache, database, events, rate_limits, settings, viewer_address
 
     if database.get_engine.cache_info().currsize:
         database.get_engine().dispose(close=close)
@@ -118,6 +119,7 @@ def forget_connections(*, close: bool) -> None:
     rate_limits.get_rate_limiter.cache_clear()
     events.client.cache_clear()
     settings.get_settings.cache_clear()
+    viewer_address.unreadable.reset()
     try:
         from reservas import aws_secrets
     except ImportError:  # no Powertools parameters (boto3) in this layer: no secret was read
