@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from reservas.redis_breaker import breaker
 from reservas.settings import get_settings
@@ -92,20 +92,27 @@ class Cache:
 
     def get_many(self, *keys: str) -> list[Any | None]:
         """The values under these keys, in one round trip; None for each miss."""
+        return [None if text is None else json.loads(text) for text in self.texts(*keys)]
+
+    def texts(self, *keys: str) -> list[str | None]:
+        """The JSON texts under these keys, as stored, in one round trip; None for each miss."""
         client = self._client()
         if client is None:
             return [None] * len(keys)
         try:
-            raws = client.mget(keys)
+            return cast(list[str | None], client.mget(keys))  # text: the client decodes answers
         except Exception as error:  # any Redis failure: all misses
             self._failed(error)
             return [None] * len(keys)
-        return [None if raw is None else json.loads(raw) for raw in raws]
 
     def set(self, key: str, value: Any, *, stale_at: float | None = None) -> None:
         """Store a value until RESERVAS_CACHE_TTL_SECONDS from now, or until `stale_at` (a Unix time)
         when that comes first: an absolute expiry (PXAT, Redis 6.2+), so that a SET which a frozen Redis
         runs only when it thaws expires when it would have anyway."""
+        self.set_text(key, json.dumps(value, separators=(",", ":")), stale_at=stale_at)
+
+    def set_text(self, key: str, text: str, *, stale_at: float | None = None) -> None:
+        """`set`, for a value already written as JSON."""
         client = self._client()
         if client is None:
             return
@@ -114,7 +121,7 @@ class Cache:
             expires_at = min(expires_at, stale_at)
         expires_at_ms = int(expires_at * 1000)
         try:
-            client.set(key, json.dumps(value, separators=(",", ":")), pxat=expires_at_ms)
+            client.set(key, text, pxat=expires_at_ms)
         except Exception as error:  # any Redis failure: not cached, nothing lost
             self._failed(error)
 

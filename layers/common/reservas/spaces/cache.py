@@ -77,18 +77,19 @@ def store_availability(entry: SpaceEntry, value: dict[str, Any], *, stale_at: fl
         cache.set(entry.availability_key, value, stale_at=stale_at)
 
 
-def cached_list(query: dict[str, Any], compute: Callable[[], Any]) -> Any:
-    """Cache-aside for catalogue pages: the stored page, or `compute()` stored under the current version."""
+def cached_list(query: dict[str, Any], compute: Callable[[], str]) -> str:
+    """Cache-aside for catalogue pages, as JSON text: the stored page, or `compute()` stored under the
+    current version. The text is answered as it is stored, neither parsed nor validated again."""
     versions = cache.versions(LIST_VERSION)
     if versions is None:
         return compute()
     digest = hashlib.sha256(json.dumps(query, sort_keys=True, default=str).encode()).hexdigest()[:32]
     key = f"spaces:list:g{versions[0]}:{digest}"
-    [value] = cache.get_many(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value)
-    return value
+    [text] = cache.texts(key)
+    if text is None:
+        text = compute()
+        cache.set_text(key, text)
+    return text
 
 
 def space_changed(space_id: uuid.UUID) -> None:

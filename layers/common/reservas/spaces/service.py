@@ -49,7 +49,8 @@ def list_spaces(
     text: str | None,
     limit: int,
     cursor: str | None,
-) -> Page[Space]:
+) -> str:
+    """A page of the catalogue (Page[Space]) as JSON text, as the cache holds it."""
     filters: dict[str, Any] = {
         "include_inactive": include_inactive and (viewer is not None and viewer.is_admin),
         "capacity_min": capacity_min,
@@ -59,12 +60,11 @@ def list_spaces(
     }
     after = _after(cursor)
 
-    def compute() -> dict[str, Any]:
+    def compute() -> str:
         rows = repository.search_spaces(db, **filters, after=after, limit=limit + 1)
-        return page(rows, limit, _space, lambda row: (row["name"], row["id"])).model_dump(mode="json")
+        return page(rows, limit, _space, lambda row: (row["name"], row["id"])).model_dump_json(by_alias=True)
 
-    listed = cache.cached_list({**filters, "limit": limit, "cursor": cursor}, compute)
-    return Page[Space].model_validate(listed)
+    return cache.cached_list({**filters, "limit": limit, "cursor": cursor}, compute)
 
 
 def get_space(
