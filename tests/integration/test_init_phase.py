@@ -95,6 +95,25 @@ def test_an_unreachable_secrets_manager_at_init_leaves_the_work_to_the_first_req
     assert time.monotonic() - started < 30
 
 
+def with_secrets_from(endpoint: str, **settings: str) -> dict[str, str | None]:
+    """A function's environment as in AWS: its database, JWT key and CloudFront proof are secrets, read
+    from the Secrets Manager at `endpoint`."""
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:{}"
+    return {
+        "DATABASE_URL": None,
+        "REDIS_URL": None,
+        "RESERVAS_JWT_SECRET": None,
+        "RESERVAS_DATABASE_SECRET_ARN": arn.format("db"),
+        "RESERVAS_JWT_SECRET_ARN": arn.format("jwt"),
+        "RESERVAS_ORIGIN_SECRET_ARN": arn.format("origin"),
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER": endpoint,
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        **settings,
+    }
+
+
 @pytest.mark.usefixtures("services")
 def test_a_secrets_manager_that_hangs_at_init_is_waited_on_once():
     """Three steps read secrets (the database's, the JWT key, CloudFront's proof). Each read of a silent
@@ -102,22 +121,8 @@ def test_a_secrets_manager_that_hangs_at_init_is_waited_on_once():
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)  # accepts connections, never answers
-    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:{}-AbCdEf"
     try:
-        result = cold_start(
-            {
-                "DATABASE_URL": None,
-                "REDIS_URL": None,
-                "RESERVAS_JWT_SECRET": None,
-                "RESERVAS_DATABASE_SECRET_ARN": arn.format("db"),
-                "RESERVAS_JWT_SECRET_ARN": arn.format("jwt"),
-                "RESERVAS_ORIGIN_SECRET_ARN": arn.format("origin"),
-                "AWS_ENDPOINT_URL_SECRETS_MANAGER": f"http://127.0.0.1:{silent.getsockname()[1]}",
-                "AWS_DEFAULT_REGION": "eu-west-1",
-                "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",
-            }
-        )
+        result = cold_start(with_secrets_from(f"http://127.0.0.1:{silent.getsockname()[1]}"))
     finally:
         silent.close()
     assert result["logs"].count("init left a step to the first request") == 1
@@ -170,7 +175,6 @@ def test_a_slow_secrets_manager_holds_init_for_a_few_seconds_at_most():
     """Lambda ends an init at 10 s (and runs it again within the first request). A Secrets Manager whose
     every read answers, but each in 2 s, held init for five reads, past 10 s: init starts no step after
     its first seconds, and leaves the rest to the first request."""
-    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:{}"
     secrets_manager = FlakySecretsManager(
         {
             "db": json.dumps({"username": "u", "password": "p", "host": "127.0.0.1", "port": 9}),
@@ -180,19 +184,7 @@ def test_a_slow_secrets_manager_holds_init_for_a_few_seconds_at_most():
     )
     try:
         result = cold_start(
-            {
-                "RESERVAS_STAGE": "prod",
-                "DATABASE_URL": None,
-                "REDIS_URL": None,
-                "RESERVAS_JWT_SECRET": None,
-                "RESERVAS_DATABASE_SECRET_ARN": arn.format("db"),
-                "RESERVAS_JWT_SECRET_ARN": arn.format("jwt"),
-                "RESERVAS_ORIGIN_SECRET_ARN": arn.format("origin"),
-                "AWS_ENDPOINT_URL_SECRETS_MANAGER": f"http://127.0.0.1:{secrets_manager.server_port}",
-                "AWS_DEFAULT_REGION": "eu-west-1",
-                "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",
-            }
+            with_secrets_from(f"http://127.0.0.1:{secrets_manager.server_port}", RESERVAS_STAGE="prod")
         )
     finally:
         secrets_manager.close()

@@ -1,19 +1,13 @@
 """What nearly every request of an API function needs, made during Lambda's init phase rather than by
-the first request.
+the first request: an on-demand init runs on a full vCPU, an invocation on the memory's share of one
+(0.29 vCPU at the template's 512 MB), so CPU work every cold start pays anyway costs about 3.5 times
+less here (docs/benchmarks.md, Cold start). With provisioned concurrency or SnapStart, init runs before
+any request arrives. What only some requests need still waits for them.
 
-An on-demand function's init runs on a full vCPU; its invocations run on the memory's share of one
-(the template's 512 MB: 0.29 vCPU, full at 1,769 MB). CPU work that every cold start pays anyway
-therefore takes about 3.5 times less wall time at init than in the first request (docs/benchmarks.md,
-Cold start, models it). With provisioned concurrency or SnapStart, init runs before any request
-arrives. What only some requests need still waits for them (tests/unit/test_cold_start_imports.py).
-
-Nothing here connects to PostgreSQL or Redis. In AWS it reads the secrets every request needs (the
-database's, the JWT key, CloudFront's proof), which loads boto3. A step that fails is logged and left
-to the first request, which answers as it would have; after Secrets Manager fails once, the steps
-left are not tried, so that init waits on it once. Nor are they once init has spent STEPS_SECONDS on
-them: a Secrets Manager that answers each read in seconds would hold init, one read after the other,
-past the 10 s Lambda gives it (then Lambda runs init again within the first request). Settings that
-cannot be read fail every step and every request: init says so once, as an error naming them."""
+Nothing here connects to PostgreSQL or Redis; in AWS it reads the secrets every request needs, which
+loads boto3. A step that fails is logged and left to the first request, which answers as it would
+have. Init stops trying after Secrets Manager fails once, or after STEPS_SECONDS: Lambda gives an init
+10 s, then runs it again within the first request. Settings that cannot be read are logged once."""
 
 from __future__ import annotations
 
