@@ -78,11 +78,9 @@ def reset_caches() -> None:
     SnapStart restore does), and what earlier failures left (the Redis breaker, the pauses)."""
     from reservas import events, snapstart
     from reservas.redis_breaker import breaker
-    from reservas.viewer_address import unreadable
 
     snapstart.forget_connections(close=True)
     breaker.reset()
-    unreadable.reset()
     events.resting.clear()
 
 

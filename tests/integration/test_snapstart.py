@@ -79,19 +79,8 @@ def serve_requests() -> dict:
     }
 
 
-def every_model() -> list[type]:
-    from reservas.models import Model
-
-    found, waiting = [], [Model]
-    while waiting:
-        subclasses = waiting.pop().__subclasses__()
-        found += subclasses
-        waiting += subclasses
-    return found
-
-
 def test_restored_copies_serve_on_connections_and_random_numbers_of_their_own(engine, monkeypatch):
-    from reservas import snapstart
+    from reservas import models, snapstart
 
     monkeypatch.setattr(snapshot_restore, "_before_snapshot_registry", [])
     monkeypatch.setattr(snapshot_restore, "_after_restore_registry", [])
@@ -111,7 +100,7 @@ def test_restored_copies_serve_on_connections_and_random_numbers_of_their_own(en
     run(snapshot_restore.get_before_snapshot())
     assert {name.split(".")[0] for name in sys.modules} >= HEAVY  # loaded into the snapshot
     assert all(route.built for route in routes)  # and the routes built
-    assert all(model.__pydantic_complete__ for model in every_model())  # and the models (models.Model)
+    assert all(model.__pydantic_complete__ for model in models.every_model())  # and the models (models.Model)
 
     first, second = in_a_restored_copy(serve_requests), in_a_restored_copy(serve_requests)
     assert first["statuses"] == second["statuses"] == [202, 200]

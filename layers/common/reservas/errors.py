@@ -191,6 +191,12 @@ _SERVER_UNAVAILABLE = ("08", "53", "57P", "58")
 _PROTOCOL_VIOLATION = "08P01"
 
 
+def _cannot_serve(state: str) -> bool:
+    return (
+        state.startswith(_SERVER_UNAVAILABLE) and state != _PROTOCOL_VIOLATION
+    ) or state == READ_ONLY_TRANSACTION
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(_: Request, error: Problem) -> JSONResponse:
@@ -231,10 +237,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(sa_exc.DBAPIError)
     async def _database_error(request: Request, error: sa_exc.DBAPIError) -> JSONResponse:
-        state = sqlstate(error) or ""
-        if (
-            state.startswith(_SERVER_UNAVAILABLE) and state != _PROTOCOL_VIOLATION
-        ) or state == READ_ONLY_TRANSACTION:
+        if _cannot_serve(sqlstate(error) or ""):
             return await _database_down(request, error)
         if sqlstate(error) in (LOCK_NOT_AVAILABLE, QUERY_CANCELED):
             logger.warning("database too busy", extra={"sqlstate": sqlstate(error)})

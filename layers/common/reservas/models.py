@@ -47,3 +47,14 @@ class Model(BaseModel):
                 _parent_namespace_depth=_parent_namespace_depth + 1 if _parent_namespace_depth > 0 else 0,
                 _types_namespace=_types_namespace,
             )
+
+
+def every_model() -> list[type[Model]]:
+    """Every subclass of Model defined so far, at any depth (generic parametrisations included)."""
+    found: list[type[Model]] = []
+    waiting: list[type[Model]] = [Model]
+    while waiting:
+        subclasses = waiting.pop().__subclasses__()
+        found += subclasses
+        waiting += subclasses
+    return found

@@ -25,8 +25,6 @@ from reservas.observability import logger
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from reservas.models import Model
-
 # What some requests load on first use (kept lazy for cold starts without SnapStart: see
 # tests/unit/test_cold_start_imports.py), loaded before the snapshot instead.
 EAGER_MODULES = (
@@ -78,25 +76,18 @@ def before_snapshot() -> None:
             continue
     from reservas import passwords
     from reservas.app_factory import DeferredRoute
-    from reservas.models import Model
+    from reservas.models import every_model
 
     for app in _apps:
         for route in app.routes:
             if isinstance(route, DeferredRoute):
                 route.build()
-    for model in _every_subclass(Model):
+    for model in every_model():
         if not model.__pydantic_complete__:
             model.model_rebuild(force=True)
     passwords.warm_up()
     forget_connections(close=True)
     logger.info("ready for the snapshot", extra={"loaded": loaded})
-
-
-def _every_subclass(model: type[Model]) -> list[type[Model]]:
-    found = []
-    for subclass in model.__subclasses__():
-        found += [subclass, *_every_subclass(subclass)]
-    return found
 
 
 def after_restore() -> None:
